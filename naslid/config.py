@@ -1,0 +1,156 @@
+"""The one validated configuration of naslid.
+
+`DEFAULTS` holds every key with the paper's value and a comment; a YAML file overrides only what it
+changes. Unknown keys, wrong types and out-of-range values are rejected with the dotted key named.
+The resolved config is saved inside every checkpoint and result.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import yaml
+
+from naslid.errors import ConfigError
+
+DEFAULTS: dict = {
+    "name": "default",          # experiment name; results go to results/<name>/
+    "seed": 0,                  # seed of every random choice (data order, sampling, init)
+    "device": "cpu",            # cpu | cuda; cuda on a machine without it is an error
+    "threads": 2,               # torch CPU threads per job
+    "data": {
+        "dataset": "proxy",     # proxy | cifar10 | cifar100 | imagenet16-120
+        "root": None,           # directory holding the dataset (not needed for proxy)
+        "valid_split": True,    # NB201's cifar10-valid convention: train on half of train, validate on the other half
+        "augment": True,        # random crop (pad 4) + horizontal flip on training batches
+        "proxy_train": 3000,    # proxy dataset sizes (images per split)
+        "proxy_valid": 1000,
+        "proxy_test": 1000,
+        "proxy_size": 16,       # proxy image side, pixels
+    },
+    "space": {
+        "C": 16,                # channels of the first stage (NB201: 16)
+        "N": 5,                 # cells per stage (NB201: 5)
+    },
+    "supernet": {
+        "affine": False,        # NB201 search: BatchNorm without affine parameters
+        "track_running_stats": True,
+        "sampling": "uniform",  # uniform (RSPS) | switch (official NAS-LID code: every edge changes op each step)
+    },
+    "train": {                  # pretraining of the supernet (RSPS recipe of NB201)
+        "epochs": 50,
+        "batch_size": 64,
+        "lr": 0.025,
+        "lr_min": 0.001,        # cosine annealing ends here
+        "momentum": 0.9,
+        "nesterov": True,
+        "weight_decay": 0.0005,
+        "grad_clip": 5.0,       # clip gradient norm at this value, or disable if == 0
+        "eval_batches": 10,     # validation batches per epoch for the metrics (0: none)
+    },
+    "finetune": {               # fine-tuning of each sub-supernet (same recipe, own length)
+        "epochs": 50,
+        "lr": 0.025,
+    },
+    "lid": {
+        "k": 20,                # nearest neighbours of the MLE estimator
+        "batches": 50,          # R batches per profile (official code: 50)
+        "batch_size": 128,      # images per profiling batch (must exceed k)
+        "similarity": "euclidean",  # euclidean (paper Eq. 5) | pearson (Table 5) | cosine (official code)
+        "eps": 1.0e-8,          # epsilon of s = 1 / (||LID_i - LID_j|| + eps)
+    },
+    "split": {
+        "criterion": "lid",     # how sub-supernets are characterised
+        "rounds": 4,            # r rounds give 2^r sub-supernets
+        "balanced": True,       # groups differ in size by at most one (2 + 3 ops in NB201)
+        "edge_rule": "partition-score",  # partition-score (paper) | official-code (lowest cut... see README)
+        "epochs_between_rounds": 0,  # fine-tune epochs of each sub-supernet before it is split again
+    },
+}
+
+CHOICES = {
+    "device": ("cpu", "cuda"),
+    "data.dataset": ("proxy", "cifar10", "cifar100", "imagenet16-120"),
+    "supernet.sampling": ("uniform", "switch"),
+    "lid.similarity": ("euclidean", "pearson", "cosine"),
+    "split.criterion": ("lid",),
+    "split.edge_rule": ("partition-score", "official-code"),
+}
+OPTIONAL_STR = {"data.root"}  # keys whose default None stands for "not set"
+NON_NEGATIVE = {"train.epochs", "finetune.epochs", "train.weight_decay", "train.grad_clip", "train.eval_batches",
+                "split.epochs_between_rounds", "train.momentum", "threads", "seed"}
+POSITIVE = {"space.C", "space.N", "train.batch_size", "train.lr", "finetune.lr", "lid.k", "lid.batches",
+            "lid.batch_size", "lid.eps", "data.proxy_train", "data.proxy_valid", "data.proxy_test", "data.proxy_size",
+            "split.rounds"}
+
+
+def load_config(path: str | Path | None = None, overrides: dict | None = None) -> dict:
+    """Defaults, then the YAML file at `path`, then `overrides`; validated."""
+    config = copy.deepcopy(DEFAULTS)
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist; pass --config with the path of a YAML file such as config/config.yaml")
+        try:
+            user = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as err:
+            raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
+        _merge(config, user, prefix="", source=str(path))
+    if overrides:
+        _merge(config, overrides, prefix="", source="overrides")
+    validate(config)
+    return config
+
+
+def _merge(base: dict, user: dict, prefix: str, source: str) -> None:
+    if not isinstance(user, dict):
+        raise ConfigError(f"{source}: {prefix.rstrip('.') or 'the config'} must be a mapping, got {type(user).__name__}")
+    for key, value in user.items():
+        dotted = prefix + str(key)
+        if key not in base:
+            known = ", ".join(prefix + k for k in base)
+            raise ConfigError(f"{source}: unknown config key '{dotted}'; known keys here: {known}")
+        if isinstance(base[key], dict):
+            _merge(base[key], value, dotted + ".", source)
+        else:
+            base[key] = value
+
+
+def _flat(config: dict, prefix: str = ""):
+    for key, value in config.items():
+        if isinstance(value, dict):
+            yield from _flat(value, prefix + key + ".")
+        else:
+            yield prefix + key, value
+
+
+def validate(config: dict) -> None:
+    defaults = dict(_flat(DEFAULTS))
+    for key, value in _flat(config):
+        expected = defaults[key]
+        if key in OPTIONAL_STR:
+            if value is not None and not isinstance(value, str):
+                raise ConfigError(f"config key '{key}' must be a path string or null, got {value!r}")
+            continue
+        if isinstance(expected, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(expected, int):
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif isinstance(expected, float):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, type(expected))
+        if not ok:
+            raise ConfigError(f"config key '{key}' must be of type {type(expected).__name__}, got {value!r}")
+        if key in CHOICES and value not in CHOICES[key]:
+            raise ConfigError(f"config key '{key}' must be one of {', '.join(CHOICES[key])}, got {value!r}")
+        if key in NON_NEGATIVE and value < 0:
+            raise ConfigError(f"config key '{key}' must be >= 0, got {value!r}")
+        if key in POSITIVE and value <= 0:
+            raise ConfigError(f"config key '{key}' must be > 0, got {value!r}")
+    if config["lid"]["k"] >= config["lid"]["batch_size"]:
+        raise ConfigError(f"config key 'lid.k' ({config['lid']['k']}) must be smaller than 'lid.batch_size' "
+                          f"({config['lid']['batch_size']}): each sample needs k other samples as neighbours")
+    if config["train"]["lr_min"] > config["train"]["lr"]:
+        raise ConfigError("config key 'train.lr_min' must not exceed 'train.lr'")

@@ -1,0 +1,185 @@
+"""Datasets with train/valid/test splits, held in memory as uint8 images and normalised per batch.
+
+Registry (`DATASETS`): `proxy` (generated, no download), `cifar10` and `cifar100` (the python
+pickle layout torchvision uses on disk: `cifar-10-batches-py/`, `cifar-100-python/`), and
+`imagenet16-120` (NB201's down-sampled ImageNet pickles). Nothing is downloaded.
+
+Splits follow NB201: `cifar10` with `data.valid_split` trains on one half of the training set and
+validates on the other (NB201's `cifar10-valid`); otherwise it validates on the test set.
+`cifar100` and `imagenet16-120` validate on one half of the test set and test on the other
+(NB201's `x-valid` / `x-test`). The halves are a fixed permutation (seed 0); NB201's own split
+files are not shipped, so the halves differ from NB201's, though the convention is the same.
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from naslid.errors import DataError
+
+
+@dataclass
+class Split:
+    images: torch.Tensor  # (n, 3, H, W) uint8
+    labels: torch.Tensor  # (n,) int64
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@dataclass
+class Dataset:
+    name: str
+    train: Split
+    valid: Split
+    test: Split
+    num_classes: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+
+    def normalise(self, images: torch.Tensor) -> torch.Tensor:
+        mean = torch.tensor(self.mean).view(1, 3, 1, 1)
+        std = torch.tensor(self.std).view(1, 3, 1, 1)
+        return (images.float() / 255.0 - mean) / std
+
+
+def load_dataset(data_config: dict) -> Dataset:
+    name = data_config["dataset"]
+    if name not in DATASETS:
+        raise DataError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    return DATASETS[name](data_config)
+
+
+def batches(dataset: Dataset, split: Split, batch_size: int, generator: torch.Generator | None,
+            augment: bool = False, drop_last: bool = False):
+    """Yield normalised (images, labels) batches; shuffled and augmented when a generator is given."""
+    n = len(split)
+    order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+    stop = n - n % batch_size if drop_last else n
+    for start in range(0, stop, batch_size):
+        index = order[start:start + batch_size]
+        images = split.images[index]
+        if augment and generator is not None:
+            images = _crop_flip(images, generator)
+        yield dataset.normalise(images), split.labels[index]
+
+
+def _crop_flip(images: torch.Tensor, generator: torch.Generator, pad: int = 4) -> torch.Tensor:
+    """Random crop with zero padding and random horizontal flip (the CIFAR recipe of NB201)."""
+    b, _, h, w = images.shape
+    padded = torch.nn.functional.pad(images, (pad, pad, pad, pad))
+    dy = torch.randint(0, 2 * pad + 1, (b,), generator=generator)
+    dx = torch.randint(0, 2 * pad + 1, (b,), generator=generator)
+    flip = torch.rand(b, generator=generator) < 0.5
+    out = torch.stack([padded[i, :, dy[i]:dy[i] + h, dx[i]:dx[i] + w] for i in range(b)])
+    out[flip] = out[flip].flip(-1)
+    return out
+
+
+def _halves(n: int) -> tuple[np.ndarray, np.ndarray]:
+    perm = np.random.default_rng(0).permutation(n)
+    return np.sort(perm[: n // 2]), np.sort(perm[n // 2:])
+
+
+def _subset(split: Split, index: np.ndarray) -> Split:
+    index = torch.as_tensor(index)
+    return Split(split.images[index], split.labels[index])
+
+
+def _require_dir(root: str | None, dataset: str, subdir: str, layout: str, how: str) -> Path:
+    if root is None:
+        raise DataError(f"dataset {dataset!r} needs 'data.root' in the config: the directory that contains {subdir}/ ({layout}); {how}")
+    path = Path(root) / subdir
+    if not path.is_dir():
+        raise DataError(f"dataset directory {path} does not exist; expected {layout} under {root}; {how}")
+    return path
+
+
+def _unpickle(path: Path) -> dict:
+    if not path.is_file():
+        raise DataError(f"dataset file {path} is missing; the dataset directory is incomplete")
+    with path.open("rb") as handle:
+        try:
+            return pickle.load(handle, encoding="latin1")
+        except Exception as err:
+            raise DataError(f"dataset file {path} is unreadable ({type(err).__name__}); re-extract the dataset archive") from None
+
+
+def _cifar_split(files: list[Path], label_key: str) -> Split:
+    parts = [_unpickle(f) for f in files]
+    images = np.concatenate([p["data"] for p in parts]).reshape(-1, 3, 32, 32)
+    labels = np.concatenate([p[label_key] for p in parts])
+    return Split(torch.from_numpy(images.astype(np.uint8)), torch.from_numpy(labels.astype(np.int64)))
+
+
+_CIFAR_HOW = "download and extract the python version from https://www.cs.toronto.edu/~kriz/cifar.html (as torchvision does)"
+
+
+def _cifar10(cfg: dict) -> Dataset:
+    root = _require_dir(cfg["root"], "cifar10", "cifar-10-batches-py", "data_batch_1..5 and test_batch", _CIFAR_HOW)
+    train = _cifar_split([root / f"data_batch_{i}" for i in range(1, 6)], "labels")
+    test = _cifar_split([root / "test_batch"], "labels")
+    if cfg["valid_split"]:
+        a, b = _halves(len(train))
+        train, valid = _subset(train, a), _subset(train, b)
+    else:
+        valid = test
+    return Dataset("cifar10", train, valid, test, 10, (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616))
+
+
+def _cifar100(cfg: dict) -> Dataset:
+    root = _require_dir(cfg["root"], "cifar100", "cifar-100-python", "files train and test", _CIFAR_HOW)
+    train = _cifar_split([root / "train"], "fine_labels")
+    test = _cifar_split([root / "test"], "fine_labels")
+    a, b = _halves(len(test))
+    return Dataset("cifar100", train, _subset(test, a), _subset(test, b), 100,
+                   (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762))
+
+
+def _imagenet16(cfg: dict) -> Dataset:
+    how = "obtain NB201's ImageNet16 pickles (train_data_batch_1..10, val_data) from the NAS-Bench-201 authors"
+    root = _require_dir(cfg["root"], "imagenet16-120", "ImageNet16", "train_data_batch_1..10 and val_data", how)
+
+    def load(files):
+        parts = [_unpickle(f) for f in files]
+        images = np.concatenate([p["data"] for p in parts]).reshape(-1, 3, 16, 16)
+        labels = np.concatenate([np.asarray(p["labels"]) for p in parts]) - 1  # stored 1-based
+        keep = labels < 120  # NB201's ImageNet16-120: the first 120 classes
+        return Split(torch.from_numpy(images[keep].astype(np.uint8)), torch.from_numpy(labels[keep].astype(np.int64)))
+
+    train = load([root / f"train_data_batch_{i}" for i in range(1, 11)])
+    test = load([root / "val_data"])
+    a, b = _halves(len(test))
+    return Dataset("imagenet16-120", train, _subset(test, a), _subset(test, b), 120,
+                   (0.4811, 0.4575, 0.4078), (0.2605, 0.2533, 0.2683))
+
+
+def _proxy(cfg: dict) -> Dataset:
+    """Generated stand-in: 10 classes of oriented, coloured gratings with noise (seed fixed: the data
+    are the same in every experiment). The designed proxy task replaces it in its own issue."""
+    size = cfg["proxy_size"]
+    rng = np.random.default_rng(20230207)
+    splits = [_proxy_split(rng, cfg[f"proxy_{name}"], size) for name in ("train", "valid", "test")]
+    return Dataset("proxy", *splits, 10, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
+
+
+def _proxy_split(rng: np.random.Generator, n: int, size: int) -> Split:
+    labels = rng.integers(0, 10, n)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    angle = (labels % 5) * np.pi / 5 + rng.normal(0, 0.08, n)
+    freq = np.where(labels < 5, 2.0, 4.0) + rng.normal(0, 0.15, n)
+    phase = rng.uniform(0, 2 * np.pi, n)
+    wave = np.sin(2 * np.pi * freq[:, None, None] * (np.cos(angle)[:, None, None] * xx + np.sin(angle)[:, None, None] * yy)
+                  + phase[:, None, None])
+    tint = rng.uniform(0.4, 1.0, (n, 3, 1, 1))
+    images = 0.5 + 0.3 * wave[:, None] * tint + rng.normal(0, 0.15, (n, 3, size, size))
+    images = np.clip(images * 255, 0, 255).astype(np.uint8)
+    return Split(torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64)))
+
+
+DATASETS = {"proxy": _proxy, "cifar10": _cifar10, "cifar100": _cifar100, "imagenet16-120": _imagenet16}

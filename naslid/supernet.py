@@ -1,0 +1,147 @@
+"""The NB201 macro network, as a weight-sharing supernet and as a stand-alone network.
+
+Both share one skeleton (`MacroNetwork`) and the ops of `naslid.space.ops`; they differ only in which
+ops a cell holds: the supernet holds every op on every edge, a stand-alone network only its own.
+Skeleton (NB201's `TinyNetwork`): stem conv-BN, then 3 stages of N cells with C, 2C, 4C channels
+separated by 2 residual reduction blocks, then BN-ReLU, global average pool and a linear classifier.
+The 3N + 2 cells and reduction blocks are the *layers* whose outputs the LID profile measures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+
+import numpy as np
+import torch
+from torch import nn
+
+from naslid.errors import ArchError
+from naslid.space.nb201 import EDGES, NUM_NODES, OPS, Arch, check_mask, full_mask
+from naslid.space.ops import ResNetBasicBlock, make_op
+
+# Edge e of EDGES feeds node EDGE_TARGET[e] from node EDGE_SOURCE[e].
+EDGE_TARGET = tuple(int(edge.split("<-")[0]) for edge in EDGES)
+EDGE_SOURCE = tuple(int(edge.split("<-")[1]) for edge in EDGES)
+
+
+def skeleton(C: int, N: int) -> list[tuple[int, bool]]:
+    """(channels, is_reduction) of every layer after the stem, as NB201's layer_channels/reductions."""
+    layers = []
+    for stage, channels in enumerate((C, 2 * C, 4 * C)):
+        if stage > 0:
+            layers.append((channels, True))
+        layers += [(channels, False)] * N
+    return layers
+
+
+class Cell(nn.Module):
+    """A 4-node NB201 cell. `ops[e]` maps op name -> module for the ops edge e can take here."""
+
+    def __init__(self, channels: int, edge_ops: list[list[str]], affine: bool, track_running_stats: bool):
+        super().__init__()
+        self.ops = nn.ModuleList(
+            nn.ModuleDict({name: make_op(name, channels, affine, track_running_stats) for name in names if name != "none"})
+            for names in edge_ops
+        )
+
+    def forward(self, x: torch.Tensor, arch: Arch) -> torch.Tensor:
+        nodes = [x]
+        for j in range(1, NUM_NODES):
+            total = None
+            for e in range(len(EDGES)):
+                if EDGE_TARGET[e] != j or arch.ops[e] == 0:  # op 0 is `none`: contributes nothing
+                    continue
+                out = self.ops[e][OPS[arch.ops[e]]](nodes[EDGE_SOURCE[e]])
+                total = out if total is None else total + out
+            nodes.append(torch.zeros_like(x) if total is None else total)
+        return nodes[-1]
+
+
+class MacroNetwork(nn.Module):
+    def __init__(self, C: int, N: int, num_classes: int, cell_ops: list[list[str]], affine: bool, track_running_stats: bool):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
+        layers, c_prev = [], C
+        for channels, reduction in skeleton(C, N):
+            layers.append(ResNetBasicBlock(c_prev, channels) if reduction else Cell(channels, cell_ops, affine, track_running_stats))
+            c_prev = channels
+        self.layers = nn.ModuleList(layers)
+        self.lastact = nn.Sequential(nn.BatchNorm2d(c_prev), nn.ReLU(inplace=True))
+        self.classifier = nn.Linear(c_prev, num_classes)
+
+    def forward(self, x: torch.Tensor, arch: Arch) -> torch.Tensor:
+        x = self.stem(x)
+        for layer in self.layers:
+            x = layer(x, arch) if isinstance(layer, Cell) else layer(x)
+        x = self.lastact(x).mean(dim=(2, 3))  # (B, 4C)
+        return self.classifier(x)
+
+
+class Supernet(MacroNetwork):
+    """Weight-sharing supernet of NB201: every op on every edge of every cell.
+
+    A sub-supernet is the same module restricted by `mask` (edges x ops); it inherits its parent's
+    weights by loading the parent's state dict (`from_parent`). Ops a mask excludes keep their
+    weights but are never run, so a sub-supernet costs no more per step than the supernet.
+    """
+
+    def __init__(self, C: int, N: int, num_classes: int, mask: np.ndarray | None = None,
+                 affine: bool = False, track_running_stats: bool = True):
+        super().__init__(C, N, num_classes, [list(OPS)] * len(EDGES), affine, track_running_stats)
+        self.mask = check_mask(full_mask() if mask is None else mask)
+
+    @classmethod
+    def from_parent(cls, parent: "Supernet", mask: np.ndarray) -> "Supernet":
+        """A sub-supernet that inherits a copy of `parent`'s weights (the parent stays untouched)."""
+        mask = check_mask(mask)
+        if np.any(mask & ~parent.mask):
+            raise ArchError("a sub-supernet's mask must lie inside its parent's mask")
+        child = copy.deepcopy(parent)
+        child.mask = mask.copy()
+        return child
+
+    def sample_arch(self, generator: torch.Generator, previous: Arch | None = None) -> Arch:
+        """Pick one allowed op per edge uniformly (RSPS single path).
+
+        With `previous` (the official NAS-LID code's "switch" sampling), every edge that has more
+        than one allowed op takes an op different from the one it had last step.
+        """
+        ops = []
+        for e in range(len(EDGES)):
+            allowed = np.flatnonzero(self.mask[e]).tolist()
+            if previous is not None and len(allowed) > 1:
+                allowed.remove(previous.ops[e])
+            ops.append(allowed[int(torch.randint(len(allowed), (1,), generator=generator))])
+        return Arch(tuple(ops))
+
+
+class StandaloneNetwork(MacroNetwork):
+    """The NB201 network of one architecture, trained on its own (affine BatchNorm, as NB201)."""
+
+    def __init__(self, arch: Arch, C: int, N: int, num_classes: int):
+        super().__init__(C, N, num_classes, [[OPS[o]] for o in arch.ops], affine=True, track_running_stats=True)
+        self.arch = arch
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x, self.arch)
+
+
+@contextlib.contextmanager
+def batch_statistics(model: nn.Module):
+    """Evaluate with BatchNorm on batch statistics, leaving the running statistics untouched.
+
+    A supernet's running statistics average over every sampled path and fit none of them, so
+    sampled architectures are judged on batch statistics (the usual RSPS evaluation); the saved
+    buffers are put back so evaluation never changes the model.
+    """
+    saved = {name: buf.clone() for name, buf in model.named_buffers()}
+    was_training = model.training
+    model.train()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+        with torch.no_grad():
+            for name, buf in model.named_buffers():
+                buf.copy_(saved[name])
