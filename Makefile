@@ -16,9 +16,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	touch $@
 
 run: setup
-	$(VENV)/bin/naslid pretrain --config $(CONFIG) --out $(OUT)/pretrain/supernet.pt --metrics $(OUT)/pretrain/metrics.json
-	$(VENV)/bin/naslid profile --config $(CONFIG) --supernet $(OUT)/pretrain/supernet.pt --out $(OUT)/profile/lid.csv
-	$(VENV)/bin/naslid split --config $(CONFIG) --supernet $(OUT)/pretrain/supernet.pt --out-dir $(OUT)/split
+	scripts/run_stages.sh $(CONFIG) $(OUT)
 
 test: setup
 	$(VENV)/bin/pytest -q

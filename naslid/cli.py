@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+import naslid
 from naslid import __version__
 from naslid.config import load_config
 from naslid.errors import NaslidError
@@ -41,6 +42,7 @@ def _finetune(p: argparse.ArgumentParser):
     p.add_argument("--parent", required=True, type=Path, help="checkpoint of the parent (sub-)supernet")
     p.add_argument("--split", type=Path, help="split JSON of the parent (from `naslid split`); omit to fine-tune the parent's own mask")
     p.add_argument("--child", type=int, help="index of the child in the split JSON (0, 1, ...)")
+    p.add_argument("--epochs", type=int, help="epochs to train (default: finetune.epochs; 0 copies the inherited weights)")
     p.add_argument("--out", required=True, type=Path, help="sub-supernet checkpoint to write (.pt)")
     p.add_argument("--metrics", required=True, type=Path, help="per-epoch metrics JSON to write")
 
@@ -57,12 +59,58 @@ def _finetune(p: argparse.ArgumentParser):
             if args.child is None:
                 raise NaslidError("--split needs --child: which child of the split to fine-tune (0, 1, ...)")
             mask, sub_id = child_of_split(args.split, args.child)
+        if args.epochs is not None:
+            if args.epochs < 0:
+                raise NaslidError(f"--epochs must be >= 0, got {args.epochs}")
+            config["finetune"]["epochs"] = args.epochs
         finetune(config, args.parent, mask, sub_id, args.out, args.metrics)
     return run
 
 
+@stage("profile", "layer-wise LID profiles of a (sub-)supernet with one candidate edge fixed to each op")
+def _profile(p: argparse.ArgumentParser):
+    p.add_argument("--supernet", required=True, type=Path, help="checkpoint of the (sub-)supernet to profile")
+    p.add_argument("--edge", type=int, action="append",
+                   help="candidate edge index 0..5 (repeatable; default: every unpartitioned edge)")
+    p.add_argument("--out", required=True, type=Path, help="tidy profile table to write (.csv)")
+
+    def run(args):
+        import pandas as pd
+
+        from naslid.data import load_dataset
+        from naslid.profile import profile_edge, unpartitioned_edges, write_profile
+        from naslid.train import load_supernet, resolve_device, seed_everything
+        config = load_config(args.config)
+        seed_everything(config)
+        device = resolve_device(config)
+        model, ckpt = load_supernet(args.supernet, config)
+        dataset = load_dataset(config["data"])
+        edges = args.edge if args.edge is not None else unpartitioned_edges(model)
+        tables = [profile_edge(config, model, dataset, e, ckpt["id"], device=device) for e in edges]
+        write_profile(pd.concat(tables, ignore_index=True), args.out)
+    return run
+
+
+@stage("split", "split a (sub-)supernet in two by min-cut on its LID similarities")
+def _split(p: argparse.ArgumentParser):
+    p.add_argument("--supernet", required=True, type=Path, help="checkpoint of the (sub-)supernet to split")
+    p.add_argument("--profiles", required=True, type=Path, nargs="+", help="its profile tables (from `naslid profile`)")
+    p.add_argument("--out", required=True, type=Path, help="split JSON to write")
+
+    def run(args):
+        from naslid.io import load_checkpoint
+        from naslid.profile import read_profiles
+        from naslid.space.nb201 import mask_from_lists
+        from naslid.split import split, write_split
+        config = load_config(args.config)
+        ckpt = load_checkpoint(args.supernet, "supernet")
+        table = read_profiles(args.profiles)
+        write_split(split(config, table, mask_from_lists(ckpt["mask"]), ckpt["id"]), args.out)
+    return run
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="naslid", description=__doc__.splitlines()[0] + "\n\nStages, in pipeline order:",
+    parser = argparse.ArgumentParser(prog="naslid", description=naslid.__doc__.strip() + "\n\nStages, in pipeline order:",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"naslid {__version__}")
     sub = parser.add_subparsers(dest="stage", metavar="<stage>", required=True)

@@ -35,6 +35,15 @@ def skeleton(C: int, N: int) -> list[tuple[int, bool]]:
     return layers
 
 
+# For each edge, the op indices whose outputs are summed on it. A single path has one op per edge;
+# a set of ops on an edge is how NAS-LID's Eq. 4 characterises a sub-supernet that keeps a group.
+EdgeChoices = tuple[tuple[int, ...], ...]
+
+
+def edge_choices(arch: "Arch | EdgeChoices") -> EdgeChoices:
+    return tuple((o,) for o in arch.ops) if isinstance(arch, Arch) else arch
+
+
 class Cell(nn.Module):
     """A 4-node NB201 cell. `ops[e]` maps op name -> module for the ops edge e can take here."""
 
@@ -45,15 +54,19 @@ class Cell(nn.Module):
             for names in edge_ops
         )
 
-    def forward(self, x: torch.Tensor, arch: Arch) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, arch: "Arch | EdgeChoices") -> torch.Tensor:
+        choices = edge_choices(arch)
         nodes = [x]
         for j in range(1, NUM_NODES):
             total = None
             for e in range(len(EDGES)):
-                if EDGE_TARGET[e] != j or arch.ops[e] == 0:  # op 0 is `none`: contributes nothing
+                if EDGE_TARGET[e] != j:
                     continue
-                out = self.ops[e][OPS[arch.ops[e]]](nodes[EDGE_SOURCE[e]])
-                total = out if total is None else total + out
+                for o in choices[e]:
+                    if o == 0:  # `none` contributes nothing
+                        continue
+                    out = self.ops[e][OPS[o]](nodes[EDGE_SOURCE[e]])
+                    total = out if total is None else total + out
             nodes.append(torch.zeros_like(x) if total is None else total)
         return nodes[-1]
 
@@ -70,7 +83,7 @@ class MacroNetwork(nn.Module):
         self.lastact = nn.Sequential(nn.BatchNorm2d(c_prev), nn.ReLU(inplace=True))
         self.classifier = nn.Linear(c_prev, num_classes)
 
-    def forward(self, x: torch.Tensor, arch: Arch) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, arch: "Arch | EdgeChoices") -> torch.Tensor:
         x = self.stem(x)
         for layer in self.layers:
             x = layer(x, arch) if isinstance(layer, Cell) else layer(x)

@@ -1,0 +1,67 @@
+"""Local intrinsic dimension: the maximum-likelihood estimator of Amsaleg et al. (KDD 2015).
+
+For a sample x of a batch of n feature vectors, with r_1 <= ... <= r_k the Euclidean distances to
+its k nearest *other* samples,
+
+    LID(x) = -( (1/k) * sum_i log(r_i / r_k) )^-1
+
+and a layer's LID is the mean of LID(x) over the batch (NAS-LID, Eq. 2; k = 20 in the paper).
+
+Rules for degenerate input, so the estimate is never a silent inf/NaN:
+- duplicates: a sample at distance exactly 0 is the same point, not a neighbour; neighbours are
+  taken among the samples at a positive distance;
+- a sample that coincides with every other sample has LID 0 (a point has dimension 0): this is
+  what a layer gives when an architecture disconnects the cell's output (all-`none` paths), so
+  every sample's features are equal;
+- a sample with some, but fewer than k, distinct neighbours (or n <= k) is an error;
+- a sample whose k neighbours are all equidistant has sum log(r_i/r_k) = 0: its LID is infinite in
+  the limit; we raise rather than average an inf.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from naslid.errors import NaslidError
+
+
+def lid_mle(features, k: int = 20, chunk_size: int = 1024):
+    """Per-sample LID estimates of `features` (n, ...), flattened per sample.
+
+    Accepts a torch tensor (computed on its device, result a tensor there) or a numpy array
+    (result a numpy array). Distances are computed in float64, `chunk_size` rows at a time, so
+    memory stays at chunk_size x n distances beside the features.
+    """
+    is_numpy = isinstance(features, np.ndarray)
+    x = torch.from_numpy(features) if is_numpy else features
+    x = x.reshape(len(x), -1).to(torch.float64)
+    n = len(x)
+    if k < 1:
+        raise NaslidError(f"LID needs k >= 1 neighbours, got k={k}")
+    if n <= k:
+        raise NaslidError(f"LID with k={k} needs more than k samples in a batch, got {n}; raise the batch size or lower lid.k")
+    neighbours = torch.cat([_knn_distances(x[start:start + chunk_size], x, k) for start in range(0, n, chunk_size)])
+    point = torch.isinf(neighbours).all(dim=1)  # coincides with every other sample
+    if bool((torch.isinf(neighbours).any(dim=1) & ~point).any()):
+        raise NaslidError(f"a sample has fewer than k={k} distinct neighbours in its batch (duplicates); lower lid.k or use more varied data")
+    neighbours = torch.where(point[:, None], 1.0, neighbours)
+    log_ratio = torch.log(neighbours / neighbours[:, -1:])  # (n, k), last column 0
+    mean_log = log_ratio.mean(dim=1)
+    if bool((mean_log[~point] == 0).any()):
+        raise NaslidError("LID is unbounded for a sample whose k nearest neighbours are all equidistant; the features are degenerate")
+    lid = torch.where(point, 0.0, -1.0 / mean_log)
+    return lid.cpu().numpy() if is_numpy else lid
+
+
+def _knn_distances(rows: torch.Tensor, points: torch.Tensor, k: int) -> torch.Tensor:
+    """Sorted distances from each of `rows` to its k nearest points at a positive distance (inf: none left)."""
+    # The direct difference formula, not the matrix-product one: it gives exact zeros for duplicates.
+    dist = torch.cdist(rows, points, compute_mode="donot_use_mm_for_euclid_dist")
+    dist = dist.masked_fill(dist == 0, float("inf"))  # self and duplicates are not neighbours
+    return torch.topk(dist, k, dim=1, largest=False, sorted=True).values
+
+
+def layer_lid(features, k: int = 20) -> float:
+    """LID of one layer's output: the batch mean of the per-sample estimates."""
+    return float(lid_mle(features, k).mean())

@@ -1,0 +1,100 @@
+"""Layer-wise LID profiles of the sub-supernets that fix one candidate edge: `naslid profile`.
+
+    naslid profile --config config/config.yaml --supernet results/default/pretrain/supernet.pt \
+        --edge 2 --out results/default/profile/root/edge2.csv
+
+For each of R batches of training data, every other edge takes a random op allowed by the mask,
+and the candidate edge takes each of its allowed ops in turn on the *same* batch and the same
+other-edge choices. Forward hooks on the layers (every cell and reduction block) capture their
+outputs under no_grad; each is flattened per sample and its LID estimated, one batch at a time.
+Result: a tidy table (id, edge, op, batch, layer, lid), one row per layer per op per batch.
+"""
+
+from __future__ import annotations
+
+import io
+import zlib
+
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from naslid.data import Dataset
+from naslid.errors import NaslidError
+from naslid.io import atomic_write_text
+from naslid.lid import layer_lid
+from naslid.space.nb201 import EDGES, OPS
+from naslid.supernet import EdgeChoices, Supernet, batch_statistics, edge_choices
+
+COLUMNS = ["id", "edge", "op", "batch", "layer", "lid"]
+
+
+def op_label(group: tuple[int, ...]) -> str:
+    """Name of an op, or of a group of ops profiled by the sum of their outputs (Eq. 4): 'a+b'."""
+    return "+".join(OPS[o] for o in group)
+
+
+def unpartitioned_edges(model: Supernet) -> list[int]:
+    """Edges whose ops have not been split yet (all ops still allowed)."""
+    return [e for e in range(len(EDGES)) if model.mask[e].all()]
+
+
+def layer_features(model: Supernet, images: torch.Tensor, arch) -> list[torch.Tensor]:
+    """Outputs of every layer for one forward pass; one batch's features, nothing kept after."""
+    captured = []
+    hooks = [layer.register_forward_hook(lambda _m, _i, out: captured.append(out)) for layer in model.layers]
+    try:
+        model(images, arch)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return captured
+
+
+def profile_edge(config: dict, model: Supernet, dataset: Dataset, edge: int, sub_id: str = "",
+                 candidates: list[tuple[int, ...]] | None = None, device: str = "cpu") -> pd.DataFrame:
+    """LID profiles of `model` with `edge` fixed to each candidate (an op, or a group summed as Eq. 4)."""
+    lcfg = config["lid"]
+    if not 0 <= edge < len(EDGES):
+        raise NaslidError(f"edge {edge} does not exist; NB201 edges are 0..{len(EDGES) - 1} ({', '.join(EDGES)})")
+    allowed = [int(o) for o in model.mask[edge].nonzero()[0]]
+    candidates = candidates or [(o,) for o in allowed]
+    if any(o not in allowed for group in candidates for o in group):
+        raise NaslidError(f"candidates {candidates} on edge {EDGES[edge]} leave the sub-supernet's mask")
+    if lcfg["batch_size"] > len(dataset.train):
+        raise NaslidError(f"lid.batch_size {lcfg['batch_size']} exceeds the {len(dataset.train)} training images")
+    # One stream per (seed, sub-supernet, edge): a profiling job gives the same table wherever it runs.
+    generator = torch.Generator().manual_seed(config["seed"] * 7919 + zlib.crc32(f"{sub_id}/{edge}".encode()))
+    model.to(device)
+    rows = []
+    with torch.no_grad(), batch_statistics(model):
+        for batch in tqdm(range(lcfg["batches"]), desc=f"profile {sub_id or 'root'} edge {EDGES[edge]}", leave=False, disable=None):
+            index = torch.randperm(len(dataset.train), generator=generator)[: lcfg["batch_size"]]
+            images = dataset.normalise(dataset.train.images[index]).to(device)
+            others = edge_choices(model.sample_arch(generator))
+            for group in candidates:
+                arch: EdgeChoices = others[:edge] + (tuple(group),) + others[edge + 1:]
+                for layer, features in enumerate(layer_features(model, images, arch)):
+                    rows.append((sub_id, EDGES[edge], op_label(group), batch, layer, layer_lid(features, lcfg["k"])))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def write_profile(table: pd.DataFrame, out) -> None:
+    buffer = io.StringIO()
+    table.to_csv(buffer, index=False, float_format="%.10g")
+    atomic_write_text(out, buffer.getvalue())
+
+
+def read_profiles(paths) -> pd.DataFrame:
+    frames = []
+    for path in paths:
+        try:
+            frame = pd.read_csv(path, dtype={"id": str}, keep_default_na=False)
+        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+            raise NaslidError(f"profile table {path} is missing or unreadable ({err}); rerun `naslid profile` for it") from None
+        if list(frame.columns) != COLUMNS:
+            raise NaslidError(f"{path} is not a profile table (columns {list(frame.columns)}, expected {COLUMNS})")
+        frames.append(frame)
+    if not frames:
+        raise NaslidError("no profile tables given; pass --profiles with the outputs of `naslid profile`")
+    return pd.concat(frames, ignore_index=True)

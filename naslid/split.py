@@ -1,0 +1,165 @@
+"""Split a (sub-)supernet in two by its LID profiles: `naslid split`.
+
+    naslid split --config config/config.yaml --supernet results/default/pretrain/supernet.pt \
+        --profiles results/default/profile/root/edge*.csv --out results/default/split/root.json
+
+For every unpartitioned edge, the profiles of the sub-supernets that fix the edge to op i give a
+similarity matrix s_ij (Eq. 5), averaged over the R profiling batches. The ops are split into two
+groups that maximise the *partition score*, the sum of intra-group similarities (Eq. 6); with at
+most a dozen ops the exact maximum is found by enumerating every bipartition. The edge with the
+highest partition score is split (paper), or, with `split.edge_rule: official-code`, the edge with
+the highest cross-group similarity (what the official NAS-LID code does). The two children's masks
+keep one group each on that edge. Sub-supernet ids are paths of child indices: "" is the supernet,
+"0" and "1" its children, "01" the second child of "0", and so on.
+
+Separability of an edge (Eq. 7, Fig. 4): the paper describes it only in words, and the official
+code's formula could not be established, so naslid uses the normalised dispersion of the pairwise
+similarities around their mean,  sep = sqrt( mean_{i<j} (s_ij - s_bar)^2 ) / s_bar,  with
+s_bar = mean_{i<j} s_ij. Ops that are all alike (equal s_ij) score 0: hard to split.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+
+from naslid.errors import NaslidError
+from naslid.io import atomic_write_json, load_json
+from naslid.space.nb201 import EDGES, OPS, mask_from_lists, mask_to_lists
+
+
+# ---- similarity of two sub-supernets from their LID profiles ----
+
+def similarity(a: np.ndarray, b: np.ndarray, kind: str = "euclidean", eps: float = 1e-8) -> float:
+    """Similarity of two layer-wise LID profiles (vectors over layers)."""
+    if kind == "euclidean":  # paper Eq. 5
+        return float(1.0 / (np.linalg.norm(a - b) + eps))
+    if kind == "pearson":  # paper Table 5: 1 / (Pearson distance + eps)
+        r = np.corrcoef(a, b)[0, 1]
+        return float(1.0 / ((1.0 - r) + eps))
+    if kind == "cosine":  # the official code's default
+        return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+    raise NaslidError(f"unknown similarity {kind!r}; use euclidean, pearson or cosine")
+
+
+def similarity_matrix(profiles: np.ndarray, kind: str = "euclidean", eps: float = 1e-8) -> np.ndarray:
+    """profiles: (m ops, R batches, L layers) -> (m, m) similarities averaged over batches, zero diagonal."""
+    m, batches, _ = profiles.shape
+    sim = np.zeros((m, m))
+    for i, j in itertools.combinations(range(m), 2):
+        sim[i, j] = sim[j, i] = np.mean([similarity(profiles[i, r], profiles[j, r], kind, eps) for r in range(batches)])
+    return sim
+
+
+# ---- min-cut: the bipartition with the highest partition score ----
+
+def partition_score(similarity: np.ndarray, groups) -> float:
+    """Eq. 6: the sum of similarities of the pairs inside each group."""
+    return float(sum(similarity[i, j] for group in groups for i, j in itertools.combinations(group, 2)))
+
+
+def cross_similarity(similarity: np.ndarray, groups) -> float:
+    """The cut: sum of similarities between the two groups."""
+    a, b = groups
+    return float(sum(similarity[i, j] for i in a for j in b))
+
+
+def min_cut_bipartition(similarity: np.ndarray, balanced: bool = True) -> tuple[list[int], list[int]]:
+    """Two non-empty groups of node indices that maximise the partition score.
+
+    Maximising intra-group similarity is the same as minimising the cut, since the total is fixed.
+    Exact, by enumerating every bipartition once (node 0 always in the first group), which is the
+    simplest correct min-cut for the dozen ops a search-space edge has. Balanced: sizes differ by
+    at most one. Ties go to the first bipartition in enumeration order.
+    """
+    sim = np.asarray(similarity, dtype=float)
+    m = len(sim)
+    if sim.shape != (m, m) or m < 2:
+        raise NaslidError(f"a similarity matrix must be square with at least 2 ops, got shape {sim.shape}")
+    if not np.allclose(sim, sim.T) or (sim < 0).any() or not np.isfinite(sim).all():
+        raise NaslidError("a similarity matrix must be symmetric, finite and non-negative")
+    best, best_score = None, -np.inf
+    rest = range(1, m)
+    for size in range(0, m - 1):
+        for others in itertools.combinations(rest, size):
+            a = [0, *others]
+            b = [i for i in rest if i not in others]
+            if balanced and abs(len(a) - len(b)) > 1:
+                continue
+            score = partition_score(sim, (a, b))
+            if score > best_score:
+                best, best_score = (a, b), score
+    return best
+
+
+def separability(similarity: np.ndarray) -> float:
+    """Normalised dispersion of the pairwise similarities (see the module docstring)."""
+    upper = similarity[np.triu_indices(len(similarity), k=1)]
+    return float(upper.std() / upper.mean())
+
+
+# ---- one split of one sub-supernet ----
+
+def profiles_of_edge(table: pd.DataFrame, edge: str, ops: list[str]) -> np.ndarray:
+    """(ops, batches, layers) LID array of one edge from a tidy profile table."""
+    part = table[table["edge"] == edge]
+    missing = [op for op in ops if op not in set(part["op"])]
+    if missing:
+        raise NaslidError(f"profile tables lack op(s) {', '.join(missing)} on edge {edge}; rerun `naslid profile` for that edge")
+    cube = part.pivot_table(index=["op", "batch"], columns="layer", values="lid")
+    return np.stack([cube.loc[op].to_numpy() for op in ops])
+
+
+def split_edges(table: pd.DataFrame, mask: np.ndarray, split_config: dict, lid_config: dict) -> dict:
+    """Score every unpartitioned edge; return the candidates and the chosen edge and groups."""
+    edges = [e for e in range(len(EDGES)) if mask[e].all()]
+    if not edges:
+        raise NaslidError("every edge of this sub-supernet is already split; lower split.rounds")
+    candidates = {}
+    for e in edges:
+        ops = [OPS[o] for o in np.flatnonzero(mask[e])]
+        sim = similarity_matrix(profiles_of_edge(table, EDGES[e], ops), lid_config["similarity"], lid_config["eps"])
+        a, b = min_cut_bipartition(sim, split_config["balanced"])
+        candidates[EDGES[e]] = {
+            "ops": ops, "similarity": sim.round(12).tolist(), "groups": [[ops[i] for i in a], [ops[i] for i in b]],
+            "partition_score": partition_score(sim, (a, b)), "cross_similarity": cross_similarity(sim, (a, b)),
+            "separability": separability(sim),
+        }
+    key = "partition_score" if split_config["edge_rule"] == "partition-score" else "cross_similarity"
+    chosen = max(candidates, key=lambda edge: candidates[edge][key])  # ties: the first edge in NB201 order
+    return {"edge": chosen, "groups": candidates[chosen]["groups"], "edge_rule": split_config["edge_rule"], "candidates": candidates}
+
+
+def children_masks(mask: np.ndarray, edge: str, groups: list[list[str]]) -> list[np.ndarray]:
+    e = EDGES.index(edge)
+    children = []
+    for group in groups:
+        child = mask.copy()
+        child[e] = [OPS[o] in group for o in range(len(OPS))]
+        children.append(child)
+    return children
+
+
+def split(config: dict, table: pd.DataFrame, mask: np.ndarray, sub_id: str) -> dict:
+    """The split record of sub-supernet `sub_id`: what was measured, what was chosen, the children."""
+    decision = split_edges(table, mask, config["split"], config["lid"])
+    masks = children_masks(mask, decision["edge"], decision["groups"])
+    return {"id": sub_id, "criterion": config["split"]["criterion"], "mask": mask_to_lists(mask), **decision,
+            "children": [{"id": sub_id + str(i), "mask": mask_to_lists(m)} for i, m in enumerate(masks)],
+            "config": config}
+
+
+def write_split(record: dict, out) -> None:
+    atomic_write_json(out, record)
+
+
+def child_of_split(path, child: int) -> tuple[np.ndarray, str]:
+    record = load_json(path, "split JSON")
+    children = record.get("children") if isinstance(record, dict) else None
+    if not isinstance(children, list):
+        raise NaslidError(f"{path} is not a split JSON (no 'children'); pass the output of `naslid split`")
+    if not 0 <= child < len(children):
+        raise NaslidError(f"{path} has children 0..{len(children) - 1}; --child {child} does not exist")
+    return mask_from_lists(children[child]["mask"]), children[child]["id"]

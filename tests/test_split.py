@@ -1,0 +1,155 @@
+"""Similarity, min-cut, edge choice, separability and rounds of splitting."""
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from conftest import tiny_config
+from naslid.data import load_dataset
+from naslid.errors import NaslidError
+from naslid.profile import profile_edge, unpartitioned_edges
+from naslid.space.nb201 import EDGES, NUM_ARCHS, OPS, all_archs, full_mask, mask_contains, mask_from_lists
+from naslid.split import (children_masks, min_cut_bipartition, partition_score, separability, similarity,
+                          similarity_matrix, split)
+from naslid.supernet import Supernet
+
+
+def brute_force_best(sim, balanced):
+    """Every assignment of nodes to two labelled groups, scored from scratch."""
+    m, best = len(sim), -np.inf
+    for labels in itertools.product([0, 1], repeat=m):
+        sizes = labels.count(0), labels.count(1)
+        if 0 in sizes or (balanced and abs(sizes[0] - sizes[1]) > 1):
+            continue
+        score = sum(sim[i, j] for i in range(m) for j in range(i + 1, m) if labels[i] == labels[j])
+        best = max(best, score)
+    return best
+
+
+@pytest.mark.parametrize("balanced", [True, False])
+def test_min_cut_matches_brute_force_on_1000_random_matrices(balanced):
+    rng = np.random.default_rng(0 if balanced else 1)
+    for _ in range(1000):
+        m = int(rng.integers(3, 9))
+        upper = np.triu(rng.exponential(size=(m, m)), 1)
+        sim = upper + upper.T
+        a, b = min_cut_bipartition(sim, balanced=balanced)
+        assert a and b and sorted(a + b) == list(range(m)) and a == sorted(a) and b == sorted(b)
+        if balanced:
+            assert abs(len(a) - len(b)) <= 1
+        assert partition_score(sim, (a, b)) == pytest.approx(brute_force_best(sim, balanced), rel=1e-12)
+
+
+def test_unbalanced_cut_can_isolate_one_op():
+    sim = np.full((5, 5), 10.0)
+    sim[4, :] = sim[:, 4] = 0.1
+    np.fill_diagonal(sim, 0)
+    assert min_cut_bipartition(sim, balanced=False) == ([0, 1, 2, 3], [4])
+    a, b = min_cut_bipartition(sim, balanced=True)
+    assert {len(a), len(b)} == {2, 3}
+
+
+def test_bad_similarity_matrix_is_rejected():
+    with pytest.raises(NaslidError, match="symmetric"):
+        min_cut_bipartition(np.array([[0, 1.0], [2.0, 0]]))
+    with pytest.raises(NaslidError, match="at least 2"):
+        min_cut_bipartition(np.zeros((1, 1)))
+
+
+def test_similarity_equations_by_hand():
+    a, b = np.array([3.0, 5.0, 7.0]), np.array([4.0, 5.0, 5.0])
+    assert similarity(a, b, "euclidean", eps=0.5) == pytest.approx(1 / (np.sqrt(1 + 0 + 4) + 0.5))
+    r = ((a - a.mean()) @ (b - b.mean())) / np.sqrt(((a - a.mean()) ** 2).sum() * ((b - b.mean()) ** 2).sum())
+    assert similarity(a, b, "pearson", eps=0.0) == pytest.approx(1 / (1 - r))
+    assert similarity(a, b, "cosine") == pytest.approx((12 + 25 + 35) / (np.sqrt(83) * np.sqrt(66)))
+
+
+def test_similarity_is_averaged_over_batches():
+    profiles = np.array([[[0.0, 0.0], [0.0, 0.0]], [[3.0, 4.0], [1.0, 0.0]]])  # 2 ops, 2 batches, 2 layers
+    sim = similarity_matrix(profiles, "euclidean", eps=0.0)
+    assert sim[0, 1] == sim[1, 0] == pytest.approx((1 / 5 + 1 / 1) / 2) and sim[0, 0] == 0
+
+
+def test_separability_closed_form():
+    sim = np.array([[0, 1, 2], [1, 0, 3], [2, 3, 0.0]])
+    values = np.array([1, 2, 3.0])
+    assert separability(sim) == pytest.approx(np.sqrt(((values - 2) ** 2).mean()) / 2)
+    assert separability(np.ones((4, 4))) == 0.0
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from naslid.train import load_supernet, pretrain
+    tmp = tmp_path_factory.mktemp("trained")
+    config = tiny_config(tmp, lid={"batches": 1})
+    pretrain(config, tmp / "s.pt", tmp / "m.json")
+    model, _ = load_supernet(tmp / "s.pt")
+    return config, model, load_dataset(config["data"])
+
+
+def test_profile_table_shape_and_determinism(trained):
+    config, model, dataset = trained
+    table = profile_edge(config, model, dataset, edge=2, sub_id="")
+    assert len(table) == config["lid"]["batches"] * len(OPS) * len(model.layers)
+    assert set(table["op"]) == set(OPS) and set(table["edge"]) == {EDGES[2]}
+    assert table.equals(profile_edge(config, model, dataset, edge=2, sub_id=""))  # per (seed, sub-supernet, edge)
+
+
+def test_ops_share_the_batch_and_the_other_edges(trained):
+    """Two identical candidates give identical profiles only if every candidate sees the same
+    batch and the same other-edge choices, which is what makes the profiles comparable."""
+    config, model, dataset = trained
+    table = profile_edge(config, model, dataset, edge=5, sub_id="", candidates=[(1,), (1,)])
+    per_batch = table.groupby(["batch", "layer"])["lid"].nunique()
+    assert (per_batch == 1).all()
+
+
+def test_group_profile_is_the_sum_of_outputs_eq4(trained):
+    _, model, dataset = trained
+    model.eval()
+    cell = model.layers[0]
+    with torch.no_grad():
+        x = model.stem(dataset.normalise(dataset.train.images[:32]))
+        arch = ((3,), (1,), (2, 3), (2,), (4,), (1,))  # edge 2<-1 keeps {nor_conv_1x1, nor_conv_3x3}
+        n1 = cell.ops[0]["nor_conv_3x3"](x)
+        n2 = cell.ops[1]["skip_connect"](x) + cell.ops[2]["nor_conv_1x1"](n1) + cell.ops[2]["nor_conv_3x3"](n1)
+        n3 = cell.ops[3]["nor_conv_1x1"](x) + cell.ops[4]["avg_pool_3x3"](n1) + cell.ops[5]["skip_connect"](n2)
+        assert torch.allclose(cell(x, arch), n3, atol=1e-6)
+
+
+def test_four_rounds_give_16_disjoint_sub_supernets_covering_the_space(trained):
+    config, model, dataset = trained
+    level = [("", model)]
+    for _ in range(4):
+        next_level = []
+        for sub_id, sub in level:
+            table = pd.concat([profile_edge(config, sub, dataset, e, sub_id) for e in unpartitioned_edges(sub)])
+            record = split(config, table, sub.mask, sub_id)
+            scores = [c["partition_score"] for c in record["candidates"].values()]
+            assert record["candidates"][record["edge"]]["partition_score"] == max(scores)
+            next_level += [(c["id"], Supernet.from_parent(sub, mask_from_lists(c["mask"]))) for c in record["children"]]
+        level = next_level
+    assert sorted(sub_id for sub_id, _ in level) == sorted("".join(bits) for bits in itertools.product("01", repeat=4))
+    counts = np.zeros(NUM_ARCHS, dtype=int)
+    for _, sub in level:
+        counts += [mask_contains(sub.mask, arch) for arch in all_archs()]
+    assert (counts == 1).all()  # disjoint and covering, by enumeration of all 15,625
+
+
+def test_official_code_edge_rule_picks_the_highest_cut(trained):
+    config, model, dataset = trained
+    table = pd.concat([profile_edge(config, model, dataset, e) for e in range(len(EDGES))])
+    config = {**config, "split": {**config["split"], "edge_rule": "official-code"}}
+    record = split(config, table, model.mask, "")
+    cuts = {edge: c["cross_similarity"] for edge, c in record["candidates"].items()}
+    assert record["edge"] == max(cuts, key=cuts.get)
+
+
+def test_children_masks_keep_one_group_each():
+    mask = full_mask()
+    left, right = children_masks(mask, EDGES[3], [["none", "skip_connect"], ["nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]])
+    assert left[3].tolist() == [True, True, False, False, False] and right[3].tolist() == [False, False, True, True, True]
+    assert (left[[0, 1, 2, 4, 5]]).all()
