@@ -64,7 +64,7 @@ DEFAULTS: dict = {
         "criterion": "lid",     # how sub-supernets are characterised
         "rounds": 4,            # r rounds give 2^r sub-supernets
         "balanced": True,       # groups differ in size by at most one (2 + 3 ops in NB201)
-        "edge_rule": "partition-score",  # partition-score (paper) | official-code (lowest cut... see README)
+        "edge_rule": "partition-score",  # partition-score (paper) | official-code (highest cross-group similarity)
         "epochs_between_rounds": 0,  # fine-tune epochs of each sub-supernet before it is split again
     },
 }
