@@ -78,14 +78,15 @@ def _profile(p: argparse.ArgumentParser):
         import pandas as pd
 
         from naslid.data import load_dataset
-        from naslid.profile import profile_edge, unpartitioned_edges, write_profile
+        from naslid.profile import profile_edge, write_profile
+        from naslid.space.nb201 import unpartitioned_edges
         from naslid.train import load_supernet, resolve_device, seed_everything
         config = load_config(args.config)
         seed_everything(config)
         device = resolve_device(config)
         model, ckpt = load_supernet(args.supernet, config)
         dataset = load_dataset(config["data"])
-        edges = args.edge if args.edge is not None else unpartitioned_edges(model)
+        edges = args.edge if args.edge is not None else unpartitioned_edges(model.mask)
         tables = [profile_edge(config, model, dataset, e, ckpt["id"], device=device) for e in edges]
         write_profile(pd.concat(tables, ignore_index=True), args.out)
     return run
@@ -98,14 +99,14 @@ def _split(p: argparse.ArgumentParser):
     p.add_argument("--out", required=True, type=Path, help="split JSON to write")
 
     def run(args):
-        from naslid.io import load_checkpoint
+        from naslid.io import atomic_write_json, load_checkpoint
         from naslid.profile import read_profiles
         from naslid.space.nb201 import mask_from_lists
-        from naslid.split import split, write_split
+        from naslid.split import split
         config = load_config(args.config)
         ckpt = load_checkpoint(args.supernet, "supernet")
         table = read_profiles(args.profiles)
-        write_split(split(config, table, mask_from_lists(ckpt["mask"]), ckpt["id"]), args.out)
+        atomic_write_json(args.out, split(config, table, mask_from_lists(ckpt["mask"]), ckpt["id"]))
     return run
 
 

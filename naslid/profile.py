@@ -34,11 +34,6 @@ def op_label(group: tuple[int, ...]) -> str:
     return "+".join(OPS[o] for o in group)
 
 
-def unpartitioned_edges(model: Supernet) -> list[int]:
-    """Edges whose ops have not been split yet (all ops still allowed)."""
-    return [e for e in range(len(EDGES)) if model.mask[e].all()]
-
-
 def layer_features(model: Supernet, images: torch.Tensor, arch) -> list[torch.Tensor]:
     """Outputs of every layer for one forward pass; one batch's features, nothing kept after."""
     captured = []

@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from naslid.errors import NaslidError
-from naslid.io import atomic_write_json, load_json
-from naslid.space.nb201 import EDGES, OPS, mask_from_lists, mask_to_lists
+from naslid.io import load_json
+from naslid.space.nb201 import EDGES, OPS, mask_from_lists, mask_to_lists, unpartitioned_edges
 
 
 # ---- similarity of two sub-supernets from their LID profiles ----
@@ -114,7 +114,7 @@ def profiles_of_edge(table: pd.DataFrame, edge: str, ops: list[str]) -> np.ndarr
 
 def split_edges(table: pd.DataFrame, mask: np.ndarray, split_config: dict, lid_config: dict) -> dict:
     """Score every unpartitioned edge; return the candidates and the chosen edge and groups."""
-    edges = [e for e in range(len(EDGES)) if mask[e].all()]
+    edges = unpartitioned_edges(mask)
     if not edges:
         raise NaslidError("every edge of this sub-supernet is already split; lower split.rounds")
     candidates = {}
@@ -149,10 +149,6 @@ def split(config: dict, table: pd.DataFrame, mask: np.ndarray, sub_id: str) -> d
     return {"id": sub_id, "criterion": config["split"]["criterion"], "mask": mask_to_lists(mask), **decision,
             "children": [{"id": sub_id + str(i), "mask": mask_to_lists(m)} for i, m in enumerate(masks)],
             "config": config}
-
-
-def write_split(record: dict, out) -> None:
-    atomic_write_json(out, record)
 
 
 def child_of_split(path, child: int) -> tuple[np.ndarray, str]:

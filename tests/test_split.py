@@ -10,8 +10,9 @@ import torch
 from conftest import tiny_config
 from naslid.data import load_dataset
 from naslid.errors import NaslidError
-from naslid.profile import profile_edge, unpartitioned_edges
-from naslid.space.nb201 import EDGES, NUM_ARCHS, OPS, all_archs, full_mask, mask_contains, mask_from_lists
+from naslid.profile import profile_edge
+from naslid.space.nb201 import (EDGES, NUM_ARCHS, OPS, all_archs, full_mask, mask_contains, mask_from_lists,
+                                unpartitioned_edges)
 from naslid.split import (children_masks, min_cut_bipartition, partition_score, separability, similarity,
                           similarity_matrix, split)
 from naslid.supernet import Supernet
@@ -126,7 +127,7 @@ def test_four_rounds_give_16_disjoint_sub_supernets_covering_the_space(trained):
     for _ in range(4):
         next_level = []
         for sub_id, sub in level:
-            table = pd.concat([profile_edge(config, sub, dataset, e, sub_id) for e in unpartitioned_edges(sub)])
+            table = pd.concat([profile_edge(config, sub, dataset, e, sub_id) for e in unpartitioned_edges(sub.mask)])
             record = split(config, table, sub.mask, sub_id)
             scores = [c["partition_score"] for c in record["candidates"].values()]
             assert record["candidates"][record["edge"]]["partition_score"] == max(scores)

@@ -135,6 +135,11 @@ def archs_in_mask(mask: np.ndarray) -> list[Arch]:
     return [Arch(tuple(ops)) for ops in itertools.product(*allowed)]
 
 
+def unpartitioned_edges(mask: np.ndarray) -> list[int]:
+    """Edges whose ops have not been split yet (every op still allowed)."""
+    return [e for e in range(len(EDGES)) if mask[e].all()]
+
+
 def mask_to_lists(mask: np.ndarray) -> list[list[str]]:
     """JSON-friendly form of a mask: for each edge, the names of the allowed ops."""
     return [[OPS[o] for o in np.flatnonzero(row)] for row in check_mask(mask)]
