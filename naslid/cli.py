@@ -110,6 +110,68 @@ def _split(p: argparse.ArgumentParser):
     return run
 
 
+@stage("evolve", "evolutionary search scored by the supernet, each architecture routed to its sub-supernet")
+def _evolve(p: argparse.ArgumentParser):
+    p.add_argument("--supernets", required=True, type=Path, nargs="+",
+                   help="the final sub-supernet checkpoints of one split (one checkpoint: no split)")
+    p.add_argument("--out", required=True, type=Path, help="search result JSON to write")
+
+    def run(args):
+        from naslid.evolve import run as evolve
+        evolve(load_config(args.config), args.supernets, args.out)
+    return run
+
+
+@stage("query", "look architectures up in the configured benchmark: one (--arch) or a search's best (--evolve)")
+def _query(p: argparse.ArgumentParser):
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--arch", help="an NB201 architecture string; its accuracies are printed as JSON")
+    what.add_argument("--evolve", type=Path, help="search result JSON (from `naslid evolve`); needs --out")
+    p.add_argument("--out", type=Path, help="query result JSON to write (with --evolve)")
+
+    def run(args):
+        import json
+
+        from naslid.query import describe, run as query
+        from naslid.space.nb201 import Arch
+        config = load_config(args.config)
+        if args.arch is not None:
+            print(json.dumps(describe(config, Arch.from_str(args.arch)), indent=2))
+        elif args.out is None:
+            raise NaslidError("--evolve needs --out: the query result JSON to write")
+        else:
+            query(config, args.evolve, args.out)
+    return run
+
+
+@stage("rank", "ranking correlation of supernet estimates with the benchmark (Kendall tau, Spearman rho, top-k)")
+def _rank(p: argparse.ArgumentParser):
+    p.add_argument("--supernets", required=True, type=Path, nargs="+",
+                   help="the final sub-supernet checkpoints of one split (one checkpoint: no split)")
+    p.add_argument("--out", required=True, type=Path, help="rank result JSON to write")
+
+    def run(args):
+        from naslid.rank import run as rank
+        rank(load_config(args.config), args.supernets, args.out)
+    return run
+
+
+@stage("build-benchmark", "train a stratified sample of architectures stand-alone: a ground-truth table (resumable)")
+def _build_benchmark(p: argparse.ArgumentParser):
+    p.add_argument("--out", required=True, type=Path, help="table to write (.csv); its record goes beside it (.json)")
+    p.add_argument("--archs", type=int, nargs="+", metavar="INDEX",
+                   help="NB201 indices to train instead of the stratified sample (e.g. to re-check shipped rows)")
+
+    def run(args):
+        from naslid.build_benchmark import build, command_line
+        from naslid.space.nb201 import Arch
+        config = load_config(args.config)
+        for index in args.archs or []:
+            Arch.from_index(index)  # a bad index fails before any training
+        build(config, args.out, args.archs, command_line())
+    return run
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="naslid", description=naslid.__doc__.strip() + "\n\nStages, in pipeline order:",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

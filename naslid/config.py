@@ -24,10 +24,7 @@ DEFAULTS: dict = {
         "root": None,           # directory holding the dataset (not needed for proxy)
         "valid_split": True,    # NB201's cifar10-valid convention: train on half of train, validate on the other half
         "augment": True,        # random crop (pad 4) + horizontal flip on training batches
-        "proxy_train": 3000,    # proxy dataset sizes (images per split)
-        "proxy_valid": 1000,
-        "proxy_test": 1000,
-        "proxy_size": 16,       # proxy image side, pixels
+        "limit": None,          # use only the first `limit` images of each split (quick runs, tests); null: all
     },
     "space": {
         "C": 16,                # channels of the first stage (NB201: 16)
@@ -67,6 +64,46 @@ DEFAULTS: dict = {
         "edge_rule": "partition-score",  # partition-score (paper) | official-code (highest cross-group similarity)
         "epochs_between_rounds": 0,  # fine-tune epochs of each sub-supernet before it is split again
     },
+    "evaluate": {               # supernet-estimated accuracy of an architecture (routed to its sub-supernet)
+        "batches": 4,           # fixed validation batches per estimate
+        "batch_size": 250,
+        "bn": "batch",          # batch (BatchNorm on each batch's statistics) | recalibrate (on training batches first)
+        "recalibration_batches": 4,
+    },
+    "evolve": {                 # the official NAS-LID code's evolution; population = mutations + crossovers + randoms
+        "generations": 50,
+        "parents": 10,          # the best architectures seen so far breed the next generation
+        "mutations": 20,        # children that re-draw each edge to another op with mutation_prob
+        "crossovers": 20,       # children that take each edge from a second parent with crossover_prob
+        "randoms": 10,          # fresh uniform draws
+        "mutation_prob": 0.1,
+        "crossover_prob": 0.1,
+        "best": 5,              # how many of the best architectures the result lists
+    },
+    "benchmark": {              # the ground truth that searched architectures are looked up in
+        "kind": "csv",          # csv (compact table) | nas-bench-201 (NAS-Bench-201-v1_*.pth) | nats-tss (NATS-tss-v1_0-3ffb9*)
+        "path": None,           # null: the proxy table shipped in naslid/data/proxy_benchmark.csv
+        "reference": "nb201",   # a second compact table the results are also looked up in; nb201: the shipped
+                                # NB201 table (how the proxy's winners do on CIFAR/ImageNet16); null: none
+    },
+    "rank": {                   # ranking correlation (paper Table 2)
+        "percent": None,        # the best percent of the benchmark by ground truth; null: 1 for the whole
+                                # space (GM-NAS's protocol, about 156 architectures), every row of a sampled table
+        "top_k": [50, 100, 150],
+    },
+    "build_benchmark": {        # `naslid build-benchmark`: stand-alone training of sampled architectures
+        "archs": 200,           # stratified sample size (one per op-count composition, then uniform; + NB201 optimum)
+        "sample_seed": 0,       # seed of the sample (not of training)
+        "seeds": 2,             # training seeds 0..seeds-1 per architecture
+        "C": 8,                 # stand-alone network width and depth (small for CPU)
+        "N": 1,
+        "epochs": 8,
+        "batch_size": 64,
+        "lr": 0.1,              # SGD, Nesterov momentum 0.9, linear warm-up then cosine to 0
+        "warmup": 0.15,         # fraction of steps spent warming up
+        "weight_decay": 0.0005,
+        "workers": 2,           # parallel processes, one CPU thread each
+    },
 }
 
 CHOICES = {
@@ -76,13 +113,21 @@ CHOICES = {
     "lid.similarity": ("euclidean", "pearson", "cosine"),
     "split.criterion": ("lid",),
     "split.edge_rule": ("partition-score", "official-code"),
+    "benchmark.kind": ("csv", "nas-bench-201", "nats-tss"),
+    "evaluate.bn": ("batch", "recalibrate"),
 }
-OPTIONAL_STR = {"data.root"}  # keys whose default None stands for "not set"
+OPTIONAL_STR = {"data.root", "benchmark.path", "benchmark.reference"}  # keys whose default None stands for "not set"
+OPTIONAL_INT = {"data.limit"}
+CHECKED_BELOW = {"rank.percent"}  # keys whose rule is not a plain type (validated at the end of `validate`)
 NON_NEGATIVE = {"train.epochs", "finetune.epochs", "train.weight_decay", "train.grad_clip", "train.eval_batches",
-                "split.epochs_between_rounds", "train.momentum", "threads", "seed"}
+                "split.epochs_between_rounds", "train.momentum", "threads", "seed", "build_benchmark.sample_seed",
+                "build_benchmark.weight_decay", "build_benchmark.warmup"}
 POSITIVE = {"space.C", "space.N", "train.batch_size", "train.lr", "finetune.lr", "lid.k", "lid.batches",
-            "lid.batch_size", "lid.eps", "data.proxy_train", "data.proxy_valid", "data.proxy_test", "data.proxy_size",
-            "split.rounds"}
+            "lid.batch_size", "lid.eps", "split.rounds", "build_benchmark.archs", "build_benchmark.seeds", "build_benchmark.C",
+            "build_benchmark.N", "build_benchmark.epochs", "build_benchmark.batch_size", "build_benchmark.lr",
+            "build_benchmark.workers", "evaluate.batches", "evaluate.batch_size", "evolve.generations", "evolve.parents", "evolve.best"}
+NON_NEGATIVE |= {"evaluate.recalibration_batches", "evolve.mutations", "evolve.crossovers", "evolve.randoms",
+                 "evolve.mutation_prob", "evolve.crossover_prob"}
 
 
 def load_config(path: str | Path | None = None, overrides: dict | None = None) -> dict:
@@ -129,9 +174,15 @@ def validate(config: dict) -> None:
     defaults = dict(_flat(DEFAULTS))
     for key, value in _flat(config):
         expected = defaults[key]
+        if key in CHECKED_BELOW:
+            continue
         if key in OPTIONAL_STR:
             if value is not None and not isinstance(value, str):
                 raise ConfigError(f"config key '{key}' must be a path string or null, got {value!r}")
+            continue
+        if key in OPTIONAL_INT:
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value <= 0):
+                raise ConfigError(f"config key '{key}' must be a positive integer or null, got {value!r}")
             continue
         if isinstance(expected, bool):
             ok = isinstance(value, bool)
@@ -154,3 +205,15 @@ def validate(config: dict) -> None:
                           f"({config['lid']['batch_size']}): each sample needs k other samples as neighbours")
     if config["train"]["lr_min"] > config["train"]["lr"]:
         raise ConfigError("config key 'train.lr_min' must not exceed 'train.lr'")
+    for key in ("mutation_prob", "crossover_prob"):
+        if config["evolve"][key] > 1:
+            raise ConfigError(f"config key 'evolve.{key}' is a probability, at most 1, got {config['evolve'][key]!r}")
+    if config["evolve"]["mutations"] + config["evolve"]["crossovers"] + config["evolve"]["randoms"] == 0:
+        raise ConfigError("config keys 'evolve.mutations', 'evolve.crossovers' and 'evolve.randoms' are all 0: the population would be empty")
+    percent, top_k = config["rank"]["percent"], config["rank"]["top_k"]
+    if percent is not None and (isinstance(percent, bool) or not isinstance(percent, (int, float)) or not 0 < percent <= 100):
+        raise ConfigError(f"config key 'rank.percent' must be a number in (0, 100] or null, got {percent!r}")
+    if not top_k or not all(isinstance(k, int) and not isinstance(k, bool) and k > 1 for k in top_k):
+        raise ConfigError(f"config key 'rank.top_k' must be a list of integers > 1, got {top_k!r}")
+    if config["build_benchmark"]["warmup"] >= 1:
+        raise ConfigError("config key 'build_benchmark.warmup' must be a fraction of the steps, below 1")

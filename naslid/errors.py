@@ -26,3 +26,7 @@ class CheckpointError(NaslidError):
 
 class TrainingError(NaslidError):
     """Training diverged (NaN/inf loss) or asked for a device that is absent."""
+
+
+class BenchmarkError(NaslidError):
+    """A benchmark file is missing or malformed, or an architecture is not in it."""

@@ -20,7 +20,7 @@ def tiny_config(tmp_path, **sections):
     """A config small enough for a test: proxy data, C=4, N=1."""
     from naslid.config import load_config
     overrides = {"space": {"C": 4, "N": 1}, "threads": 1,
-                 "data": {"proxy_train": 256, "proxy_valid": 128, "proxy_test": 128, "proxy_size": 8, "augment": False},
+                 "data": {"limit": 256, "augment": False},
                  "train": {"epochs": 2, "batch_size": 32, "eval_batches": 1},
                  "lid": {"k": 5, "batches": 2, "batch_size": 32}}
     for key, value in sections.items():

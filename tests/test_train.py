@@ -16,7 +16,7 @@ from naslid.train import load_supernet, pretrain
 
 def write_config(tmp_path, epochs):
     cfg = {"space": {"C": 4, "N": 1}, "threads": 1,
-           "data": {"proxy_train": 1024, "proxy_valid": 128, "proxy_test": 128, "proxy_size": 8},
+           "data": {"limit": 1024},
            "train": {"epochs": epochs, "batch_size": 32, "eval_batches": 1}}
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(cfg))

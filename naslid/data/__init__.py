@@ -1,6 +1,6 @@
 """Datasets with train/valid/test splits, held in memory as uint8 images and normalised per batch.
 
-Registry (`DATASETS`): `proxy` (generated, no download), `cifar10` and `cifar100` (the python
+Registry (`DATASETS`): `proxy` (generated, no download; see `naslid.data.proxy`), `cifar10` and `cifar100` (the python
 pickle layout torchvision uses on disk: `cifar-10-batches-py/`, `cifar-100-python/`), and
 `imagenet16-120` (NB201's down-sampled ImageNet pickles). Nothing is downloaded.
 
@@ -13,6 +13,7 @@ files are not shipped, so the halves differ from NB201's, though the convention 
 
 from __future__ import annotations
 
+import functools
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from naslid.data import proxy
 from naslid.errors import DataError
 
 
@@ -52,7 +54,12 @@ def load_dataset(data_config: dict) -> Dataset:
     name = data_config["dataset"]
     if name not in DATASETS:
         raise DataError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
-    return DATASETS[name](data_config)
+    dataset = DATASETS[name](data_config)
+    limit = data_config["limit"]
+    if limit is not None:
+        for split in ("train", "valid", "test"):
+            setattr(dataset, split, _subset(getattr(dataset, split), np.arange(min(limit, len(getattr(dataset, split))))))
+    return dataset
 
 
 def batches(dataset: Dataset, split: Split, batch_size: int, generator: torch.Generator | None,
@@ -160,26 +167,14 @@ def _imagenet16(cfg: dict) -> Dataset:
 
 
 def _proxy(cfg: dict) -> Dataset:
-    """Generated stand-in: 10 classes of oriented, coloured gratings with noise (seed fixed: the data
-    are the same in every experiment). The designed proxy task replaces it in its own issue."""
-    size = cfg["proxy_size"]
-    rng = np.random.default_rng(20230207)
-    splits = [_proxy_split(rng, cfg[f"proxy_{name}"], size) for name in ("train", "valid", "test")]
-    return Dataset("proxy", *splits, 10, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
+    """The generated proxy task (`naslid.data.proxy`): the same images in every experiment."""
+    splits = [Split(torch.from_numpy(images), torch.from_numpy(labels)) for images, labels in _proxy_arrays().values()]
+    return Dataset("proxy", *splits, len(proxy.CLASSES), (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
 
 
-def _proxy_split(rng: np.random.Generator, n: int, size: int) -> Split:
-    labels = rng.integers(0, 10, n)
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    angle = (labels % 5) * np.pi / 5 + rng.normal(0, 0.08, n)
-    freq = np.where(labels < 5, 2.0, 4.0) + rng.normal(0, 0.15, n)
-    phase = rng.uniform(0, 2 * np.pi, n)
-    wave = np.sin(2 * np.pi * freq[:, None, None] * (np.cos(angle)[:, None, None] * xx + np.sin(angle)[:, None, None] * yy)
-                  + phase[:, None, None])
-    tint = rng.uniform(0.4, 1.0, (n, 3, 1, 1))
-    images = 0.5 + 0.3 * wave[:, None] * tint + rng.normal(0, 0.15, (n, 3, size, size))
-    images = np.clip(images * 255, 0, 255).astype(np.uint8)
-    return Split(torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64)))
+@functools.lru_cache(maxsize=1)
+def _proxy_arrays():
+    return proxy.generate()
 
 
 DATASETS = {"proxy": _proxy, "cifar10": _cifar10, "cifar100": _cifar100, "imagenet16-120": _imagenet16}

@@ -1,0 +1,193 @@
+"""`naslid build-benchmark`: a ground-truth table of stand-alone accuracies on the configured dataset.
+
+    naslid build-benchmark --config config/proxy_benchmark.yaml --out naslid/data/proxy_benchmark.csv
+
+A stratified sample of NB201 architectures (`sample_archs`) is trained stand-alone, each with
+`build_benchmark.seeds` seeds, by `build_benchmark.workers` processes of one CPU thread each. Every
+finished (architecture, seed) is written at once to `<out>.parts/`, so an interrupted build resumes
+where it stopped; when all are done the table is written atomically in the schema of NB201's compact
+table (`index, arch, <dataset>_valid, <dataset>_test, params_mb, flops_m`, accuracies in %, means over
+seeds) plus the per-seed columns `valid_acc_s<i>` and `test_acc_s<i>`, and `<out stem>.json` records
+the command, the resolved config and the build time.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import math
+import multiprocessing
+import os
+import platform
+import shlex
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from naslid.benchmark import column_prefix
+from naslid.cost import flops_m, params_mb
+from naslid.data import Dataset, batches, load_dataset
+from naslid.errors import ConfigError, TrainingError
+from naslid.io import atomic_write_json, atomic_write_text, load_json
+from naslid.space.nb201 import NUM_ARCHS, OPS, Arch, all_archs
+from naslid.supernet import StandaloneNetwork
+
+# Always in the sample, so a proxy table says where NB201's winners stand: index 6111, NB201's best on
+# CIFAR-10 (best cifar10-valid accuracy, tied best test accuracy), and 9930, the best on CIFAR-100.
+NB201_OPTIMA = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|",
+                "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|")
+KINDS = ("conv", "pool", "skip", "none")
+
+
+def op_counts(arch: Arch) -> tuple[int, int, int, int]:
+    """How many edges hold a convolution (1x1 or 3x3), the pool, a skip, `none`: the sample's strata."""
+    names = [OPS[o] for o in arch.ops]
+    return (sum(n.startswith("nor_conv") for n in names), names.count("avg_pool_3x3"),
+            names.count("skip_connect"), names.count("none"))
+
+
+def sample_archs(n: int, seed: int) -> list[Arch]:
+    """NB201's optima, one architecture from every op-count stratum, then uniform draws.
+
+    There are 84 strata (ways to share 6 edges among conv/pool/skip/none), so every `n` >= 86 covers
+    all of them; the rest of the sample is uniform over the remaining architectures, so frequent
+    strata are represented in proportion. Sorted by index.
+    """
+    rng = np.random.default_rng(seed)
+    archs = all_archs()
+    strata: dict[tuple, list[int]] = {}
+    for index, arch in enumerate(archs):
+        strata.setdefault(op_counts(arch), []).append(index)
+    chosen = [Arch.from_str(text).index for text in NB201_OPTIMA]
+    for key in sorted(strata):
+        members = [i for i in strata[key] if i not in chosen]
+        if members and len(chosen) < n:
+            chosen.append(int(rng.choice(members)))
+    rest = np.setdiff1d(np.arange(NUM_ARCHS), chosen)
+    chosen += rng.choice(rest, size=max(0, n - len(chosen)), replace=False).tolist()
+    return [archs[i] for i in sorted(chosen)]
+
+
+def train_standalone(config: dict, dataset: Dataset, arch: Arch, seed: int) -> dict:
+    """Train `arch` from scratch with `seed`; its validation and test accuracy in %, and the time."""
+    b = config["build_benchmark"]
+    torch.manual_seed(seed)
+    model = StandaloneNetwork(arch, b["C"], b["N"], dataset.num_classes)
+    optimizer = torch.optim.SGD(model.parameters(), lr=b["lr"], momentum=0.9, nesterov=True, weight_decay=b["weight_decay"])
+    steps = b["epochs"] * math.ceil(len(dataset.train) / b["batch_size"])
+    warmup = max(1, int(b["warmup"] * steps))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: (t + 1) / warmup if t < warmup
+                                                  else 0.5 * (1 + math.cos(math.pi * (t - warmup) / max(1, steps - warmup))))
+    generator = torch.Generator().manual_seed(seed)
+    start = time.time()
+    model.train()
+    for _ in range(b["epochs"]):
+        for images, labels in batches(dataset, dataset.train, b["batch_size"], generator, config["data"]["augment"]):
+            loss = torch.nn.functional.cross_entropy(model(images), labels)
+            if not torch.isfinite(loss):
+                raise TrainingError(f"loss became {loss.item()} training {arch} (seed {seed}); lower build_benchmark.lr")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+    return {"index": arch.index, "seed": seed, "valid_acc": accuracy(model, dataset, dataset.valid),
+            "test_acc": accuracy(model, dataset, dataset.test), "seconds": round(time.time() - start, 2)}
+
+
+@torch.no_grad()
+def accuracy(model: torch.nn.Module, dataset: Dataset, split) -> float:
+    model.eval()
+    correct = sum((model(images).argmax(1) == labels).sum().item() for images, labels in batches(dataset, split, 500, None))
+    return 100.0 * correct / len(split)
+
+
+def build(config: dict, out: Path, indices: list[int] | None = None, command: str | None = None) -> pd.DataFrame:
+    """Train every (architecture, seed) not yet in `<out>.parts/`, then write the table and its record."""
+    b = config["build_benchmark"]
+    archs = [Arch.from_index(i) for i in indices] if indices else sample_archs(b["archs"], b["sample_seed"])
+    seeds = list(range(b["seeds"]))
+    parts = Path(str(out) + ".parts")
+    parts.mkdir(parents=True, exist_ok=True)
+    _check_parts_config(parts, config)
+    todo = [(a.index, s) for a in archs for s in seeds if not _part(parts, a.index, s).is_file()]
+    done_before = len(archs) * len(seeds) - len(todo)
+    if done_before:
+        print(f"resuming: {done_before} of {len(archs) * len(seeds)} trainings already in {parts}", file=sys.stderr)
+
+    start = time.time()
+    context = multiprocessing.get_context("spawn")  # a clean interpreter per worker: no forked torch state
+    with concurrent.futures.ProcessPoolExecutor(b["workers"], mp_context=context, initializer=_init_worker,
+                                                initargs=(config,)) as pool:
+        futures = [pool.submit(_train_task, index, seed) for index, seed in todo]
+        for future in tqdm(concurrent.futures.as_completed(futures), total=len(futures), desc="stand-alone trainings",
+                           disable=None):
+            result = future.result()
+            atomic_write_json(_part(parts, result["index"], result["seed"]), result)
+    seconds = time.time() - start
+
+    table = _assemble(config, load_dataset(config["data"]), archs, seeds, parts)
+    atomic_write_text(out, table.to_csv(index=False, float_format="%.4f"))
+    record = {"command": command, "config": config, "rows": len(table), "seeds": seeds,
+              "build_seconds_this_sitting": round(seconds, 1),
+              "train_seconds_total": round(sum(load_json(_part(parts, a.index, s), "training result")["seconds"] for a in archs for s in seeds), 1),
+              "workers": b["workers"], "machine": f"{platform.machine()}, {os.cpu_count()} cores, one torch thread per worker, "
+                                                    f"python {platform.python_version()}, torch {torch.__version__}"}
+    atomic_write_json(out.with_suffix(".json"), record)
+    shutil.rmtree(parts)
+    return table
+
+
+def _part(parts: Path, index: int, seed: int) -> Path:
+    return parts / f"{index:05d}-s{seed}.json"
+
+
+def _check_parts_config(parts: Path, config: dict) -> None:
+    """Parts from another training recipe must not be mixed into this table."""
+    recipe = {"data": config["data"], "build_benchmark": {k: v for k, v in config["build_benchmark"].items() if k != "workers"}}
+    marker = parts / "recipe.json"
+    if marker.is_file():
+        if load_json(marker, "build recipe") != json.loads(json.dumps(recipe)):
+            raise ConfigError(f"{parts} holds trainings from another data/build_benchmark config; "
+                              f"delete that directory to start over, or restore the config it was built with")
+    else:
+        atomic_write_json(marker, recipe)
+
+
+def _assemble(config: dict, dataset: Dataset, archs: list[Arch], seeds: list[int], parts: Path) -> pd.DataFrame:
+    b, prefix = config["build_benchmark"], column_prefix(dataset.name)
+    rows = []
+    for arch in archs:
+        results = [load_json(_part(parts, arch.index, s), "training result") for s in seeds]
+        network = StandaloneNetwork(arch, b["C"], b["N"], dataset.num_classes)
+        row = {"index": arch.index, "arch": arch.to_str(),
+               f"{prefix}_valid": float(np.mean([r["valid_acc"] for r in results])),
+               f"{prefix}_test": float(np.mean([r["test_acc"] for r in results])),
+               "params_mb": params_mb(network), "flops_m": flops_m(network, dataset.train.images.shape[-1])}
+        row.update({f"valid_acc_s{s}": r["valid_acc"] for s, r in zip(seeds, results)})
+        row.update({f"test_acc_s{s}": r["test_acc"] for s, r in zip(seeds, results)})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(config: dict) -> None:
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    _WORKER["config"] = config
+    _WORKER["dataset"] = load_dataset(config["data"])
+
+
+def _train_task(index: int, seed: int) -> dict:
+    return train_standalone(_WORKER["config"], _WORKER["dataset"], Arch.from_index(index), seed)
+
+
+def command_line() -> str:
+    return "naslid " + " ".join(shlex.quote(a) for a in sys.argv[1:])

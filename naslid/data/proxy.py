@@ -1,0 +1,71 @@
+"""The proxy task: 10 classes of textured shapes on 16x16 RGB images, generated, never downloaded.
+
+Each image shows one shape (disc, ring, square, plus, diagonal cross) filled with one texture
+(stripes or a checkerboard); the class is the pair: shape + 5 * texture. What varies at random, per
+image, so that no shortcut remains:
+- position (up to 2 px off centre) and size (75-100% of the half-width): the network must find the
+  shape, not read fixed pixels;
+- texture orientation (any angle) and period (3.5-5 px): stripes vs checkerboard is a local
+  2-D pattern, which 3x3 convolutions see and 1x1 convolutions, pooling or skips do not;
+- three independent colours (background, texture ink, texture paper): colour carries no label;
+- Gaussian pixel noise (sigma 0.05 of the range).
+Shapes need spatial context (several layers or pooling), textures need local 3x3 filters, and a
+3x3 average pool blurs a 3.5-5 px texture away, so NB201's ops genuinely differ on this task.
+
+The splits are fixed (seed 20230207): 6,000 training, 2,000 validation and 2,000 test images. They
+are part of the task's definition, because the shipped ground-truth table
+(`naslid/data/proxy_benchmark.csv`) was measured on exactly these images.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SIZE = 16
+SPLIT_SIZES = {"train": 6000, "valid": 2000, "test": 2000}
+SEED = 20230207
+NOISE = 0.05
+SHAPES = ("disc", "ring", "square", "plus", "cross")
+TEXTURES = ("stripes", "checkerboard")
+CLASSES = tuple(f"{shape}/{texture}" for texture in TEXTURES for shape in SHAPES)
+
+
+def generate() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{split: (uint8 images (n, 3, 16, 16), int64 labels (n,))}, the same on every call."""
+    rng = np.random.default_rng(SEED)
+    return {name: render(rng, n) for name, n in SPLIT_SIZES.items()}
+
+
+def render(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    labels = rng.integers(0, len(CLASSES), n)
+    shape, texture = labels % len(SHAPES), labels // len(SHAPES)
+    yy, xx = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32)
+
+    centre = (SIZE - 1) / 2 + rng.uniform(-2, 2, (2, n, 1, 1))
+    scale = rng.uniform(0.75, 1.0, (n, 1, 1)) * SIZE / 2
+    x, y = (xx - centre[0]) / scale, (yy - centre[1]) / scale
+    inside = _shape_masks(x, y)[shape, np.arange(n)]
+
+    angle = rng.uniform(0, np.pi, (n, 1, 1))
+    period = rng.uniform(3.5, 5.0, (n, 1, 1))
+    u = (xx * np.cos(angle) + yy * np.sin(angle)) * 2 * np.pi / period
+    v = (-xx * np.sin(angle) + yy * np.cos(angle)) * 2 * np.pi / period
+    pattern = np.where(texture[:, None, None] == 0, np.sin(u), np.clip(2 * np.sin(u) * np.sin(v), -1, 1))
+
+    background, ink, paper = (rng.uniform(0.2, 0.8, (n, 3, 1, 1)) for _ in range(3))
+    fill = ink + (paper - ink) * (pattern[:, None] * 0.5 + 0.5)
+    images = np.where(inside[:, None], fill, background) + rng.normal(0, NOISE, (n, 3, SIZE, SIZE))
+    return np.clip(images * 255, 0, 255).astype(np.uint8), labels.astype(np.int64)
+
+
+def _shape_masks(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(shapes, n, H, W) booleans, in the order of SHAPES; x, y are centred, scaled coordinates."""
+    r = np.sqrt(x ** 2 + y ** 2)
+    box = np.maximum(abs(x), abs(y))
+    return np.stack([
+        r < 0.75,
+        (r > 0.4) & (r < 0.85),
+        box < 0.65,
+        ((abs(x) < 0.25) & (abs(y) < 0.85)) | ((abs(y) < 0.25) & (abs(x) < 0.85)),
+        ((abs(x - y) < 0.35) | (abs(x + y) < 0.35)) & (box < 0.8),
+    ])

@@ -1,0 +1,102 @@
+"""Supernet-estimated accuracy of an architecture, with the sub-supernet that holds it (routing).
+
+After splitting, the final sub-supernets' masks partition the space: every architecture lies in
+exactly one of them (`route`), and is evaluated with that sub-supernet's weights. The estimate is
+the accuracy on the first `evaluate.batches` validation batches (the same images for every
+architecture). BatchNorm, by `evaluate.bn`:
+- `batch` (default): normalise with each validation batch's own statistics, the usual one-shot
+  evaluation; a supernet's running statistics mix every sampled path and fit none of them;
+- `recalibrate`: reset the running statistics, forward `evaluate.recalibration_batches` training
+  batches through the architecture, then evaluate in eval mode (slower, per architecture).
+Estimates are cached by architecture for the life of the `Evaluator`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from naslid.data import Dataset, batches
+from naslid.errors import NaslidError
+from naslid.space.nb201 import Arch, mask_contains
+from naslid.supernet import Supernet, batch_statistics
+
+
+def route(arch: Arch, masks: list[np.ndarray]) -> int:
+    """The position of the one mask that contains `arch`; an error if none or several do."""
+    holders = [i for i, mask in enumerate(masks) if mask_contains(mask, arch)]
+    if len(holders) != 1:
+        raise NaslidError(f"architecture {arch} lies in {len(holders)} sub-supernets, not exactly one; "
+                          f"the sub-supernets given do not partition the space (pass every final sub-supernet of one split)")
+    return holders[0]
+
+
+class Evaluator:
+    def __init__(self, config: dict, supernets: list[Supernet], ids: list[str], dataset: Dataset, device: torch.device):
+        self.config, self.supernets, self.ids = config, supernets, ids
+        self.masks = [s.mask for s in supernets]
+        self.dataset, self.device = dataset, device
+        ecfg = config["evaluate"]
+        self.valid = list(_first(batches(dataset, dataset.valid, ecfg["batch_size"], None), ecfg["batches"]))
+        self.calibration = list(_first(batches(dataset, dataset.train, ecfg["batch_size"],
+                                               torch.Generator().manual_seed(config["seed"])), ecfg["recalibration_batches"]))
+        self.cache: dict[int, float] = {}
+        for supernet in supernets:
+            supernet.to(device)
+
+    def sub_id(self, arch: Arch) -> str:
+        return self.ids[route(arch, self.masks)]
+
+    def __call__(self, arch: Arch) -> float:
+        """Estimated validation accuracy of `arch`, in %."""
+        if arch.index not in self.cache:
+            self.cache[arch.index] = self._evaluate(self.supernets[route(arch, self.masks)], arch)
+        return self.cache[arch.index]
+
+    @torch.no_grad()
+    def _evaluate(self, model: Supernet, arch: Arch) -> float:
+        if self.config["evaluate"]["bn"] == "batch":
+            with batch_statistics(model):
+                return self._accuracy(model, arch)
+        saved = {name: buf.clone() for name, buf in model.named_buffers()}
+        norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+        momenta = [m.momentum for m in norms]
+        try:
+            for module in norms:
+                module.reset_running_stats()
+                module.momentum = None  # cumulative average over the calibration batches
+            model.train()
+            for images, _ in self.calibration:
+                model(images.to(self.device), arch)
+            model.eval()
+            return self._accuracy(model, arch)
+        finally:
+            for name, buf in model.named_buffers():
+                buf.copy_(saved[name])
+            for module, momentum in zip(norms, momenta):
+                module.momentum = momentum
+
+    def _accuracy(self, model: Supernet, arch: Arch) -> float:
+        correct = seen = 0
+        for images, labels in self.valid:
+            correct += (model(images.to(self.device), arch).argmax(1).cpu() == labels).sum().item()
+            seen += len(labels)
+        return 100.0 * correct / seen
+
+
+def _first(iterable, n: int):
+    for i, item in enumerate(iterable):
+        if i == n:
+            return
+        yield item
+
+
+def load_evaluator(config: dict, checkpoints: list[Path]) -> Evaluator:
+    """An evaluator over the final sub-supernets in `checkpoints` (one checkpoint: no split)."""
+    from naslid.data import load_dataset
+    from naslid.train import load_supernet, resolve_device
+    device = resolve_device(config)
+    loaded = [load_supernet(path, config) for path in checkpoints]
+    return Evaluator(config, [m for m, _ in loaded], [c["id"] for _, c in loaded], load_dataset(config["data"]), device)

@@ -1,0 +1,128 @@
+"""Evolutionary search over the space, scored by the (routed) supernet: `naslid evolve`.
+
+    naslid evolve --config config/config.yaml --supernets results/default/lid/s0/finetune/*.pt --out evolve.json
+
+The official NAS-LID code's scheme, which is the default (`evolve` in the config): generation 0 is
+`mutations + crossovers + randoms` uniform architectures. Every later generation takes the best
+`parents` architectures seen so far and makes
+- `mutations` children: a random parent, each edge re-drawn to a *different* op with `mutation_prob`;
+- `crossovers` children: two random parents, each edge taken from the second with `crossover_prob`;
+- `randoms` uniform draws.
+An architecture already visited (in any generation, including this one) is rejected and drawn
+again. Fitness is the supernet-estimated accuracy on the *validation* split (the official code
+selects on CIFAR-10's test set; naslid does not look at test data while searching). Seeded and
+deterministic; after every generation the state is saved to `<out>.resume`, so a killed search
+resumes and ends with the same result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from tqdm import tqdm
+
+from naslid.io import atomic_write_json
+from naslid.space.nb201 import EDGES, OPS, Arch
+
+MAX_DRAWS = 1000  # attempts to find an unvisited child before falling back to a uniform draw
+
+
+def evolve(fitness: Callable[[Arch], float], ecfg: dict, seed: int, resume: Path | None = None,
+           on_generation: Callable[[dict], None] | None = None) -> dict:
+    """Run the search; returns {evaluated: [{arch, generation, score}], generations: [stats], best: [...]}."""
+    rng = np.random.default_rng(seed)
+    state = {"generation": 0, "evaluated": []}
+    fingerprint = hashlib.sha256(json.dumps([ecfg, seed], sort_keys=True).encode()).hexdigest()
+    if resume is not None and resume.is_file():
+        saved = json.loads(resume.read_text())
+        if saved.get("fingerprint") == fingerprint:
+            state = saved["state"]
+            rng.bit_generator.state = saved["rng"]
+            print(f"resuming the search from generation {state['generation']}", file=sys.stderr)
+
+    visited = {tuple(e["ops"]) for e in state["evaluated"]}
+    size = ecfg["mutations"] + ecfg["crossovers"] + ecfg["randoms"]
+    bar = tqdm(range(state["generation"], ecfg["generations"]), desc="evolution", disable=None)
+    for generation in bar:
+        if generation == 0:
+            population = [_random(rng, visited) for _ in range(size)]
+        else:
+            parents = [Arch(tuple(e["ops"])) for e in _ranked(state["evaluated"])[:ecfg["parents"]]]
+            population = ([_mutate(rng, parents, visited, ecfg["mutation_prob"]) for _ in range(ecfg["mutations"])]
+                          + [_crossover(rng, parents, visited, ecfg["crossover_prob"]) for _ in range(ecfg["crossovers"])]
+                          + [_random(rng, visited) for _ in range(ecfg["randoms"])])
+        for arch in population:
+            state["evaluated"].append({"arch": arch.to_str(), "ops": list(arch.ops), "generation": generation,
+                                       "score": float(fitness(arch))})
+        state["generation"] = generation + 1
+        best = max(e["score"] for e in state["evaluated"])
+        bar.set_postfix(best=f"{best:.2f}")
+        if resume is not None:
+            atomic_write_json(resume, {"fingerprint": fingerprint, "state": state, "rng": rng.bit_generator.state})
+        if on_generation is not None:
+            on_generation(state)
+
+    generations = []
+    for g in range(ecfg["generations"]):
+        scores = np.array([e["score"] for e in state["evaluated"] if e["generation"] == g])
+        generations.append({"generation": g, "mean": float(scores.mean()), "std": float(scores.std()),
+                            "max": float(scores.max()), "best_so_far": float(max(
+                                e["score"] for e in state["evaluated"] if e["generation"] <= g))})
+    return {"evaluated": state["evaluated"], "generations": generations, "best": _ranked(state["evaluated"])[:ecfg["best"]]}
+
+
+def _ranked(evaluated: list[dict]) -> list[dict]:
+    """Best first; ties keep the order of evaluation (a stable sort), so the result is deterministic."""
+    return sorted(evaluated, key=lambda e: -e["score"])
+
+
+def _claim(arch: Arch, visited: set) -> Arch:
+    visited.add(arch.ops)
+    return arch
+
+
+def _random(rng: np.random.Generator, visited: set) -> Arch:
+    while True:
+        arch = Arch(tuple(int(o) for o in rng.integers(0, len(OPS), len(EDGES))))
+        if arch.ops not in visited:
+            return _claim(arch, visited)
+
+
+def _mutate(rng: np.random.Generator, parents: list[Arch], visited: set, prob: float) -> Arch:
+    for _ in range(MAX_DRAWS):
+        parent = parents[rng.integers(len(parents))]
+        ops = [int((o + rng.integers(1, len(OPS))) % len(OPS)) if rng.random() < prob else o for o in parent.ops]
+        if tuple(ops) not in visited:
+            return _claim(Arch(tuple(ops)), visited)
+    return _random(rng, visited)
+
+
+def _crossover(rng: np.random.Generator, parents: list[Arch], visited: set, prob: float) -> Arch:
+    for _ in range(MAX_DRAWS):
+        first, second = (parents[i] for i in rng.choice(len(parents), 2, replace=len(parents) < 2))
+        ops = [b if rng.random() < prob else a for a, b in zip(first.ops, second.ops)]
+        if tuple(ops) not in visited:
+            return _claim(Arch(tuple(ops)), visited)
+    return _random(rng, visited)
+
+
+def run(config: dict, checkpoints: list[Path], out: Path) -> dict:
+    """The stage: evolve with the routed supernet estimate as fitness; write the result JSON."""
+    from naslid.evaluate import load_evaluator
+    from naslid.train import seed_everything
+    seed_everything(config)
+    evaluator = load_evaluator(config, checkpoints)
+    resume = Path(str(out) + ".resume")
+    result = evolve(evaluator, config["evolve"], config["seed"], resume)
+    for entry in result["evaluated"]:
+        entry["sub_id"] = evaluator.sub_id(Arch(tuple(entry["ops"])))
+    result.update({"kind": "evolve", "criterion": config["split"]["criterion"], "seed": config["seed"],
+                   "name": config["name"], "supernets": [str(p) for p in checkpoints], "config": config})
+    atomic_write_json(out, result)
+    resume.unlink(missing_ok=True)
+    return result
