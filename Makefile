@@ -1,10 +1,9 @@
 # The two commands of README.md. Both set up .venv (once; again when the lock changes), then:
-#   make run   - runs the pipeline on the embedded default config (config/config.yaml)
+#   make run   - runs the Snakemake workflow on the embedded default config (config/config.yaml)
 #   make test  - runs the whole test suite
 VENV   := .venv
 PY     := $(VENV)/bin/python
 CONFIG ?= config/config.yaml
-OUT    ?= results/default
 
 .PHONY: setup run test clean
 setup: $(VENV)/.installed
@@ -15,8 +14,9 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
+# The Snakemake workflow on 2 cores; the stages' `naslid` comes from the venv first on PATH.
 run: setup
-	scripts/run_stages.sh $(CONFIG) $(OUT)
+	PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/snakemake --cores 2 --configfile $(CONFIG)
 
 test: setup
 	$(VENV)/bin/pytest -q

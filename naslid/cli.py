@@ -33,7 +33,7 @@ def _pretrain(p: argparse.ArgumentParser):
 
     def run(args):
         from naslid.train import pretrain
-        pretrain(load_config(args.config), args.out, args.metrics)
+        pretrain(_config(args), args.out, args.metrics)
     return run
 
 
@@ -49,7 +49,7 @@ def _finetune(p: argparse.ArgumentParser):
     def run(args):
         from naslid.split import child_of_split
         from naslid.train import finetune, load_supernet
-        config = load_config(args.config)
+        config = _config(args)
         if args.split is None:
             if args.child is not None:
                 raise NaslidError("--child needs --split: the split JSON that lists the children")
@@ -67,7 +67,7 @@ def _finetune(p: argparse.ArgumentParser):
     return run
 
 
-@stage("profile", "layer-wise LID profiles of a (sub-)supernet with one candidate edge fixed to each op")
+@stage("profile", "characterise candidate edges by the split criterion (LID profiles, or gradients for GM-NAS)")
 def _profile(p: argparse.ArgumentParser):
     p.add_argument("--supernet", required=True, type=Path, help="checkpoint of the (sub-)supernet to profile")
     p.add_argument("--edge", type=int, action="append",
@@ -77,35 +77,44 @@ def _profile(p: argparse.ArgumentParser):
     def run(args):
         import pandas as pd
 
+        from naslid.criteria import get_criterion
         from naslid.data import load_dataset
-        from naslid.profile import profile_edge, write_profile
-        from naslid.space.nb201 import unpartitioned_edges
+        from naslid.profile import write_profile
+        from naslid.space.nb201 import EDGES, unpartitioned_edges
         from naslid.train import load_supernet, resolve_device, seed_everything
-        config = load_config(args.config)
+        config = _config(args)
+        criterion = get_criterion(config["split"]["criterion"])
         seed_everything(config)
         device = resolve_device(config)
         model, ckpt = load_supernet(args.supernet, config)
         dataset = load_dataset(config["data"])
-        edges = args.edge if args.edge is not None else unpartitioned_edges(model.mask)
-        tables = [profile_edge(config, model, dataset, e, ckpt["id"], device=device) for e in edges]
-        write_profile(pd.concat(tables, ignore_index=True), args.out)
+        # An edge split in an earlier round is no candidate: its table is empty, so a workflow can plan
+        # one job per edge before it knows which edges the earlier splits took.
+        wanted = args.edge if args.edge is not None else list(range(len(EDGES)))
+        bad = [e for e in wanted if not 0 <= e < len(EDGES)]
+        if bad:
+            raise NaslidError(f"--edge {bad[0]} does not exist; NB201 edges are 0..{len(EDGES) - 1} ({', '.join(EDGES)})")
+        edges = [e for e in wanted if e in unpartitioned_edges(model.mask)]
+        tables = [criterion.characterise(config, model, dataset, e, ckpt["id"], device) for e in edges]
+        write_profile(pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=criterion.columns), args.out)
     return run
 
 
-@stage("split", "split a (sub-)supernet in two by min-cut on its LID similarities")
+@stage("split", "split a (sub-)supernet in two by min-cut on its criterion's similarities")
 def _split(p: argparse.ArgumentParser):
     p.add_argument("--supernet", required=True, type=Path, help="checkpoint of the (sub-)supernet to split")
     p.add_argument("--profiles", required=True, type=Path, nargs="+", help="its profile tables (from `naslid profile`)")
     p.add_argument("--out", required=True, type=Path, help="split JSON to write")
 
     def run(args):
+        from naslid.criteria import get_criterion
         from naslid.io import atomic_write_json, load_checkpoint
         from naslid.profile import read_profiles
         from naslid.space.nb201 import mask_from_lists
         from naslid.split import split
-        config = load_config(args.config)
+        config = _config(args)
         ckpt = load_checkpoint(args.supernet, "supernet")
-        table = read_profiles(args.profiles)
+        table = read_profiles(args.profiles, get_criterion(config["split"]["criterion"]).columns)
         atomic_write_json(args.out, split(config, table, mask_from_lists(ckpt["mask"]), ckpt["id"]))
     return run
 
@@ -118,7 +127,7 @@ def _evolve(p: argparse.ArgumentParser):
 
     def run(args):
         from naslid.evolve import run as evolve
-        evolve(load_config(args.config), args.supernets, args.out)
+        evolve(_config(args), args.supernets, args.out)
     return run
 
 
@@ -134,7 +143,7 @@ def _query(p: argparse.ArgumentParser):
 
         from naslid.query import describe, run as query
         from naslid.space.nb201 import Arch
-        config = load_config(args.config)
+        config = _config(args)
         if args.arch is not None:
             print(json.dumps(describe(config, Arch.from_str(args.arch)), indent=2))
         elif args.out is None:
@@ -152,7 +161,18 @@ def _rank(p: argparse.ArgumentParser):
 
     def run(args):
         from naslid.rank import run as rank
-        rank(load_config(args.config), args.supernets, args.out)
+        rank(_config(args), args.supernets, args.out)
+    return run
+
+
+@stage("tables", "the paper's tables (2, 3, 5) and figures (1, 4, 5) from a results tree")
+def _tables(p: argparse.ArgumentParser):
+    p.add_argument("--results", required=True, type=Path, help="results directory of one config (results/<name>)")
+
+    def run(args):
+        from naslid.tables import run as tables
+        _config(args)  # a bad config fails here too, like every stage
+        tables(args.results)
     return run
 
 
@@ -165,11 +185,31 @@ def _build_benchmark(p: argparse.ArgumentParser):
     def run(args):
         from naslid.build_benchmark import build, command_line
         from naslid.space.nb201 import Arch
-        config = load_config(args.config)
+        config = _config(args)
         for index in args.archs or []:
             Arch.from_index(index)  # a bad index fails before any training
         build(config, args.out, args.archs, command_line())
     return run
+
+
+def _config(args) -> dict:
+    """The config files in order (later ones override), then the --set overrides; validated."""
+    import yaml
+    overrides: dict = {}
+    for item in args.set or []:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise NaslidError(f"--set expects KEY=VALUE with a dotted key, e.g. --set split.criterion=gradient; got {item!r}")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise NaslidError(f"--set {item!r}: the value is not valid YAML") from None
+        *parents, leaf = key.split(".")
+        node = overrides
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return load_config(args.config, overrides, source="--set")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -179,7 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="stage", metavar="<stage>", required=True)
     for name, (help_text, build) in STAGES.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--config", type=Path, required=True, help="experiment config YAML (e.g. config/config.yaml)")
+        p.add_argument("--config", type=Path, required=True, nargs="+",
+                       help="experiment config YAML(s), later files overriding earlier ones (e.g. config/config.yaml)")
+        p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                       help="override one config key, e.g. --set seed=1 --set split.criterion=gradient (repeatable)")
         p.set_defaults(run=build(p))
     return parser
 

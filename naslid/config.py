@@ -57,8 +57,12 @@ DEFAULTS: dict = {
         "similarity": "euclidean",  # euclidean (paper Eq. 5) | pearson (Table 5) | cosine (official code)
         "eps": 1.0e-8,          # epsilon of s = 1 / (||LID_i - LID_j|| + eps)
     },
+    "gradient": {               # GM-NAS characterisation (split.criterion: gradient)
+        "batches": 50,          # R batches; gradients summed over them per op
+        "batch_size": 128,      # the same images per batch as LID profiling
+    },
     "split": {
-        "criterion": "lid",     # how sub-supernets are characterised
+        "criterion": "lid",     # lid | lid-pearson | gradient | none (see naslid/criteria.py)
         "rounds": 4,            # r rounds give 2^r sub-supernets
         "balanced": True,       # groups differ in size by at most one (2 + 3 ops in NB201)
         "edge_rule": "partition-score",  # partition-score (paper) | official-code (highest cross-group similarity)
@@ -91,6 +95,18 @@ DEFAULTS: dict = {
                                 # space (GM-NAS's protocol, about 156 architectures), every row of a sampled table
         "top_k": [50, 100, 150],
     },
+    "workflow": {               # the Snakemake workflow (workflow/Snakefile); the stages ignore this section
+        "criteria": ["lid", "lid-pearson", "gradient", "none"],  # experiments: every criterion x every seed
+        "seeds": [0, 1, 2],
+        "container": "containers/naslid.sif",  # image for --sdm apptainer: a local .sif or a docker://... URI
+                                # (build it: containers/README.md); used only with --sdm apptainer
+        "resources": {          # per-stage job resources, for the executor (SLURM) to map
+            "train": {"threads": 4, "mem_mb": 16000, "runtime": 720, "gpu": 1},
+            "profile": {"threads": 4, "mem_mb": 16000, "runtime": 120, "gpu": 1},
+            "search": {"threads": 4, "mem_mb": 16000, "runtime": 240, "gpu": 1},
+            "light": {"threads": 1, "mem_mb": 4000, "runtime": 30, "gpu": 0},
+        },
+    },
     "build_benchmark": {        # `naslid build-benchmark`: stand-alone training of sampled architectures
         "archs": 200,           # stratified sample size (one per op-count composition, then uniform; + NB201 optimum)
         "sample_seed": 0,       # seed of the sample (not of training)
@@ -111,29 +127,33 @@ CHOICES = {
     "data.dataset": ("proxy", "cifar10", "cifar100", "imagenet16-120"),
     "supernet.sampling": ("uniform", "switch"),
     "lid.similarity": ("euclidean", "pearson", "cosine"),
-    "split.criterion": ("lid",),
+    "split.criterion": ("lid", "lid-pearson", "gradient", "none"),
     "split.edge_rule": ("partition-score", "official-code"),
     "benchmark.kind": ("csv", "nas-bench-201", "nats-tss"),
     "evaluate.bn": ("batch", "recalibrate"),
 }
-OPTIONAL_STR = {"data.root", "benchmark.path", "benchmark.reference"}  # keys whose default None stands for "not set"
+OPTIONAL_STR = {"data.root", "benchmark.path", "benchmark.reference", "workflow.container"}  # keys whose default None stands for "not set"
 OPTIONAL_INT = {"data.limit"}
-CHECKED_BELOW = {"rank.percent"}  # keys whose rule is not a plain type (validated at the end of `validate`)
+CHECKED_BELOW = {"rank.percent", "workflow.criteria", "workflow.seeds"}  # keys whose rule is not a plain type (validated at the end of `validate`)
 NON_NEGATIVE = {"train.epochs", "finetune.epochs", "train.weight_decay", "train.grad_clip", "train.eval_batches",
                 "split.epochs_between_rounds", "train.momentum", "threads", "seed", "build_benchmark.sample_seed",
                 "build_benchmark.weight_decay", "build_benchmark.warmup"}
 POSITIVE = {"space.C", "space.N", "train.batch_size", "train.lr", "finetune.lr", "lid.k", "lid.batches",
             "lid.batch_size", "lid.eps", "split.rounds", "build_benchmark.archs", "build_benchmark.seeds", "build_benchmark.C",
             "build_benchmark.N", "build_benchmark.epochs", "build_benchmark.batch_size", "build_benchmark.lr",
-            "build_benchmark.workers", "evaluate.batches", "evaluate.batch_size", "evolve.generations", "evolve.parents", "evolve.best"}
+            "build_benchmark.workers", "evaluate.batches", "evaluate.batch_size", "evolve.generations", "evolve.parents", "evolve.best", "gradient.batches", "gradient.batch_size",
+            "workflow.resources.train.threads", "workflow.resources.profile.threads", "workflow.resources.search.threads",
+            "workflow.resources.light.threads"}
+NON_NEGATIVE |= {f"workflow.resources.{group}.{key}" for group in ("train", "profile", "search", "light")
+                 for key in ("mem_mb", "runtime", "gpu")}
 NON_NEGATIVE |= {"evaluate.recalibration_batches", "evolve.mutations", "evolve.crossovers", "evolve.randoms",
                  "evolve.mutation_prob", "evolve.crossover_prob"}
 
 
-def load_config(path: str | Path | None = None, overrides: dict | None = None) -> dict:
-    """Defaults, then the YAML file at `path`, then `overrides`; validated."""
+def load_config(paths: str | Path | list | None = None, overrides: dict | None = None, source: str = "overrides") -> dict:
+    """Defaults, then the YAML file(s) at `paths` in order, then `overrides`; validated."""
     config = copy.deepcopy(DEFAULTS)
-    if path is not None:
+    for path in [paths] if isinstance(paths, (str, Path)) else paths or []:
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"config file {path} does not exist; pass --config with the path of a YAML file such as config/config.yaml")
@@ -143,7 +163,7 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None) -
             raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
         _merge(config, user, prefix="", source=str(path))
     if overrides:
-        _merge(config, overrides, prefix="", source="overrides")
+        _merge(config, overrides, prefix="", source=source)
     validate(config)
     return config
 
@@ -210,6 +230,11 @@ def validate(config: dict) -> None:
             raise ConfigError(f"config key 'evolve.{key}' is a probability, at most 1, got {config['evolve'][key]!r}")
     if config["evolve"]["mutations"] + config["evolve"]["crossovers"] + config["evolve"]["randoms"] == 0:
         raise ConfigError("config keys 'evolve.mutations', 'evolve.crossovers' and 'evolve.randoms' are all 0: the population would be empty")
+    criteria, seeds = config["workflow"]["criteria"], config["workflow"]["seeds"]
+    if not isinstance(criteria, list) or not criteria or any(c not in CHOICES["split.criterion"] for c in criteria):
+        raise ConfigError(f"config key 'workflow.criteria' must be a non-empty list of {', '.join(CHOICES['split.criterion'])}; got {criteria!r}")
+    if not isinstance(seeds, list) or not seeds or any(isinstance(x, bool) or not isinstance(x, int) or x < 0 for x in seeds):
+        raise ConfigError(f"config key 'workflow.seeds' must be a non-empty list of integers >= 0, got {seeds!r}")
     percent, top_k = config["rank"]["percent"], config["rank"]["top_k"]
     if percent is not None and (isinstance(percent, bool) or not isinstance(percent, (int, float)) or not 0 < percent <= 100):
         raise ConfigError(f"config key 'rank.percent' must be a number in (0, 100] or null, got {percent!r}")
@@ -217,3 +242,43 @@ def validate(config: dict) -> None:
         raise ConfigError(f"config key 'rank.top_k' must be a list of integers > 1, got {top_k!r}")
     if config["build_benchmark"]["warmup"] >= 1:
         raise ConfigError("config key 'build_benchmark.warmup' must be a fraction of the steps, below 1")
+
+
+def json_schema() -> dict:
+    """The JSON schema of the config, derived from DEFAULTS and the rules above.
+
+    The workflow validates its config with it (workflow/schemas/config.schema.yaml, regenerated by
+    `python -m naslid.config > workflow/schemas/config.schema.yaml`; a test keeps the two equal).
+    """
+    def node(value, dotted: str) -> dict:
+        if isinstance(value, dict):
+            return {"type": "object", "additionalProperties": False,
+                    "properties": {k: node(v, f"{dotted}.{k}".lstrip(".")) for k, v in value.items()}}
+        if dotted in OPTIONAL_STR:
+            return {"type": ["string", "null"]}
+        if dotted in OPTIONAL_INT:
+            return {"type": ["integer", "null"], "exclusiveMinimum": 0}
+        if dotted == "rank.percent":
+            return {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 100}
+        if isinstance(value, list):
+            item = {"type": "integer", "minimum": 0} if dotted == "workflow.seeds" else \
+                {"enum": list(CHOICES["split.criterion"])} if dotted == "workflow.criteria" else {"type": "integer", "minimum": 2}
+            return {"type": "array", "items": item, "minItems": 1}
+        schema = {"type": "boolean" if isinstance(value, bool) else "integer" if isinstance(value, int)
+                  else "number" if isinstance(value, float) else "string"}
+        if dotted in CHOICES:
+            schema["enum"] = list(CHOICES[dotted])
+        if dotted in NON_NEGATIVE:
+            schema["minimum"] = 0
+        if dotted in POSITIVE:
+            schema["exclusiveMinimum"] = 0
+        return schema
+
+    schema = node(DEFAULTS, "")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["description"] = "naslid config (generated from naslid/config.py; do not edit by hand)"
+    return schema
+
+
+if __name__ == "__main__":
+    print(yaml.safe_dump(json_schema(), sort_keys=False), end="")

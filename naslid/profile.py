@@ -80,15 +80,17 @@ def write_profile(table: pd.DataFrame, out) -> None:
     atomic_write_text(out, buffer.getvalue())
 
 
-def read_profiles(paths) -> pd.DataFrame:
+def read_profiles(paths, columns: list[str] = COLUMNS) -> pd.DataFrame:
+    """Concatenate the per-edge tables of `naslid profile` (LID profiles, or another criterion's `columns`)."""
     frames = []
     for path in paths:
         try:
             frame = pd.read_csv(path, dtype={"id": str}, keep_default_na=False)
         except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
             raise NaslidError(f"profile table {path} is missing or unreadable ({err}); rerun `naslid profile` for it") from None
-        if list(frame.columns) != COLUMNS:
-            raise NaslidError(f"{path} is not a profile table (columns {list(frame.columns)}, expected {COLUMNS})")
+        if list(frame.columns) != columns:
+            raise NaslidError(f"{path} is not a profile table of this criterion (columns {list(frame.columns)}, "
+                              f"expected {columns}); rerun `naslid profile` with this config")
         frames.append(frame)
     if not frames:
         raise NaslidError("no profile tables given; pass --profiles with the outputs of `naslid profile`")

@@ -37,7 +37,10 @@ def similarity(a: np.ndarray, b: np.ndarray, kind: str = "euclidean", eps: float
     if kind == "euclidean":  # paper Eq. 5
         return float(1.0 / (np.linalg.norm(a - b) + eps))
     if kind == "pearson":  # paper Table 5: 1 / (Pearson distance + eps)
-        r = np.corrcoef(a, b)[0, 1]
+        # A constant profile (a path cut off by `none` has LID 0 everywhere) has no correlation:
+        # two constant profiles count as the same shape (r = 1), a constant and a varying one as r = 0.
+        flat_a, flat_b = np.ptp(a) == 0, np.ptp(b) == 0
+        r = float(flat_a and flat_b) if flat_a or flat_b else np.corrcoef(a, b)[0, 1]
         return float(1.0 / ((1.0 - r) + eps))
     if kind == "cosine":  # the official code's default
         return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
@@ -78,8 +81,8 @@ def min_cut_bipartition(similarity: np.ndarray, balanced: bool = True) -> tuple[
     m = len(sim)
     if sim.shape != (m, m) or m < 2:
         raise NaslidError(f"a similarity matrix must be square with at least 2 ops, got shape {sim.shape}")
-    if not np.allclose(sim, sim.T) or (sim < 0).any() or not np.isfinite(sim).all():
-        raise NaslidError("a similarity matrix must be symmetric, finite and non-negative")
+    if not np.allclose(sim, sim.T) or not np.isfinite(sim).all():
+        raise NaslidError("a similarity matrix must be symmetric and finite")
     best, best_score = None, -np.inf
     rest = range(1, m)
     for size in range(0, m - 1):
@@ -97,7 +100,7 @@ def min_cut_bipartition(similarity: np.ndarray, balanced: bool = True) -> tuple[
 def separability(similarity: np.ndarray) -> float:
     """Normalised dispersion of the pairwise similarities (see the module docstring)."""
     upper = similarity[np.triu_indices(len(similarity), k=1)]
-    return float(upper.std() / upper.mean())
+    return float(upper.std() / abs(upper.mean()))  # |mean|: gradient cosines may be negative
 
 
 # ---- one split of one sub-supernet ----
@@ -112,15 +115,18 @@ def profiles_of_edge(table: pd.DataFrame, edge: str, ops: list[str]) -> np.ndarr
     return np.stack([cube.loc[op].to_numpy() for op in ops])
 
 
-def split_edges(table: pd.DataFrame, mask: np.ndarray, split_config: dict, lid_config: dict) -> dict:
-    """Score every unpartitioned edge; return the candidates and the chosen edge and groups."""
+def split_edges(mask: np.ndarray, split_config: dict, similarity_of) -> dict:
+    """Score every unpartitioned edge; return the candidates and the chosen edge and groups.
+
+    `similarity_of(edge, ops)` is the criterion's similarity matrix of the edge's ops.
+    """
     edges = unpartitioned_edges(mask)
     if not edges:
         raise NaslidError("every edge of this sub-supernet is already split; lower split.rounds")
     candidates = {}
     for e in edges:
         ops = [OPS[o] for o in np.flatnonzero(mask[e])]
-        sim = similarity_matrix(profiles_of_edge(table, EDGES[e], ops), lid_config["similarity"], lid_config["eps"])
+        sim = similarity_of(EDGES[e], ops)
         a, b = min_cut_bipartition(sim, split_config["balanced"])
         candidates[EDGES[e]] = {
             "ops": ops, "similarity": sim.round(12).tolist(), "groups": [[ops[i] for i in a], [ops[i] for i in b]],
@@ -144,7 +150,9 @@ def children_masks(mask: np.ndarray, edge: str, groups: list[list[str]]) -> list
 
 def split(config: dict, table: pd.DataFrame, mask: np.ndarray, sub_id: str) -> dict:
     """The split record of sub-supernet `sub_id`: what was measured, what was chosen, the children."""
-    decision = split_edges(table, mask, config["split"], config["lid"])
+    from naslid.criteria import get_criterion  # criteria build on this module's helpers
+    criterion = get_criterion(config["split"]["criterion"])
+    decision = split_edges(mask, config["split"], lambda edge, ops: criterion.similarity(table, edge, ops, config))
     masks = children_masks(mask, decision["edge"], decision["groups"])
     return {"id": sub_id, "criterion": config["split"]["criterion"], "mask": mask_to_lists(mask), **decision,
             "children": [{"id": sub_id + str(i), "mask": mask_to_lists(m)} for i, m in enumerate(masks)],

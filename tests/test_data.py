@@ -46,7 +46,7 @@ def test_missing_root_names_the_key():
 
 
 def test_proxy_is_deterministic_and_batches_cover_the_split():
-    cfg = load_config(None, {"data": {"proxy_train": 100, "proxy_valid": 10, "proxy_test": 10, "proxy_size": 8}})["data"]
+    cfg = load_config(None, {"data": {"limit": 100}})["data"]
     a, b = load_dataset(cfg), load_dataset(cfg)
     assert torch.equal(a.train.images, b.train.images) and torch.equal(a.train.labels, b.train.labels)
     seen = torch.cat([labels for _, labels in batches(a, a.train, 32, torch.Generator().manual_seed(0), augment=True)])

@@ -154,3 +154,9 @@ def test_children_masks_keep_one_group_each():
     left, right = children_masks(mask, EDGES[3], [["none", "skip_connect"], ["nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]])
     assert left[3].tolist() == [True, True, False, False, False] and right[3].tolist() == [False, False, True, True, True]
     assert (left[[0, 1, 2, 4, 5]]).all()
+
+
+def test_pearson_similarity_of_constant_profiles_is_defined():
+    flat, other, varying = np.zeros(4), np.full(4, 2.0), np.array([1.0, 2.0, 3.0, 5.0])
+    assert similarity(flat, other, "pearson", eps=0.5) == pytest.approx(1 / 0.5)  # r = 1
+    assert similarity(flat, varying, "pearson", eps=0.5) == pytest.approx(1 / 1.5)  # r = 0

@@ -1,0 +1,60 @@
+"""Split criteria: how the sub-supernets that fix one edge to each op are compared.
+
+A criterion does one job: characterise a candidate edge of a (sub-)supernet (`characterise`, one
+`naslid profile` job per edge, a tidy table) and turn those tables into a similarity matrix of the
+edge's ops (`similarity`). Everything else (min-cut, edge choice, masks, child ids, the split JSON)
+is shared, in `naslid.split`.
+
+- `lid`: NAS-LID; layer-wise LID profiles, similarity by `lid.similarity` (Eq. 5 by default).
+- `lid-pearson`: the same profiles compared by Pearson distance (paper Table 5).
+- `gradient`: GM-NAS; cosine of the shared weights' gradients (`naslid.gradient`).
+- `none`: SPOS/RSPS, no split (the supernet is trained for the same total budget instead).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from naslid import gradient, profile
+from naslid.errors import NaslidError
+from naslid.split import profiles_of_edge, similarity_matrix
+
+
+@dataclass(frozen=True)
+class Criterion:
+    name: str
+    columns: list[str]
+    characterise: Callable[..., pd.DataFrame]  # (config, model, dataset, edge, sub_id, device) -> table
+    similarity: Callable[[pd.DataFrame, str, list[str], dict], np.ndarray]  # (table, edge, ops, config) -> matrix
+
+
+def _lid_similarity(kind: str | None):
+    def similarity(table, edge, ops, config):
+        return similarity_matrix(profiles_of_edge(table, edge, ops), kind or config["lid"]["similarity"], config["lid"]["eps"])
+    return similarity
+
+
+def _lid_characterise(config, model, dataset, edge, sub_id, device):
+    return profile.profile_edge(config, model, dataset, edge, sub_id, device=device)
+
+
+CRITERIA = {
+    "lid": Criterion("lid", profile.COLUMNS, _lid_characterise, _lid_similarity(None)),
+    "lid-pearson": Criterion("lid-pearson", profile.COLUMNS, _lid_characterise, _lid_similarity("pearson")),
+    "gradient": Criterion("gradient", gradient.COLUMNS, gradient.gradient_edge,
+                          lambda table, edge, ops, config: gradient.similarity_of_edge(table, edge, ops)),
+}
+NO_SPLIT = "none"
+
+
+def get_criterion(name: str) -> Criterion:
+    if name == NO_SPLIT:
+        raise NaslidError("split.criterion 'none' does not split: the supernet is searched as it is; "
+                          "skip the profile and split stages for it")
+    if name not in CRITERIA:
+        raise NaslidError(f"unknown split criterion {name!r}; choose one of {', '.join([*CRITERIA, NO_SPLIT])}")
+    return CRITERIA[name]

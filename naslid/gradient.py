@@ -1,0 +1,85 @@
+"""Gradient-matching characterisation of one candidate edge (GM-NAS, Hu et al. 2022).
+
+For each of R batches, every other edge takes a random op allowed by the mask and the candidate
+edge takes each of its allowed ops in turn, on the same batch and the same other-edge choices; one
+forward and one backward pass per op give the gradient of the *shared* weights (every parameter of
+the supernet except the candidate edge's own ops, in every cell). The gradients are summed over the
+R batches per op, and the similarity of ops i and j is the cosine of their summed gradients, as
+GM-NAS does. Result: a tidy table (id, edge, op_i, op_j, similarity), one row per pair.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import zlib
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from naslid.data import Dataset
+from naslid.errors import NaslidError
+from naslid.space.nb201 import EDGES, OPS
+from naslid.supernet import Supernet, batch_statistics, edge_choices
+
+COLUMNS = ["id", "edge", "op_i", "op_j", "similarity"]
+
+
+def shared_parameters(model: Supernet, edge: int) -> list[torch.nn.Parameter]:
+    """Every parameter except those of the ops on `edge` (which differ between the ops compared)."""
+    own = re.compile(rf"^layers\.\d+\.ops\.{edge}\.")
+    return [p for name, p in model.named_parameters() if not own.match(name)]
+
+
+def op_gradients(config: dict, model: Supernet, dataset: Dataset, edge: int, sub_id: str = "",
+                 device: str = "cpu") -> dict[int, torch.Tensor]:
+    """{op: gradient of the shared weights summed over the R batches} for every allowed op of `edge`."""
+    gcfg = config["gradient"]
+    if not 0 <= edge < len(EDGES):
+        raise NaslidError(f"edge {edge} does not exist; NB201 edges are 0..{len(EDGES) - 1} ({', '.join(EDGES)})")
+    if gcfg["batch_size"] > len(dataset.train):
+        raise NaslidError(f"gradient.batch_size {gcfg['batch_size']} exceeds the {len(dataset.train)} training images")
+    allowed = [int(o) for o in model.mask[edge].nonzero()[0]]
+    shared = shared_parameters(model, edge)
+    generator = torch.Generator().manual_seed(config["seed"] * 7919 + zlib.crc32(f"{sub_id}/{edge}".encode()))
+    model.to(device)
+    sums = {o: torch.zeros(sum(p.numel() for p in shared), dtype=torch.float64, device=device) for o in allowed}
+    with batch_statistics(model):  # train-mode BatchNorm, running statistics restored afterwards
+        for _ in tqdm(range(gcfg["batches"]), desc=f"gradients {sub_id or 'root'} edge {EDGES[edge]}", leave=False, disable=None):
+            index = torch.randperm(len(dataset.train), generator=generator)[: gcfg["batch_size"]]
+            images = dataset.normalise(dataset.train.images[index]).to(device)
+            labels = dataset.train.labels[index].to(device)
+            others = edge_choices(model.sample_arch(generator))
+            for o in allowed:
+                arch = others[:edge] + ((o,),) + others[edge + 1:]
+                model.zero_grad(set_to_none=True)
+                torch.nn.functional.cross_entropy(model(images, arch), labels).backward()
+                sums[o] += torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).flatten().double()
+                                      for p in shared])
+    model.zero_grad(set_to_none=True)
+    return sums
+
+
+def gradient_edge(config: dict, model: Supernet, dataset: Dataset, edge: int, sub_id: str = "",
+                  device: str = "cpu") -> pd.DataFrame:
+    gradients = op_gradients(config, model, dataset, edge, sub_id, device)
+    rows = []
+    for i, j in itertools.combinations(sorted(gradients), 2):
+        cosine = torch.nn.functional.cosine_similarity(gradients[i], gradients[j], dim=0).item()
+        rows.append((sub_id, EDGES[edge], OPS[i], OPS[j], cosine))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def similarity_of_edge(table: pd.DataFrame, edge: str, ops: list[str]) -> np.ndarray:
+    """The (ops, ops) cosine matrix of one edge from a tidy gradient table; zero diagonal."""
+    part = table[table["edge"] == edge]
+    pairs = {(r.op_i, r.op_j): r.similarity for r in part.itertuples()}
+    sim = np.zeros((len(ops), len(ops)))
+    for (a, i), (b, j) in itertools.combinations(enumerate(ops), 2):
+        value = pairs.get((i, j), pairs.get((j, i)))
+        if value is None:
+            raise NaslidError(f"gradient tables lack the pair {i}/{j} on edge {edge}; rerun `naslid profile` for that edge")
+        sim[a, b] = sim[b, a] = value
+    return sim

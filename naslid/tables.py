@@ -1,0 +1,179 @@
+"""The paper's tables and figures from a results tree: `naslid tables`.
+
+    naslid tables --config config/config.yaml --results results/default
+
+Reads `<results>/<criterion>/s<seed>/{rank,query,evolve}.json`, the first split and its profiles,
+and writes to `<results>/tables/`:
+- table2: Kendall tau and Spearman rho among the top-k, mean ± std over seeds, per criterion;
+- table3: the best searched architecture's benchmark (and reference) accuracies per criterion;
+- table5: Euclidean vs Pearson LID similarity (criteria lid and lid-pearson);
+each as .md, .csv and .tex; and to `<results>/figures/`: fig1 (layer-wise LID of each op), fig4
+(separability per edge at the first split, LID vs gradient, log scale), fig5 (evolution curves).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from naslid.errors import NaslidError  # noqa: E402
+from naslid.io import atomic_write_bytes, atomic_write_text  # noqa: E402
+from naslid.profile import read_profiles  # noqa: E402
+
+REFERENCE_COLUMNS = ("cifar10_valid", "cifar10_test", "cifar100_test", "imagenet16_test")
+
+
+def _experiments(results: Path, kind: str) -> list[dict]:
+    """Every `<criterion>/s<seed>/<kind>.json` under `results`, loaded."""
+    records = []
+    for path in sorted(results.glob(f"*/s*/{kind}.json")):
+        try:
+            records.append(json.loads(path.read_text()))
+        except json.JSONDecodeError as err:
+            raise NaslidError(f"{path} is not valid JSON ({err}); rerun the stage that writes it") from None
+    return records
+
+
+def _mean_std(values) -> str:
+    values = [v for v in values if v is not None and np.isfinite(v)]
+    if not values:
+        return "n/a"
+    return f"{np.mean(values):.3f} ± {np.std(values):.3f}" if len(values) > 1 else f"{values[0]:.3f}"
+
+
+def table2(ranks: list[dict]) -> pd.DataFrame:
+    rows = []
+    for criterion in sorted({r["criterion"] for r in ranks}):
+        runs = [r for r in ranks if r["criterion"] == criterion]
+        row = {"criterion": criterion, "seeds": len(runs)}
+        for k in [c["top_k"] for c in runs[0]["correlations"]]:
+            for stat, label in (("kendall_tau", "Kendall"), ("spearman_rho", "Spearman")):
+                row[f"{label} top-{k}"] = _mean_std([c[stat] for r in runs for c in r["correlations"] if c["top_k"] == k])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def table3(queries: list[dict]) -> pd.DataFrame:
+    rows = []
+    for criterion in sorted({q["criterion"] for q in queries}):
+        runs = [q for q in queries if q["criterion"] == criterion]
+        best = [next(r for r in q["rows"] if r["role"] == "searched #1") for q in runs]
+        truth = runs[0]["ground_truth"]
+        row = {"criterion": criterion, "seeds": len(runs),
+               "best arch (seed of first run)": best[0]["arch"],
+               "supernet valid": _mean_std([b["supernet_score"] for b in best]),
+               truth.replace("_test", "_valid"): _mean_std([b["benchmark"].get(truth.replace("_test", "_valid")) for b in best]),
+               truth: _mean_std([b["benchmark"].get(truth) for b in best])}
+        for column in REFERENCE_COLUMNS:
+            row[f"NB201 {column}"] = _mean_std([(b.get("reference") or {}).get(column) for b in best])
+        rows.append(row)
+    optimum = next((r for r in queries[0]["rows"] if r["role"].startswith("benchmark optimum")), None) if queries else None
+    if optimum is not None:
+        truth = queries[0]["ground_truth"]
+        rows.append({"criterion": "optimum of the benchmark", "seeds": "", "best arch (seed of first run)": optimum["arch"],
+                     "supernet valid": "", truth.replace("_test", "_valid"): _mean_std([optimum["benchmark"].get(truth.replace("_test", "_valid"))]),
+                     truth: _mean_std([optimum["benchmark"].get(truth)]),
+                     **{f"NB201 {c}": _mean_std([(optimum.get("reference") or {}).get(c)]) for c in REFERENCE_COLUMNS}})
+    return pd.DataFrame(rows)
+
+
+def table5(t2: pd.DataFrame, t3: pd.DataFrame) -> pd.DataFrame:
+    """Euclidean (lid) vs Pearson (lid-pearson): ranking correlation and the best architecture found."""
+    keep = ["lid", "lid-pearson"]
+    left = t2[t2["criterion"].isin(keep)].copy()
+    right = t3[t3["criterion"].isin(keep)].drop(columns=["seeds"])
+    left.insert(1, "similarity", left["criterion"].map({"lid": "Euclidean (Eq. 5)", "lid-pearson": "Pearson"}))
+    return left.merge(right, on="criterion", how="left")
+
+
+def write_table(table: pd.DataFrame, stem: Path) -> None:
+    atomic_write_text(stem.with_suffix(".md"), table.to_markdown(index=False) + "\n")
+    atomic_write_text(stem.with_suffix(".csv"), table.to_csv(index=False))
+    atomic_write_text(stem.with_suffix(".tex"), table.to_latex(index=False, escape=True))
+
+
+def _save(fig, path: Path) -> None:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def figure1(results: Path, out: Path) -> None:
+    """Layer-wise LID of each op at the root, averaged over edges and batches (first seed of lid)."""
+    paths = sorted((results / "lid").glob("s*/profile/r/edge*.csv"))
+    fig, ax = plt.subplots(figsize=(6, 4))
+    if paths:
+        seed_dir = paths[0].parents[2]
+        table = read_profiles(sorted(seed_dir.glob("profile/r/edge*.csv")))
+        curves = table.groupby(["op", "layer"])["lid"].mean().unstack("layer")
+        for op, values in curves.iterrows():
+            ax.plot(values.index, values.to_numpy(), marker="o", label=op)
+        ax.set_title(f"Layer-wise LID per op ({seed_dir.name}, root supernet)")
+        ax.legend(fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "criterion lid not run", ha="center")
+    ax.set_xlabel("layer (cells and reduction blocks)")
+    ax.set_ylabel("LID (MLE, k nearest neighbours)")
+    _save(fig, out)
+
+
+def figure4(results: Path, out: Path) -> None:
+    """Separability of every edge at the first split: LID vs gradient, log scale, mean over seeds."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    width, plotted = 0.38, 0
+    for shift, criterion in ((-width / 2, "lid"), (width / 2, "gradient")):
+        splits = [json.loads(p.read_text()) for p in sorted((results / criterion).glob("s*/split/r.json"))]
+        if not splits:
+            continue
+        edges = list(splits[0]["candidates"])
+        values = [np.mean([s["candidates"][e]["separability"] for s in splits]) for e in edges]
+        ax.bar(np.arange(len(edges)) + shift, values, width, label=criterion)
+        ax.set_xticks(np.arange(len(edges)), edges)
+        plotted += 1
+    if plotted:
+        ax.set_yscale("log")
+        ax.legend()
+    ax.set_xlabel("edge")
+    ax.set_ylabel("separability (dispersion of op similarities)")
+    ax.set_title("Separability per edge at the first split")
+    _save(fig, out)
+
+
+def figure5(evolves: list[dict], out: Path) -> None:
+    """Per generation: mean ± std and max of the population's estimated accuracy, per criterion (first seed)."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for criterion in sorted({e["criterion"] for e in evolves}):
+        run = min((e for e in evolves if e["criterion"] == criterion), key=lambda e: e["seed"])
+        g = np.array([x["generation"] for x in run["generations"]])
+        mean = np.array([x["mean"] for x in run["generations"]])
+        std = np.array([x["std"] for x in run["generations"]])
+        line, = ax.plot(g, mean, label=f"{criterion} mean")
+        ax.fill_between(g, mean - std, mean + std, color=line.get_color(), alpha=0.15)
+        ax.plot(g, [x["max"] for x in run["generations"]], "--", color=line.get_color(), label=f"{criterion} max")
+    ax.set_xlabel("generation")
+    ax.set_ylabel("supernet-estimated validation accuracy (%)")
+    ax.set_title("Evolutionary search")
+    ax.legend(fontsize=7, ncol=2)
+    _save(fig, out)
+
+
+def run(results: Path) -> None:
+    ranks, queries, evolves = (_experiments(results, kind) for kind in ("rank", "query", "evolve"))
+    if not ranks or not queries or not evolves:
+        raise NaslidError(f"{results} holds no rank/query/evolve results; run the workflow first")
+    t2, t3 = table2(ranks), table3(queries)
+    write_table(t2, results / "tables" / "table2")
+    write_table(t3, results / "tables" / "table3")
+    write_table(table5(t2, t3), results / "tables" / "table5")
+    figure1(results, results / "figures" / "fig1.png")
+    figure4(results, results / "figures" / "fig4.png")
+    figure5(evolves, results / "figures" / "fig5.png")

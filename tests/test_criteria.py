@@ -1,0 +1,92 @@
+"""Split criteria share the min-cut machinery; gradient matching is checked against a direct computation."""
+
+import itertools
+import zlib
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from conftest import tiny_config
+from naslid.criteria import CRITERIA, get_criterion
+from naslid.data import load_dataset
+from naslid.errors import NaslidError
+from naslid.gradient import gradient_edge
+from naslid.space.nb201 import EDGES, OPS, archs_in_mask, mask_from_lists, unpartitioned_edges
+from naslid.split import min_cut_bipartition, partition_score, split
+from naslid.supernet import Supernet
+
+
+def test_gradient_similarity_equals_autograd_per_op_and_cosine_by_hand(tmp_path):
+    config = tiny_config(tmp_path, gradient={"batches": 2, "batch_size": 16})
+    dataset = load_dataset(config["data"])
+    torch.manual_seed(0)
+    model = Supernet(4, 1, 10)
+    edge = 3
+    table = gradient_edge(config, model, dataset, edge, sub_id="01")
+
+    # By hand: the same batches and other-edge ops, torch.autograd.grad per op, summed, cosine in numpy.
+    shared = [p for name, p in model.named_parameters() if f".ops.{edge}." not in name]
+    generator = torch.Generator().manual_seed(config["seed"] * 7919 + zlib.crc32(f"01/{edge}".encode()))
+    sums = {o: 0 for o in range(len(OPS))}
+    model.train()
+    for _ in range(2):
+        index = torch.randperm(len(dataset.train), generator=generator)[:16]
+        images, labels = dataset.normalise(dataset.train.images[index]), dataset.train.labels[index]
+        others = model.sample_arch(generator).ops
+        for o in range(len(OPS)):
+            ops = tuple((x,) for x in others[:edge] + (o,) + others[edge + 1:])
+            loss = torch.nn.functional.cross_entropy(model(images, ops), labels)
+            grads = torch.autograd.grad(loss, shared, allow_unused=True)
+            sums[o] = sums[o] + np.concatenate([np.zeros(p.numel()) if g is None else g.double().flatten().numpy()
+                                                for g, p in zip(grads, shared)])
+    for row in table.itertuples():
+        a, b = sums[OPS.index(row.op_i)], sums[OPS.index(row.op_j)]
+        assert row.similarity == pytest.approx(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)), abs=1e-9)
+    assert len(table) == 10  # every pair of the 5 ops
+
+
+def test_none_op_has_no_gradient_path_through_its_edge_but_still_a_defined_similarity(tmp_path):
+    config = tiny_config(tmp_path, gradient={"batches": 1, "batch_size": 16})
+    table = gradient_edge(config, Supernet(4, 1, 10), load_dataset(config["data"]), 0)
+    assert np.isfinite(table["similarity"]).all() and (table["similarity"].abs() <= 1 + 1e-12).all()
+
+
+@pytest.mark.parametrize("name", sorted(CRITERIA))
+def test_every_criterion_splits_into_disjoint_children_that_cover_the_parent(tmp_path, name):
+    config = tiny_config(tmp_path, split={"criterion": name}, gradient={"batches": 1, "batch_size": 32})
+    dataset = load_dataset(config["data"])
+    torch.manual_seed(0)
+    parent = np.ones((len(EDGES), len(OPS)), dtype=bool)
+    parent[1] = [True, True, False, True, False]  # a sub-supernet, already split once on edge 1
+    model = Supernet(4, 1, 10, parent)
+    criterion = get_criterion(name)
+    table = pd.concat([criterion.characterise(config, model, dataset, e, "1", "cpu") for e in unpartitioned_edges(parent)])
+    record = split(config, table, parent, "1")
+    assert set(record) == {"id", "criterion", "mask", "edge", "groups", "edge_rule", "candidates", "children", "config"}
+    assert record["criterion"] == name and record["edge"] != EDGES[1]
+    children = [set(archs_in_mask(mask_from_lists(c["mask"]))) for c in record["children"]]
+    assert [c["id"] for c in record["children"]] == ["10", "11"]
+    assert not children[0] & children[1]
+    assert children[0] | children[1] == set(archs_in_mask(parent))
+
+
+def test_none_and_unknown_criteria_are_clear_errors():
+    with pytest.raises(NaslidError, match="does not split"):
+        get_criterion("none")
+    with pytest.raises(NaslidError, match="unknown split criterion 'magic'"):
+        get_criterion("magic")
+
+
+def test_min_cut_with_negative_similarities_equals_brute_force():
+    """Gradient cosines can be negative; the enumeration is exact for any symmetric matrix."""
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        m = int(rng.integers(3, 7))
+        sim = rng.uniform(-1, 1, (m, m))
+        sim = (sim + sim.T) / 2
+        np.fill_diagonal(sim, 0)
+        best = max(partition_score(sim, ([i for i in range(m) if labels[i]], [i for i in range(m) if not labels[i]]))
+                   for labels in itertools.product([0, 1], repeat=m) if 0 < sum(labels) < m)
+        assert partition_score(sim, min_cut_bipartition(sim, balanced=False)) == pytest.approx(best)

@@ -1,0 +1,184 @@
+# Config validation, paths and input functions shared by every rule.
+import itertools
+import json
+import os
+from pathlib import Path
+
+import yaml
+from snakemake.utils import validate
+
+# The merged config is checked before any job starts: first by naslid, whose one-line message names
+# the key (unknown key, wrong type, out of range, missing path), then by the JSON schema, which a
+# config that passes naslid's rules always passes (the schema is generated from them).
+from naslid.config import load_config
+from naslid.errors import NaslidError
+
+try:
+    NASLID = load_config(None, {k: v for k, v in config.items()})
+except NaslidError as err:
+    raise WorkflowError(f"invalid config: {err}")
+if NASLID["data"]["root"] is not None and not Path(NASLID["data"]["root"]).is_dir():
+    raise WorkflowError(
+        f"invalid config: data.root {NASLID['data']['root']} is not a directory; point it at the dataset"
+    )
+if (
+    NASLID["benchmark"]["path"] is not None
+    and not Path(NASLID["benchmark"]["path"]).exists()
+):
+    raise WorkflowError(
+        f"invalid config: benchmark.path {NASLID['benchmark']['path']} does not exist"
+    )
+validate(config, "../schemas/config.schema.yaml")
+
+NAME = NASLID["name"]
+RESULTS = f"results/{NAME}"
+CRITERIA = NASLID["workflow"]["criteria"]
+SEEDS = NASLID["workflow"]["seeds"]
+ROUNDS = NASLID["split"]["rounds"]
+# The stages read the config Snakemake merged (defaults, --configfile files, --config values), saved
+# here at parse time, rewritten only when it changes. It is no rule's input: each rule's params hold
+# the sections it reads, so a change reruns exactly the stages that read what changed.
+MERGED_CONFIG = f"{RESULTS}/config.yaml"
+_merged = yaml.safe_dump(NASLID, sort_keys=False)
+if not Path(MERGED_CONFIG).is_file() or Path(MERGED_CONFIG).read_text() != _merged:
+    Path(MERGED_CONFIG).parent.mkdir(parents=True, exist_ok=True)
+    Path(f"{MERGED_CONFIG}.tmp").write_text(_merged)
+    os.replace(f"{MERGED_CONFIG}.tmp", MERGED_CONFIG)
+EXPERIMENT = f"{RESULTS}/{{criterion}}/s{{seed}}"
+CODE = "naslid/{}.py"
+
+
+container: NASLID["workflow"]["container"]
+
+
+wildcard_constraints:
+    criterion="|".join(CRITERIA),
+    seed=r"\d+",
+    node=r"r[0-9]*",
+    edge=r"\d",
+
+
+def naslid(stage):
+    """The command of one stage: the merged config, plus this experiment's criterion and seed."""
+    return (
+        f"naslid {stage} --config {{params.config_file}} --set seed={{wildcards.seed}}"
+        " --set split.criterion={wildcards.criterion}"
+    )
+
+
+def sections(*names):
+    """The config sections a stage reads, as a params entry: a change in them reruns the stage."""
+    return json.dumps({n: NASLID[n] for n in names}, sort_keys=True)
+
+
+def resources(group):
+    return NASLID["workflow"]["resources"][group]
+
+
+def code(*modules):
+    """Module files a stage runs, as inputs: editing one reruns the stages that use it."""
+    return [CODE.format(m) for m in modules]
+
+
+# ---- sub-supernets: ids are paths of child indices; file names prefix them with r ----
+
+
+def final_nodes(criterion):
+    """The sub-supernets searched: one per child path of `rounds` two-way splits, or the supernet."""
+    if criterion == "none":
+        return ["r"]
+    return ["".join(("r", *p)) for p in itertools.product("01", repeat=ROUNDS)]
+
+
+def split_nodes(criterion):
+    """The (sub-)supernets that are split: every node above the last round."""
+    if criterion == "none":
+        return []
+    return [
+        "".join(("r", *p))
+        for k in range(ROUNDS)
+        for p in itertools.product("01", repeat=k)
+    ]
+
+
+def checkpoint_of(node):
+    """The checkpoint of a (sub-)supernet of the experiment in the wildcards."""
+    if node == "r":
+        return f"{RESULTS}/s{{seed}}/pretrain/supernet.pt"
+    if len(node) - 1 == ROUNDS:
+        return f"{EXPERIMENT}/final/{node}.pt"
+    return f"{EXPERIMENT}/supernets/{node}.pt"
+
+
+def final_checkpoints(wildcards):
+    return [
+        p.format(**wildcards)
+        for p in (
+            f"{EXPERIMENT}/final/{n}.pt" for n in final_nodes(wildcards.criterion)
+        )
+    ]
+
+
+def none_epochs():
+    """Budget parity: the one-shot baseline gets every epoch the split criteria spend on sub-supernets."""
+    split = NASLID["split"]
+    between = sum(2**k for k in range(1, ROUNDS)) * split["epochs_between_rounds"]
+    return 2**ROUNDS * NASLID["finetune"]["epochs"] + between
+
+
+def final_sub_supernets():
+    return [
+        f"{RESULTS}/{criterion}/s{seed}/final/{node}.pt"
+        for criterion in CRITERIA
+        for seed in SEEDS
+        for node in final_nodes(criterion)
+    ]
+
+
+def experiments(path):
+    return expand(path, criterion=CRITERIA, seed=SEEDS)
+
+
+def tables_outputs():
+    tables = [
+        f"{RESULTS}/tables/table{t}.{ext}"
+        for t in (2, 3, 5)
+        for ext in ("md", "csv", "tex")
+    ]
+    figures = [f"{RESULTS}/figures/fig{f}.png" for f in (1, 4, 5)]
+    return tables + figures
+
+
+def tables_inputs(wildcards):
+    inputs = experiments(f"{EXPERIMENT}/rank.json") + experiments(
+        f"{EXPERIMENT}/query.json"
+    )
+    inputs += experiments(f"{EXPERIMENT}/evolve.json")
+    for criterion in CRITERIA:
+        if criterion != "none":
+            inputs += expand(
+                f"{RESULTS}/{{criterion}}/s{{seed}}/split/r.json",
+                criterion=criterion,
+                seed=SEEDS,
+            )
+            inputs += expand(
+                f"{RESULTS}/{{criterion}}/s{{seed}}/profile/r/edge{{edge}}.csv",
+                criterion=criterion,
+                seed=SEEDS,
+                edge=range(6),
+            )
+    return inputs + code("tables")
+
+
+def parent_inputs(wildcards):
+    parent = wildcards.node[:-1]
+    return {
+        "parent": checkpoint_of(parent).format(**wildcards),
+        "split": (f"{EXPERIMENT}/split/{parent}.json").format(**wildcards),
+    }
+
+
+FINETUNE = (
+    " --set threads={threads} --parent {input.parent} --split {input.split}"
+    " --child {params.child} --epochs {params.epochs} --out {output.supernet} --metrics {output.metrics} 2> {log}"
+)

@@ -1,0 +1,86 @@
+# Fine-tune the sub-supernets, each inheriting its parent's weights; parallel jobs.
+
+
+# Between rounds: the child a later round splits (inherited weights, epochs_between_rounds more).
+rule finetune_between:
+    input:
+        code("train", "supernet"),
+        unpack(parent_inputs),
+    output:
+        supernet=temp(f"{EXPERIMENT}/supernets/{{node}}.pt"),
+        metrics=f"{EXPERIMENT}/supernets/{{node}}.json",
+    log:
+        f"{EXPERIMENT}/logs/finetune/{{node}}.log",
+    benchmark:
+        f"{EXPERIMENT}/benchmarks/finetune/{{node}}.tsv"
+    threads: resources("train")["threads"]
+    resources:
+        mem_mb=resources("train")["mem_mb"],
+        runtime=resources("train")["runtime"],
+        gpu=resources("train")["gpu"],
+    params:
+        config_file=MERGED_CONFIG,
+        config=sections(
+            "data", "space", "supernet", "train", "finetune", "split", "device"
+        ),
+        child=lambda w: w.node[-1],
+        epochs=NASLID["split"]["epochs_between_rounds"],
+    shell:
+        naslid("finetune") + FINETUNE
+
+
+# The final sub-supernets, fine-tuned for finetune.epochs: the ones the search evaluates.
+rule finetune:
+    input:
+        code("train", "supernet"),
+        unpack(parent_inputs),
+    output:
+        supernet=f"{EXPERIMENT}/final/{{node}}.pt",
+        metrics=f"{EXPERIMENT}/final/{{node}}.json",
+    log:
+        f"{EXPERIMENT}/logs/finetune/{{node}}.log",
+    benchmark:
+        f"{EXPERIMENT}/benchmarks/finetune/{{node}}.tsv"
+    threads: resources("train")["threads"]
+    resources:
+        mem_mb=resources("train")["mem_mb"],
+        runtime=resources("train")["runtime"],
+        gpu=resources("train")["gpu"],
+    params:
+        config_file=MERGED_CONFIG,
+        config=sections(
+            "data", "space", "supernet", "train", "finetune", "split", "device"
+        ),
+        child=lambda w: w.node[-1],
+        epochs=NASLID["finetune"]["epochs"],
+    shell:
+        naslid("finetune") + FINETUNE
+
+
+# The one-shot baseline (criterion none): the supernet trained on for the same total budget.
+rule finetune_none:
+    input:
+        code("train", "supernet"),
+        parent=f"{RESULTS}/s{{seed}}/pretrain/supernet.pt",
+    output:
+        supernet=f"{RESULTS}/none/s{{seed}}/final/r.pt",
+        metrics=f"{RESULTS}/none/s{{seed}}/final/r.json",
+    log:
+        f"{RESULTS}/none/s{{seed}}/logs/finetune/r.log",
+    benchmark:
+        f"{RESULTS}/none/s{{seed}}/benchmarks/finetune/r.tsv"
+    threads: resources("train")["threads"]
+    resources:
+        mem_mb=resources("train")["mem_mb"],
+        runtime=resources("train")["runtime"],
+        gpu=resources("train")["gpu"],
+    params:
+        config_file=MERGED_CONFIG,
+        config=sections(
+            "data", "space", "supernet", "train", "finetune", "split", "device"
+        ),
+        epochs=none_epochs(),
+    shell:
+        "naslid finetune --config {params.config_file} --set seed={wildcards.seed} --set split.criterion=none"
+        " --set threads={threads} --parent {input.parent} --epochs {params.epochs}"
+        " --out {output.supernet} --metrics {output.metrics} 2> {log}"

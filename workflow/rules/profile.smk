@@ -1,0 +1,27 @@
+# Characterise one candidate edge of one (sub-)supernet: LID profiles, or gradients for GM-NAS.
+# One job per (sub-supernet, edge); an edge split in an earlier round gives an empty table.
+
+
+rule profile:
+    input:
+        code("profile", "lid", "gradient", "criteria"),
+        supernet=lambda w: checkpoint_of(w.node).format(**w),
+    output:
+        f"{EXPERIMENT}/profile/{{node}}/edge{{edge}}.csv",
+    log:
+        f"{EXPERIMENT}/logs/profile/{{node}}/edge{{edge}}.log",
+    benchmark:
+        f"{EXPERIMENT}/benchmarks/profile/{{node}}/edge{{edge}}.tsv"
+    group:
+        "profile"
+    threads: resources("profile")["threads"]
+    resources:
+        mem_mb=resources("profile")["mem_mb"],
+        runtime=resources("profile")["runtime"],
+        gpu=resources("profile")["gpu"],
+    params:
+        config_file=MERGED_CONFIG,
+        config=sections("lid", "gradient", "data", "device"),
+    shell:
+        naslid("profile")
+        + " --set threads={threads} --supernet {input.supernet} --edge {wildcards.edge} --out {output} 2> {log}"

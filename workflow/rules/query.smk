@@ -1,0 +1,22 @@
+# Look the search's best architectures up in the benchmark (and the reference table).
+
+
+rule query:
+    input:
+        code("query", "benchmark"),
+        evolve=f"{EXPERIMENT}/evolve.json",
+    output:
+        f"{EXPERIMENT}/query.json",
+    log:
+        f"{EXPERIMENT}/logs/query.log",
+    benchmark:
+        f"{EXPERIMENT}/benchmarks/query.tsv"
+    threads: 1
+    resources:
+        mem_mb=resources("light")["mem_mb"],
+        runtime=resources("light")["runtime"],
+    params:
+        config_file=MERGED_CONFIG,
+        config=sections("benchmark", "data"),
+    shell:
+        naslid("query") + " --evolve {input.evolve} --out {output} 2> {log}"

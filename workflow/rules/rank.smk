@@ -1,0 +1,24 @@
+# Ranking correlation of the routed supernet estimates with the benchmark (Table 2).
+
+
+rule rank:
+    input:
+        code("rank", "evaluate", "benchmark"),
+        supernets=final_checkpoints,
+    output:
+        f"{EXPERIMENT}/rank.json",
+    log:
+        f"{EXPERIMENT}/logs/rank.log",
+    benchmark:
+        f"{EXPERIMENT}/benchmarks/rank.tsv"
+    threads: resources("search")["threads"]
+    resources:
+        mem_mb=resources("search")["mem_mb"],
+        runtime=resources("search")["runtime"],
+        gpu=resources("search")["gpu"],
+    params:
+        config_file=MERGED_CONFIG,
+        config=sections("rank", "evaluate", "benchmark", "data", "device"),
+    shell:
+        naslid("rank")
+        + " --set threads={threads} --supernets {input.supernets} --out {output} 2> {log}"

@@ -1,0 +1,40 @@
+# The paper's tables and figures, from the results tree alone.
+
+
+rule tables:
+    input:
+        tables_inputs,
+    output:
+        tables=[
+            f"{RESULTS}/tables/table{t}.{ext}"
+            for t in (2, 3, 5)
+            for ext in ("md", "csv", "tex")
+        ],
+        fig1=report(
+            f"{RESULTS}/figures/fig1.png",
+            caption="../report/fig1.rst",
+            category="Figures",
+        ),
+        fig4=report(
+            f"{RESULTS}/figures/fig4.png",
+            caption="../report/fig4.rst",
+            category="Figures",
+        ),
+        fig5=report(
+            f"{RESULTS}/figures/fig5.png",
+            caption="../report/fig5.rst",
+            category="Figures",
+        ),
+    log:
+        f"{RESULTS}/logs/tables.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/tables.tsv"
+    threads: 1
+    resources:
+        mem_mb=resources("light")["mem_mb"],
+        runtime=resources("light")["runtime"],
+    params:
+        config_file=MERGED_CONFIG,
+        results=lambda w, output: Path(output.fig1).parents[1],
+    shell:
+        "naslid tables --config {params.config_file} --results {params.results} 2> {log}"
