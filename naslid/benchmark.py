@@ -33,6 +33,12 @@ ACCURACY_COLUMNS = ("cifar10_valid", "cifar10_test", "cifar100_valid", "cifar100
                     "imagenet16_valid", "imagenet16_test", "proxy_valid", "proxy_test")
 COLUMNS = ACCURACY_COLUMNS + ("params_mb", "flops_m")
 SHIPPED_PROXY_TABLE = Path(__file__).parent / "data" / "proxy_benchmark.csv"
+SHIPPED_NB201_TABLE = Path(__file__).parent / "data" / "nb201_accuracy.csv.gz"
+
+
+def shipped_or_path(path: str | None) -> Path:
+    """`null` is the shipped proxy table, `nb201` the shipped NB201 table, anything else a path."""
+    return SHIPPED_PROXY_TABLE if path is None else SHIPPED_NB201_TABLE if path == "nb201" else Path(path)
 
 
 def column_prefix(dataset: str) -> str:
@@ -173,8 +179,8 @@ def _quiet():
 def open_benchmark(config: dict) -> Benchmark:
     """The benchmark of `config["benchmark"]`: the shipped proxy table unless a path is given."""
     kind, path = config["benchmark"]["kind"], config["benchmark"]["path"]
-    path = SHIPPED_PROXY_TABLE if path is None else Path(path)
+    path = shipped_or_path(path)
     if not path.exists():
         raise BenchmarkError(f"benchmark file {path} does not exist; set benchmark.path in the config to the "
-                             f"{kind} benchmark (or null for the shipped proxy table)")
+                             f"{kind} benchmark (null: the shipped proxy table; nb201: the shipped NB201 table)")
     return CompactTable(path) if kind == "csv" else ApiBenchmark(path, kind)

@@ -31,7 +31,7 @@ import torch
 from tqdm import tqdm
 
 from naslid.benchmark import column_prefix
-from naslid.cost import flops_m, params_mb
+from naslid.complexity import flops_m, params_mb
 from naslid.data import Dataset, batches, load_dataset
 from naslid.errors import ConfigError, TrainingError
 from naslid.io import atomic_write_json, atomic_write_text, load_json

@@ -165,6 +165,20 @@ def _rank(p: argparse.ArgumentParser):
     return run
 
 
+@stage("cost", "peak memory and time of characterising one edge, LID vs gradient matching (Table 1)")
+def _cost(p: argparse.ArgumentParser):
+    p.add_argument("--supernet", required=True, type=Path, help="checkpoint of the supernet to characterise")
+    p.add_argument("--sizes", type=int, nargs="+", default=[32, 64], help="input sizes in pixels (default: 32 64)")
+    p.add_argument("--out", required=True, type=Path, help="cost JSON to write")
+
+    def run(args):
+        from naslid.cost import run as cost
+        if any(size < 8 for size in args.sizes):
+            raise NaslidError(f"--sizes must be at least 8 pixels (three stages halve the input twice), got {args.sizes}")
+        cost(_config(args), args.supernet, args.sizes, args.out)
+    return run
+
+
 @stage("tables", "the paper's tables (2, 3, 5) and figures (1, 4, 5) from a results tree")
 def _tables(p: argparse.ArgumentParser):
     p.add_argument("--results", required=True, type=Path, help="results directory of one config (results/<name>)")

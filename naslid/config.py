@@ -83,10 +83,12 @@ DEFAULTS: dict = {
         "mutation_prob": 0.1,
         "crossover_prob": 0.1,
         "best": 5,              # how many of the best architectures the result lists
+        "within_benchmark": False,  # visit only the benchmark's architectures (for a sampled ground truth)
     },
     "benchmark": {              # the ground truth that searched architectures are looked up in
         "kind": "csv",          # csv (compact table) | nas-bench-201 (NAS-Bench-201-v1_*.pth) | nats-tss (NATS-tss-v1_0-3ffb9*)
-        "path": None,           # null: the proxy table shipped in naslid/data/proxy_benchmark.csv
+        "path": None,           # null: the shipped proxy table (naslid/data/proxy_benchmark.csv); nb201: the shipped
+                                # NB201 compact table (naslid/data/nb201_accuracy.csv.gz); or a file
         "reference": "nb201",   # a second compact table the results are also looked up in; nb201: the shipped
                                 # NB201 table (how the proxy's winners do on CIFAR/ImageNet16); null: none
     },
@@ -160,7 +162,10 @@ def load_config(paths: str | Path | list | None = None, overrides: dict | None =
         try:
             user = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as err:
-            raise ConfigError(f"config file {path} is not valid YAML: {err}") from None
+            mark = getattr(err, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise ConfigError(f"config file {path} is not valid YAML{where}: "
+                              f"{getattr(err, 'problem', None) or str(err).splitlines()[0]}") from None
         _merge(config, user, prefix="", source=str(path))
     if overrides:
         _merge(config, overrides, prefix="", source=source)

@@ -1,42 +1,101 @@
-"""Parameters and FLOPs of a network.
+"""Cost of characterising one edge, LID vs gradient matching (paper Table 1): `naslid cost`.
 
-Parameters in MB means millions of parameters (NB201's `params` convention). FLOPs are the
-multiply-accumulates of convolutions and linear layers for one image, in millions; BatchNorm,
-ReLU, pooling and additions are not counted (NB201's own counter also adds pooling and biases, so
-its figures for the same network are slightly higher).
+    naslid cost --config config/config.yaml --supernet results/default/s0/pretrain/supernet.pt --out cost.json
+
+For each input size and each criterion, a fresh interpreter loads the supernet and a batch stream
+(the configured dataset's training images, resized to the input size: the same images for both
+criteria), then characterises one edge: every op, R batches (`lid.batches`/`gradient.batches`,
+`lid.batch_size`). It reports the wall time and the peak memory of that step: on CUDA the
+allocator's peak (`torch.cuda.max_memory_allocated`), on CPU the growth of the process's peak
+resident set over what it held before the step (a fresh process per measurement, so the two
+criteria are measured alike).
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import platform
+import resource
+import time
+from pathlib import Path
+
 import torch
-from torch import nn
+
+from naslid.errors import NaslidError
+from naslid.io import atomic_write_json
+
+CRITERIA = ("lid", "gradient")
 
 
-def params_mb(model: nn.Module) -> float:
-    return sum(p.numel() for p in model.parameters()) / 1e6
+def _rss_bytes() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
 
 
-@torch.no_grad()
-def flops_m(model: nn.Module, image_size: int, channels: int = 3) -> float:
-    total = 0
+def _measure(config: dict, supernet: str, criterion: str, size: int, edge: int) -> dict:
+    """One measurement, run in a fresh process."""
+    from naslid.criteria import get_criterion
+    from naslid.data import Split, load_dataset
+    from naslid.train import load_supernet, resolve_device, seed_everything
+    # Like for like: both criteria see R = lid.batches batches of lid.batch_size images.
+    config = {**config, "split": {**config["split"], "criterion": criterion},
+              "gradient": {"batches": config["lid"]["batches"], "batch_size": config["lid"]["batch_size"]}}
+    seed_everything(config)
+    device = resolve_device(config)
+    model, ckpt = load_supernet(supernet, config)
+    dataset = load_dataset(config["data"])
+    images = dataset.train.images
+    if images.shape[-1] != size:
+        images = torch.nn.functional.interpolate(images.float(), size=(size, size), mode="nearest").to(torch.uint8)
+    dataset.train = Split(images, dataset.train.labels)
+    model.to(device)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+    else:
+        base = _rss_bytes()
+    start = time.perf_counter()
+    get_criterion(criterion).characterise(config, model, dataset, edge, "cost", device)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        peak = torch.cuda.max_memory_allocated() - base
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
+    return {"criterion": criterion, "input_size": size, "seconds": time.perf_counter() - start,
+            "peak_mb": max(peak, 0) / 2 ** 20, "device": device.type}
 
-    def conv_hook(module: nn.Conv2d, inputs, output):
-        nonlocal total
-        kh, kw = module.kernel_size
-        total += output.numel() // output.shape[0] * (module.in_channels // module.groups) * kh * kw
 
-    def linear_hook(module: nn.Linear, inputs, output):
-        nonlocal total
-        total += module.in_features * module.out_features
-
-    handles = [m.register_forward_hook(conv_hook) for m in model.modules() if isinstance(m, nn.Conv2d)]
-    handles += [m.register_forward_hook(linear_hook) for m in model.modules() if isinstance(m, nn.Linear)]
-    was_training = model.training
-    model.eval()
+def _child(queue, *args):
     try:
-        model(torch.zeros(1, channels, image_size, image_size))
-    finally:
-        model.train(was_training)
-        for handle in handles:
-            handle.remove()
-    return total / 1e6
+        queue.put(_measure(*args))
+    except Exception as err:  # reported by the parent as one clear error
+        queue.put({"error": f"{type(err).__name__}: {err}"})
+
+
+def run(config: dict, supernet: Path, sizes: list[int], out: Path, edge: int = 0) -> dict:
+    if not supernet.is_file():
+        raise NaslidError(f"supernet checkpoint {supernet} does not exist; run `naslid pretrain` first")
+    context = multiprocessing.get_context("spawn")
+    rows = []
+    for size in sizes:
+        for criterion in CRITERIA:
+            queue = context.Queue()
+            process = context.Process(target=_child, args=(queue, config, str(supernet), criterion, size, edge))
+            process.start()
+            result = queue.get()
+            process.join()
+            if "error" in result:
+                raise NaslidError(f"measuring {criterion} at {size}x{size} failed: {result['error']}")
+            rows.append(result)
+    for size in sizes:
+        lid, grad = (next(r for r in rows if r["criterion"] == c and r["input_size"] == size) for c in CRITERIA)
+        lid["memory_ratio_lid_over_gradient"] = lid["peak_mb"] / grad["peak_mb"] if grad["peak_mb"] else None
+        lid["time_ratio_lid_over_gradient"] = lid["seconds"] / grad["seconds"]
+    device = "cuda: " + torch.cuda.get_device_name() if config["device"] == "cuda" else f"cpu: {platform.processor() or platform.machine()}"
+    result = {"kind": "cost", "name": config["name"], "edge": edge, "batches": config["lid"]["batches"],
+              "batch_size": config["lid"]["batch_size"], "machine": device, "torch": torch.__version__, "rows": rows}
+    atomic_write_json(out, result)
+    return result

@@ -11,7 +11,9 @@ The official NAS-LID code's scheme, which is the default (`evolve` in the config
 An architecture already visited (in any generation, including this one) is rejected and drawn
 again. Fitness is the supernet-estimated accuracy on the *validation* split (the official code
 selects on CIFAR-10's test set; naslid does not look at test data while searching). Seeded and
-deterministic; after every generation the state is saved to `<out>.resume`, so a killed search
+deterministic. With `evolve.within_benchmark`, only the benchmark's architectures are visited: on a
+sampled ground truth (the proxy table) every searched architecture then has a measured accuracy,
+and the search ends early when all have been evaluated. After every generation the state is saved to `<out>.resume`, so a killed search
 resumes and ends with the same result.
 """
 
@@ -33,8 +35,12 @@ MAX_DRAWS = 1000  # attempts to find an unvisited child before falling back to a
 
 
 def evolve(fitness: Callable[[Arch], float], ecfg: dict, seed: int, resume: Path | None = None,
-           on_generation: Callable[[dict], None] | None = None) -> dict:
-    """Run the search; returns {evaluated: [{arch, generation, score}], generations: [stats], best: [...]}."""
+           on_generation: Callable[[dict], None] | None = None, candidates: list[Arch] | None = None) -> dict:
+    """Run the search; returns {evaluated: [{arch, generation, score}], generations: [stats], best: [...]}.
+
+    With `candidates`, only those architectures are visited (a sampled benchmark's rows); the search
+    stops early once every candidate has been evaluated.
+    """
     rng = np.random.default_rng(seed)
     state = {"generation": 0, "evaluated": []}
     fingerprint = hashlib.sha256(json.dumps([ecfg, seed], sort_keys=True).encode()).hexdigest()
@@ -46,16 +52,20 @@ def evolve(fitness: Callable[[Arch], float], ecfg: dict, seed: int, resume: Path
             print(f"resuming the search from generation {state['generation']}", file=sys.stderr)
 
     visited = {tuple(e["ops"]) for e in state["evaluated"]}
+    space = None if candidates is None else frozenset(a.ops for a in candidates)
     size = ecfg["mutations"] + ecfg["crossovers"] + ecfg["randoms"]
     bar = tqdm(range(state["generation"], ecfg["generations"]), desc="evolution", disable=None)
     for generation in bar:
         if generation == 0:
-            population = [_random(rng, visited) for _ in range(size)]
+            population = [_random(rng, visited, space) for _ in range(size)]
         else:
             parents = [Arch(tuple(e["ops"])) for e in _ranked(state["evaluated"])[:ecfg["parents"]]]
-            population = ([_mutate(rng, parents, visited, ecfg["mutation_prob"]) for _ in range(ecfg["mutations"])]
-                          + [_crossover(rng, parents, visited, ecfg["crossover_prob"]) for _ in range(ecfg["crossovers"])]
-                          + [_random(rng, visited) for _ in range(ecfg["randoms"])])
+            population = ([_mutate(rng, parents, visited, ecfg["mutation_prob"], space) for _ in range(ecfg["mutations"])]
+                          + [_crossover(rng, parents, visited, ecfg["crossover_prob"], space) for _ in range(ecfg["crossovers"])]
+                          + [_random(rng, visited, space) for _ in range(ecfg["randoms"])])
+        population = [arch for arch in population if arch is not None]  # None: every candidate visited
+        if not population:
+            break
         for arch in population:
             state["evaluated"].append({"arch": arch.to_str(), "ops": list(arch.ops), "generation": generation,
                                        "score": float(fitness(arch))})
@@ -68,7 +78,7 @@ def evolve(fitness: Callable[[Arch], float], ecfg: dict, seed: int, resume: Path
             on_generation(state)
 
     generations = []
-    for g in range(ecfg["generations"]):
+    for g in range(state["generation"]):
         scores = np.array([e["score"] for e in state["evaluated"] if e["generation"] == g])
         generations.append({"generation": g, "mean": float(scores.mean()), "std": float(scores.std()),
                             "max": float(scores.max()), "best_so_far": float(max(
@@ -86,29 +96,36 @@ def _claim(arch: Arch, visited: set) -> Arch:
     return arch
 
 
-def _random(rng: np.random.Generator, visited: set) -> Arch:
+def _random(rng: np.random.Generator, visited: set, space: frozenset | None) -> Arch | None:
+    if space is not None:
+        left = sorted(space - visited)  # sorted: the draw depends on the seed only
+        return _claim(Arch(left[rng.integers(len(left))]), visited) if left else None
     while True:
         arch = Arch(tuple(int(o) for o in rng.integers(0, len(OPS), len(EDGES))))
         if arch.ops not in visited:
             return _claim(arch, visited)
 
 
-def _mutate(rng: np.random.Generator, parents: list[Arch], visited: set, prob: float) -> Arch:
+def _allowed(ops: tuple, visited: set, space: frozenset | None) -> bool:
+    return ops not in visited and (space is None or ops in space)
+
+
+def _mutate(rng: np.random.Generator, parents: list[Arch], visited: set, prob: float, space: frozenset | None) -> Arch | None:
     for _ in range(MAX_DRAWS):
         parent = parents[rng.integers(len(parents))]
-        ops = [int((o + rng.integers(1, len(OPS))) % len(OPS)) if rng.random() < prob else o for o in parent.ops]
-        if tuple(ops) not in visited:
-            return _claim(Arch(tuple(ops)), visited)
-    return _random(rng, visited)
+        ops = tuple(int((o + rng.integers(1, len(OPS))) % len(OPS)) if rng.random() < prob else o for o in parent.ops)
+        if _allowed(ops, visited, space):
+            return _claim(Arch(ops), visited)
+    return _random(rng, visited, space)
 
 
-def _crossover(rng: np.random.Generator, parents: list[Arch], visited: set, prob: float) -> Arch:
+def _crossover(rng: np.random.Generator, parents: list[Arch], visited: set, prob: float, space: frozenset | None) -> Arch | None:
     for _ in range(MAX_DRAWS):
         first, second = (parents[i] for i in rng.choice(len(parents), 2, replace=len(parents) < 2))
-        ops = [b if rng.random() < prob else a for a, b in zip(first.ops, second.ops)]
-        if tuple(ops) not in visited:
-            return _claim(Arch(tuple(ops)), visited)
-    return _random(rng, visited)
+        ops = tuple(b if rng.random() < prob else a for a, b in zip(first.ops, second.ops))
+        if _allowed(ops, visited, space):
+            return _claim(Arch(ops), visited)
+    return _random(rng, visited, space)
 
 
 def run(config: dict, checkpoints: list[Path], out: Path) -> dict:
@@ -118,7 +135,11 @@ def run(config: dict, checkpoints: list[Path], out: Path) -> dict:
     seed_everything(config)
     evaluator = load_evaluator(config, checkpoints)
     resume = Path(str(out) + ".resume")
-    result = evolve(evaluator, config["evolve"], config["seed"], resume)
+    candidates = None
+    if config["evolve"]["within_benchmark"]:
+        from naslid.benchmark import open_benchmark
+        candidates = open_benchmark(config).archs()
+    result = evolve(evaluator, config["evolve"], config["seed"], resume, candidates=candidates)
     for entry in result["evaluated"]:
         entry["sub_id"] = evaluator.sub_id(Arch(tuple(entry["ops"])))
     result.update({"kind": "evolve", "criterion": config["split"]["criterion"], "seed": config["seed"],

@@ -14,19 +14,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from naslid.benchmark import ACCURACY_COLUMNS, COLUMNS, Benchmark, CompactTable, column_prefix, open_benchmark
+from naslid.benchmark import (ACCURACY_COLUMNS, COLUMNS, Benchmark, CompactTable, column_prefix, open_benchmark,
+                              shipped_or_path)
 from naslid.errors import BenchmarkError
 from naslid.io import atomic_write_json, load_json
 from naslid.space.nb201 import Arch
-
-SHIPPED_NB201_TABLE = Path(__file__).parent / "data" / "nb201_accuracy.csv.gz"
 
 
 def open_reference(config: dict) -> Benchmark | None:
     reference = config["benchmark"]["reference"]
     if reference is None:
         return None
-    path = SHIPPED_NB201_TABLE if reference == "nb201" else Path(reference)
+    path = shipped_or_path(reference)
     if not path.is_file():
         raise BenchmarkError(f"reference table {path} does not exist; set benchmark.reference to a compact CSV table, "
                              f"nb201 (the shipped NB201 table) or null")

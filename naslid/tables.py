@@ -3,7 +3,8 @@
     naslid tables --config config/config.yaml --results results/default
 
 Reads `<results>/<criterion>/s<seed>/{rank,query,evolve}.json`, the first split and its profiles,
-and writes to `<results>/tables/`:
+and `<results>/cost.json`, and writes to `<results>/tables/`:
+- table1: peak memory and time of characterising one edge, GM-NAS vs NAS-LID, per input size;
 - table2: Kendall tau and Spearman rho among the top-k, mean ± std over seeds, per criterion;
 - table3: the best searched architecture's benchmark (and reference) accuracies per criterion;
 - table5: Euclidean vs Pearson LID similarity (criteria lid and lid-pearson);
@@ -47,6 +48,19 @@ def _mean_std(values) -> str:
     if not values:
         return "n/a"
     return f"{np.mean(values):.3f} ± {np.std(values):.3f}" if len(values) > 1 else f"{values[0]:.3f}"
+
+
+def table1(cost: dict) -> pd.DataFrame:
+    """Peak memory and time of characterising one edge, per input size: GM-NAS vs NAS-LID."""
+    rows = []
+    for size in sorted({r["input_size"] for r in cost["rows"]}):
+        lid, grad = (next(r for r in cost["rows"] if r["criterion"] == c and r["input_size"] == size) for c in ("lid", "gradient"))
+        rows.append({"input": f"{size}x{size}", "GM-NAS peak MB": round(grad["peak_mb"], 1), "NAS-LID peak MB": round(lid["peak_mb"], 1),
+                     "memory LID/GM": round(lid["peak_mb"] / grad["peak_mb"], 3) if grad["peak_mb"] else None,
+                     "GM-NAS s": round(grad["seconds"], 2), "NAS-LID s": round(lid["seconds"], 2),
+                     "time LID/GM": round(lid["seconds"] / grad["seconds"], 3),
+                     "device": f"{cost['machine']}, R={cost['batches']} x {cost['batch_size']}"})
+    return pd.DataFrame(rows)
 
 
 def table2(ranks: list[dict]) -> pd.DataFrame:
@@ -170,6 +184,10 @@ def run(results: Path) -> None:
     ranks, queries, evolves = (_experiments(results, kind) for kind in ("rank", "query", "evolve"))
     if not ranks or not queries or not evolves:
         raise NaslidError(f"{results} holds no rank/query/evolve results; run the workflow first")
+    cost = results / "cost.json"
+    if not cost.is_file():
+        raise NaslidError(f"{cost} is missing; run `naslid cost` (the workflow's cost rule) first")
+    write_table(table1(json.loads(cost.read_text())), results / "tables" / "table1")
     t2, t3 = table2(ranks), table3(queries)
     write_table(t2, results / "tables" / "table2")
     write_table(t3, results / "tables" / "table3")

@@ -189,3 +189,13 @@ def test_query_rejects_bad_or_unknown_archs_with_one_message(small_table, arch, 
     assert out.returncode == 2 and out.stdout == ""
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("naslid query: error:") and message in lines[0]
+
+
+def test_evolution_within_a_sampled_benchmark_visits_only_its_rows_and_stops_when_done():
+    candidates = [Arch.from_index(i) for i in range(0, 15625, 97)][:120]
+    target = candidates[77]
+    ecfg = load_config(None, {"evolve": {"generations": 10}})["evolve"]
+    result = evolve(_hamming_fitness(target), ecfg, seed=0, candidates=candidates)
+    visited = [Arch(tuple(e["ops"])) for e in result["evaluated"]]
+    assert set(visited) == set(candidates) and len(visited) == 120  # all 120, each once, then it stops
+    assert len(result["generations"]) == 3 and result["best"][0]["arch"] == target.to_str()

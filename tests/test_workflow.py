@@ -78,12 +78,13 @@ def _small_table(path: Path) -> None:
 
 def test_complete_run_writes_tables_and_figures(run_dir):
     results = run_dir / "results" / "tiny"
-    for t in (2, 3, 5):
+    for t in (1, 2, 3, 5):
         for ext in ("md", "csv", "tex"):
             assert (results / "tables" / f"table{t}.{ext}").stat().st_size > 0
     for f in (1, 4, 5):
         assert (results / "figures" / f"fig{f}.png").read_bytes()[:4] == b"\x89PNG"
     assert "lid" in (results / "tables" / "table2.md").read_text()
+    assert "NAS-LID peak MB" in (results / "tables" / "table1.md").read_text()
     assert (results / "benchmarks" / "s0" / "pretrain.tsv").is_file()
     assert (results / "lid" / "s0" / "logs" / "evolve.log").is_file()
 

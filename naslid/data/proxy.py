@@ -7,10 +7,18 @@ image, so that no shortcut remains:
   shape, not read fixed pixels;
 - texture orientation (any angle) and period (3.5-5 px): stripes vs checkerboard is a local
   2-D pattern, which 3x3 convolutions see and 1x1 convolutions, pooling or skips do not;
-- three independent colours (background, texture ink, texture paper): colour carries no label;
+- the colours (background, texture ink, texture paper) and which of them is lighter: colour
+  carries no label, yet contrast is always enough to see shape and texture;
 - Gaussian pixel noise (sigma 0.05 of the range).
 Shapes need spatial context (several layers or pooling), textures need local 3x3 filters, and a
 3x3 average pool blurs a 3.5-5 px texture away, so NB201's ops genuinely differ on this task.
+
+How it was tuned (measured with the ground-truth recipe, C=8, N=1, 8 epochs, 2 seeds): with fully
+independent random colours, a shape sometimes had no contrast with its background; accuracy then
+capped near 80% for every good architecture and the best quarter of a 105-architecture sample
+ranked in opposite order on the two seeds (Kendall tau -0.43). With the contrast rule, the same
+best architectures reach 95-99% and their seeds agree (tau 0.37 over 16, mean seed gap 0.6 points).
+Fewer epochs (3) made seeds disagree by up to 34 points; more noise (0.2) capped accuracy again.
 
 The splits are fixed (seed 20230207): 6,000 training, 2,000 validation and 2,000 test images. They
 are part of the task's definition, because the shipped ground-truth table
@@ -52,7 +60,15 @@ def render(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
     v = (-xx * np.sin(angle) + yy * np.cos(angle)) * 2 * np.pi / period
     pattern = np.where(texture[:, None, None] == 0, np.sin(u), np.clip(2 * np.sin(u) * np.sin(v), -1, 1))
 
-    background, ink, paper = (rng.uniform(0.2, 0.8, (n, 3, 1, 1)) for _ in range(3))
+    # Colours are random but never hide the structure: the texture's two colours differ in
+    # brightness by at least 0.3, and the background is at least 0.3 away from the fill's mean
+    # brightness (darker or lighter at random), so the label is always visible: the task has no
+    # irreducible error, and better networks keep getting closer to 100%.
+    ink = rng.uniform(0.15, 0.55, (n, 1, 1, 1)) + rng.uniform(-0.1, 0.1, (n, 3, 1, 1))
+    paper = ink + rng.uniform(0.3, 0.4, (n, 1, 1, 1))
+    fill_mean = (ink + paper) / 2
+    side = np.where(rng.random((n, 1, 1, 1)) < 0.5, -1.0, 1.0)
+    background = np.clip(fill_mean + side * rng.uniform(0.3, 0.4, (n, 1, 1, 1)), 0.0, 1.0) + rng.uniform(-0.1, 0.1, (n, 3, 1, 1))
     fill = ink + (paper - ink) * (pattern[:, None] * 0.5 + 0.5)
     images = np.where(inside[:, None], fill, background) + rng.normal(0, NOISE, (n, 3, SIZE, SIZE))
     return np.clip(images * 255, 0, 255).astype(np.uint8), labels.astype(np.int64)

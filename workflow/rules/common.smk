@@ -22,7 +22,7 @@ if NASLID["data"]["root"] is not None and not Path(NASLID["data"]["root"]).is_di
         f"invalid config: data.root {NASLID['data']['root']} is not a directory; point it at the dataset"
     )
 if (
-    NASLID["benchmark"]["path"] is not None
+    NASLID["benchmark"]["path"] not in (None, "nb201")
     and not Path(NASLID["benchmark"]["path"]).exists()
 ):
     raise WorkflowError(
@@ -45,6 +45,10 @@ if not Path(MERGED_CONFIG).is_file() or Path(MERGED_CONFIG).read_text() != _merg
     Path(f"{MERGED_CONFIG}.tmp").write_text(_merged)
     os.replace(f"{MERGED_CONFIG}.tmp", MERGED_CONFIG)
 EXPERIMENT = f"{RESULTS}/{{criterion}}/s{{seed}}"
+# Table 1's input sizes: the dataset's own and the paper's "larger input" (double the side).
+COST_SIZES = (
+    "32 64" if NASLID["data"]["dataset"] in ("cifar10", "cifar100") else "16 32"
+)
 CODE = "naslid/{}.py"
 
 
@@ -142,7 +146,7 @@ def experiments(path):
 def tables_outputs():
     tables = [
         f"{RESULTS}/tables/table{t}.{ext}"
-        for t in (2, 3, 5)
+        for t in (1, 2, 3, 5)
         for ext in ("md", "csv", "tex")
     ]
     figures = [f"{RESULTS}/figures/fig{f}.png" for f in (1, 4, 5)]
@@ -167,7 +171,7 @@ def tables_inputs(wildcards):
                 seed=SEEDS,
                 edge=range(6),
             )
-    return inputs + code("tables")
+    return inputs + [f"{RESULTS}/cost.json"] + code("tables")
 
 
 def parent_inputs(wildcards):

@@ -7,7 +7,7 @@ rule tables:
     output:
         tables=[
             f"{RESULTS}/tables/table{t}.{ext}"
-            for t in (2, 3, 5)
+            for t in (1, 2, 3, 5)
             for ext in ("md", "csv", "tex")
         ],
         fig1=report(

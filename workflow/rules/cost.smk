@@ -1,0 +1,25 @@
+# Table 1: peak memory and time of characterising one edge, LID vs gradient matching.
+
+
+rule cost:
+    input:
+        code("cost", "profile", "gradient", "lid"),
+        supernet=f"{RESULTS}/s{SEEDS[0]}/pretrain/supernet.pt",
+    output:
+        f"{RESULTS}/cost.json",
+    log:
+        f"{RESULTS}/logs/cost.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/cost.tsv"
+    threads: resources("profile")["threads"]
+    resources:
+        mem_mb=resources("profile")["mem_mb"],
+        runtime=resources("profile")["runtime"],
+        gpu=resources("profile")["gpu"],
+    params:
+        config_file=MERGED_CONFIG,
+        config=sections("lid", "data", "space", "device"),
+        sizes=COST_SIZES,
+    shell:
+        "naslid cost --config {params.config_file} --set threads={threads} --supernet {input.supernet}"
+        " --sizes {params.sizes} --out {output} 2> {log}"
