@@ -84,6 +84,8 @@ def _profile(p: argparse.ArgumentParser):
         from naslid.train import load_supernet, resolve_device, seed_everything
         config = _config(args)
         criterion = get_criterion(config["split"]["criterion"])
+        if not criterion.measures:
+            raise NaslidError(f"split.criterion {criterion.name!r} characterises nothing; run `naslid split` without profiles")
         seed_everything(config)
         device = resolve_device(config)
         model, ckpt = load_supernet(args.supernet, config)
@@ -103,7 +105,8 @@ def _profile(p: argparse.ArgumentParser):
 @stage("split", "split a (sub-)supernet in two by min-cut on its criterion's similarities")
 def _split(p: argparse.ArgumentParser):
     p.add_argument("--supernet", required=True, type=Path, help="checkpoint of the (sub-)supernet to split")
-    p.add_argument("--profiles", required=True, type=Path, nargs="+", help="its profile tables (from `naslid profile`)")
+    p.add_argument("--profiles", type=Path, nargs="*", default=[],
+                   help="its profile tables (from `naslid profile`); none for a criterion that measures nothing (exhaustive)")
     p.add_argument("--out", required=True, type=Path, help="split JSON to write")
 
     def run(args):
@@ -114,21 +117,27 @@ def _split(p: argparse.ArgumentParser):
         from naslid.split import split
         config = _config(args)
         ckpt = load_checkpoint(args.supernet, "supernet")
-        table = read_profiles(args.profiles, get_criterion(config["split"]["criterion"]).columns)
+        criterion = get_criterion(config["split"]["criterion"])
+        table = read_profiles(args.profiles, criterion.columns) if criterion.measures else None
         atomic_write_json(args.out, split(config, table, mask_from_lists(ckpt["mask"]), ckpt["id"]))
+    return run
+
+
+def _on_final_supernets(p: argparse.ArgumentParser, module: str, out_help: str):
+    """A stage that reads the final sub-supernets of one split and writes one JSON: evolve, rank."""
+    p.add_argument("--supernets", required=True, type=Path, nargs="+",
+                   help="the final sub-supernet checkpoints of one split (one checkpoint: no split)")
+    p.add_argument("--out", required=True, type=Path, help=out_help)
+
+    def run(args):
+        import importlib
+        importlib.import_module(f"naslid.{module}").run(_config(args), args.supernets, args.out)
     return run
 
 
 @stage("evolve", "evolutionary search scored by the supernet, each architecture routed to its sub-supernet")
 def _evolve(p: argparse.ArgumentParser):
-    p.add_argument("--supernets", required=True, type=Path, nargs="+",
-                   help="the final sub-supernet checkpoints of one split (one checkpoint: no split)")
-    p.add_argument("--out", required=True, type=Path, help="search result JSON to write")
-
-    def run(args):
-        from naslid.evolve import run as evolve
-        evolve(_config(args), args.supernets, args.out)
-    return run
+    return _on_final_supernets(p, "evolve", "search result JSON to write")
 
 
 @stage("query", "look architectures up in the configured benchmark: one (--arch) or a search's best (--evolve)")
@@ -155,14 +164,7 @@ def _query(p: argparse.ArgumentParser):
 
 @stage("rank", "ranking correlation of supernet estimates with the benchmark (Kendall tau, Spearman rho, top-k)")
 def _rank(p: argparse.ArgumentParser):
-    p.add_argument("--supernets", required=True, type=Path, nargs="+",
-                   help="the final sub-supernet checkpoints of one split (one checkpoint: no split)")
-    p.add_argument("--out", required=True, type=Path, help="rank result JSON to write")
-
-    def run(args):
-        from naslid.rank import run as rank
-        rank(_config(args), args.supernets, args.out)
-    return run
+    return _on_final_supernets(p, "rank", "rank result JSON to write")
 
 
 @stage("cost", "peak memory and time of characterising one edge, LID vs gradient matching (Table 1)")

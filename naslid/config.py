@@ -62,8 +62,9 @@ DEFAULTS: dict = {
         "batch_size": 128,      # the same images per batch as LID profiling
     },
     "split": {
-        "criterion": "lid",     # lid | lid-pearson | gradient | none (see naslid/criteria.py)
-        "rounds": 4,            # r rounds give 2^r sub-supernets
+        "criterion": "lid",     # lid | lid-pearson | gradient | exhaustive | none (see naslid/criteria.py)
+        "rounds": 4,            # r rounds of two-way splits give 2^r sub-supernets (lid, lid-pearson, gradient)
+        "exhaustive_rounds": 1,  # rounds of the exhaustive criterion: 5^r sub-supernets
         "balanced": True,       # groups differ in size by at most one (2 + 3 ops in NB201)
         "edge_rule": "partition-score",  # partition-score (paper) | official-code (highest cross-group similarity)
         "epochs_between_rounds": 0,  # fine-tune epochs of each sub-supernet before it is split again
@@ -129,7 +130,7 @@ CHOICES = {
     "data.dataset": ("proxy", "cifar10", "cifar100", "imagenet16-120"),
     "supernet.sampling": ("uniform", "switch"),
     "lid.similarity": ("euclidean", "pearson", "cosine"),
-    "split.criterion": ("lid", "lid-pearson", "gradient", "none"),
+    "split.criterion": ("lid", "lid-pearson", "gradient", "exhaustive", "none"),
     "split.edge_rule": ("partition-score", "official-code"),
     "benchmark.kind": ("csv", "nas-bench-201", "nats-tss"),
     "evaluate.bn": ("batch", "recalibrate"),
@@ -141,7 +142,7 @@ NON_NEGATIVE = {"train.epochs", "finetune.epochs", "train.weight_decay", "train.
                 "split.epochs_between_rounds", "train.momentum", "threads", "seed", "build_benchmark.sample_seed",
                 "build_benchmark.weight_decay", "build_benchmark.warmup"}
 POSITIVE = {"space.C", "space.N", "train.batch_size", "train.lr", "finetune.lr", "lid.k", "lid.batches",
-            "lid.batch_size", "lid.eps", "split.rounds", "build_benchmark.archs", "build_benchmark.seeds", "build_benchmark.C",
+            "lid.batch_size", "lid.eps", "split.rounds", "split.exhaustive_rounds", "build_benchmark.archs", "build_benchmark.seeds", "build_benchmark.C",
             "build_benchmark.N", "build_benchmark.epochs", "build_benchmark.batch_size", "build_benchmark.lr",
             "build_benchmark.workers", "evaluate.batches", "evaluate.batch_size", "evolve.generations", "evolve.parents", "evolve.best", "gradient.batches", "gradient.batch_size",
             "workflow.resources.train.threads", "workflow.resources.profile.threads", "workflow.resources.search.threads",

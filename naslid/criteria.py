@@ -8,6 +8,9 @@ is shared, in `naslid.split`.
 - `lid`: NAS-LID; layer-wise LID profiles, similarity by `lid.similarity` (Eq. 5 by default).
 - `lid-pearson`: the same profiles compared by Pearson distance (paper Table 5).
 - `gradient`: GM-NAS; cosine of the shared weights' gradients (`naslid.gradient`).
+- `exhaustive`: few-shot NAS (Zhao et al. 2021): no characterisation; the first unpartitioned edge
+  (NB201's edge order) is split into one sub-supernet per op, `split.exhaustive_rounds` times
+  (1 round: the 5 sub-supernets of the few-shot NAS paper on NB201).
 - `none`: SPOS/RSPS, no split (the supernet is trained for the same total budget instead).
 """
 
@@ -21,6 +24,7 @@ import pandas as pd
 
 from naslid import gradient, profile
 from naslid.errors import NaslidError
+from naslid.space.nb201 import EDGES, OPS, unpartitioned_edges
 from naslid.split import profiles_of_edge, similarity_matrix
 
 
@@ -28,8 +32,23 @@ from naslid.split import profiles_of_edge, similarity_matrix
 class Criterion:
     name: str
     columns: list[str]
-    characterise: Callable[..., pd.DataFrame]  # (config, model, dataset, edge, sub_id, device) -> table
-    similarity: Callable[[pd.DataFrame, str, list[str], dict], np.ndarray]  # (table, edge, ops, config) -> matrix
+    characterise: Callable[..., pd.DataFrame] | None  # (config, model, dataset, edge, sub_id, device) -> table
+    similarity: Callable[[pd.DataFrame, str, list[str], dict], np.ndarray] | None  # (table, edge, ops, config) -> matrix
+    decide: Callable[[np.ndarray, dict], dict] | None = None  # (mask, config) -> decision, for criteria that measure nothing
+
+    @property
+    def measures(self) -> bool:
+        """Whether the criterion characterises edges (needs `naslid profile` before `naslid split`)."""
+        return self.characterise is not None
+
+
+def _exhaustive_decision(mask: np.ndarray, config: dict) -> dict:
+    edges = unpartitioned_edges(mask)
+    if not edges:
+        raise NaslidError("every edge of this sub-supernet is already split; lower split.exhaustive_rounds")
+    edge = edges[0]
+    return {"edge": EDGES[edge], "groups": [[OPS[o]] for o in np.flatnonzero(mask[edge])],
+            "edge_rule": "first unpartitioned edge", "candidates": {}}
 
 
 def _lid_similarity(kind: str | None):
@@ -47,6 +66,7 @@ CRITERIA = {
     "lid-pearson": Criterion("lid-pearson", profile.COLUMNS, _lid_characterise, _lid_similarity("pearson")),
     "gradient": Criterion("gradient", gradient.COLUMNS, gradient.gradient_edge,
                           lambda table, edge, ops, config: gradient.similarity_of_edge(table, edge, ops)),
+    "exhaustive": Criterion("exhaustive", [], None, None, _exhaustive_decision),
 }
 NO_SPLIT = "none"
 

@@ -35,15 +35,18 @@ MAX_DRAWS = 1000  # attempts to find an unvisited child before falling back to a
 
 
 def evolve(fitness: Callable[[Arch], float], ecfg: dict, seed: int, resume: Path | None = None,
-           on_generation: Callable[[dict], None] | None = None, candidates: list[Arch] | None = None) -> dict:
+           on_generation: Callable[[dict], None] | None = None, candidates: list[Arch] | None = None,
+           identity: str = "") -> dict:
     """Run the search; returns {evaluated: [{arch, generation, score}], generations: [stats], best: [...]}.
 
     With `candidates`, only those architectures are visited (a sampled benchmark's rows); the search
-    stops early once every candidate has been evaluated.
+    stops early once every candidate has been evaluated. A `resume` file is used only if it was
+    written by the same settings, seed, candidates and `identity` (what the fitness depends on).
     """
     rng = np.random.default_rng(seed)
     state = {"generation": 0, "evaluated": []}
-    fingerprint = hashlib.sha256(json.dumps([ecfg, seed], sort_keys=True).encode()).hexdigest()
+    fingerprint = hashlib.sha256(json.dumps(
+        [ecfg, seed, None if candidates is None else sorted(a.index for a in candidates), identity], sort_keys=True).encode()).hexdigest()
     if resume is not None and resume.is_file():
         saved = json.loads(resume.read_text())
         if saved.get("fingerprint") == fingerprint:
@@ -139,7 +142,9 @@ def run(config: dict, checkpoints: list[Path], out: Path) -> dict:
     if config["evolve"]["within_benchmark"]:
         from naslid.benchmark import open_benchmark
         candidates = open_benchmark(config).archs()
-    result = evolve(evaluator, config["evolve"], config["seed"], resume, candidates=candidates)
+    identity = hashlib.sha256(b"".join(Path(p).read_bytes() for p in checkpoints)).hexdigest()  # the supernets scored with
+    result = evolve(evaluator, config["evolve"], config["seed"], resume, candidates=candidates,
+                    identity=json.dumps([identity, config["evaluate"], config["data"]], sort_keys=True))
     for entry in result["evaluated"]:
         entry["sub_id"] = evaluator.sub_id(Arch(tuple(entry["ops"])))
     result.update({"kind": "evolve", "criterion": config["split"]["criterion"], "seed": config["seed"],

@@ -152,7 +152,10 @@ def split(config: dict, table: pd.DataFrame, mask: np.ndarray, sub_id: str) -> d
     """The split record of sub-supernet `sub_id`: what was measured, what was chosen, the children."""
     from naslid.criteria import get_criterion  # criteria build on this module's helpers
     criterion = get_criterion(config["split"]["criterion"])
-    decision = split_edges(mask, config["split"], lambda edge, ops: criterion.similarity(table, edge, ops, config))
+    if criterion.decide is not None:
+        decision = criterion.decide(mask, config)
+    else:
+        decision = split_edges(mask, config["split"], lambda edge, ops: criterion.similarity(table, edge, ops, config))
     masks = children_masks(mask, decision["edge"], decision["groups"])
     return {"id": sub_id, "criterion": config["split"]["criterion"], "mask": mask_to_lists(mask), **decision,
             "children": [{"id": sub_id + str(i), "mask": mask_to_lists(m)} for i, m in enumerate(masks)],

@@ -62,14 +62,24 @@ def test_every_criterion_splits_into_disjoint_children_that_cover_the_parent(tmp
     parent[1] = [True, True, False, True, False]  # a sub-supernet, already split once on edge 1
     model = Supernet(4, 1, 10, parent)
     criterion = get_criterion(name)
-    table = pd.concat([criterion.characterise(config, model, dataset, e, "1", "cpu") for e in unpartitioned_edges(parent)])
+    table = pd.concat([criterion.characterise(config, model, dataset, e, "1", "cpu") for e in unpartitioned_edges(parent)]) \
+        if criterion.measures else None
     record = split(config, table, parent, "1")
     assert set(record) == {"id", "criterion", "mask", "edge", "groups", "edge_rule", "candidates", "children", "config"}
     assert record["criterion"] == name and record["edge"] != EDGES[1]
     children = [set(archs_in_mask(mask_from_lists(c["mask"]))) for c in record["children"]]
-    assert [c["id"] for c in record["children"]] == ["10", "11"]
-    assert not children[0] & children[1]
-    assert children[0] | children[1] == set(archs_in_mask(parent))
+    expected = 5 if name == "exhaustive" else 2  # one child per op, or a two-way min-cut
+    assert [c["id"] for c in record["children"]] == [f"1{i}" for i in range(expected)]
+    assert sum(len(c) for c in children) == len(set().union(*children))  # disjoint
+    assert set().union(*children) == set(archs_in_mask(parent))  # covering
+
+
+def test_exhaustive_splits_the_first_unpartitioned_edge_into_one_child_per_op(tmp_path):
+    config = tiny_config(tmp_path, split={"criterion": "exhaustive"})
+    mask = np.ones((len(EDGES), len(OPS)), dtype=bool)
+    mask[0] = [False, True, True, True, True]
+    record = split(config, None, mask, "")
+    assert record["edge"] == EDGES[1] and record["groups"] == [[op] for op in OPS]
 
 
 def test_none_and_unknown_criteria_are_clear_errors():

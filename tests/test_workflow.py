@@ -27,7 +27,7 @@ rank: {top_k: [5, 10]}
 benchmark: {path: %s}
 workflow:
   seeds: [0]
-  criteria: [lid, none]
+  criteria: [lid, exhaustive, none]
   resources:
     train: {threads: 1, gpu: 0}
     profile: {threads: 1, gpu: 0}
@@ -96,13 +96,13 @@ def test_after_a_complete_run_nothing_is_planned(run_dir):
 def test_changing_evolution_plans_only_the_search_and_its_consumers(run_dir):
     (run_dir / "evo.yaml").write_text("evolve: {generations: 3}\n")
     jobs = planned(run_dir, "evo.yaml")
-    assert jobs["evolve"] == 2 and set(jobs) <= {"evolve", "query", "rank", "tables", "all"}
+    assert jobs["evolve"] == 3 and set(jobs) <= {"evolve", "query", "rank", "tables", "all"}
 
 
 def test_changing_lid_k_replans_profiles_and_downstream_but_not_pretraining(run_dir):
     (run_dir / "k.yaml").write_text("lid: {k: 6}\n")
     jobs = planned(run_dir, "k.yaml")
-    assert jobs["profile"] == 6 and jobs["split"] == 1 and jobs["finetune"] == 2 and jobs["evolve"] >= 1
+    assert jobs["profile"] == 6 and jobs["split"] == 1 and jobs["finetune"] == 2 and jobs["evolve"] == 1
     assert "pretrain" not in jobs and "finetune_none" not in jobs
 
 
@@ -112,7 +112,7 @@ def test_editing_a_module_reruns_the_rules_that_use_it(run_dir):
     original = module.read_text()
     module.write_text(original + "# an edit\n")
     jobs = planned(run_dir)
-    assert jobs["evolve"] == 2 and not {"pretrain", "profile", "split", "finetune"} & set(jobs)
+    assert jobs["evolve"] == 3 and not {"pretrain", "profile", "split", "finetune"} & set(jobs)
     module.write_text(original)
     assert planned(run_dir) == {}
 

@@ -87,31 +87,41 @@ def code(*modules):
 # ---- sub-supernets: ids are paths of child indices; file names prefix them with r ----
 
 
+def rounds_of(criterion):
+    """How many rounds of splits a criterion makes (none: 0)."""
+    if criterion == "none":
+        return 0
+    return NASLID["split"]["exhaustive_rounds"] if criterion == "exhaustive" else ROUNDS
+
+
+def nodes_at(criterion, k):
+    """The sub-supernets after k rounds: two children per split, or one per op (exhaustive)."""
+    children = [str(i) for i in range(5 if criterion == "exhaustive" else 2)]
+    return ["".join(("r", *p)) for p in itertools.product(children, repeat=k)]
+
+
 def final_nodes(criterion):
-    """The sub-supernets searched: one per child path of `rounds` two-way splits, or the supernet."""
-    if criterion == "none":
-        return ["r"]
-    return ["".join(("r", *p)) for p in itertools.product("01", repeat=ROUNDS)]
+    """The sub-supernets searched (the supernet itself for none)."""
+    return nodes_at(criterion, rounds_of(criterion))
 
 
-def split_nodes(criterion):
-    """The (sub-)supernets that are split: every node above the last round."""
-    if criterion == "none":
-        return []
-    return [
-        "".join(("r", *p))
-        for k in range(ROUNDS)
-        for p in itertools.product("01", repeat=k)
-    ]
-
-
-def checkpoint_of(node):
+def checkpoint_of(node, criterion):
     """The checkpoint of a (sub-)supernet of the experiment in the wildcards."""
     if node == "r":
         return f"{RESULTS}/s{{seed}}/pretrain/supernet.pt"
-    if len(node) - 1 == ROUNDS:
+    if len(node) - 1 == rounds_of(criterion):
         return f"{EXPERIMENT}/final/{node}.pt"
     return f"{EXPERIMENT}/supernets/{node}.pt"
+
+
+def profiles_of(wildcards):
+    """The per-edge characterisations a split reads (none for exhaustive, which measures nothing)."""
+    if wildcards.criterion == "exhaustive":
+        return []
+    return [
+        (f"{EXPERIMENT}/profile/{wildcards.node}/edge{e}.csv").format(**wildcards)
+        for e in range(6)
+    ]
 
 
 def final_checkpoints(wildcards):
@@ -165,6 +175,7 @@ def tables_inputs(wildcards):
                 criterion=criterion,
                 seed=SEEDS,
             )
+        if criterion not in ("none", "exhaustive"):
             inputs += expand(
                 f"{RESULTS}/{{criterion}}/s{{seed}}/profile/r/edge{{edge}}.csv",
                 criterion=criterion,
@@ -177,7 +188,7 @@ def tables_inputs(wildcards):
 def parent_inputs(wildcards):
     parent = wildcards.node[:-1]
     return {
-        "parent": checkpoint_of(parent).format(**wildcards),
+        "parent": checkpoint_of(parent, wildcards.criterion).format(**wildcards),
         "split": (f"{EXPERIMENT}/split/{parent}.json").format(**wildcards),
     }
 

@@ -5,7 +5,7 @@
 rule profile:
     input:
         code("profile", "lid", "gradient", "criteria"),
-        supernet=lambda w: checkpoint_of(w.node).format(**w),
+        supernet=lambda w: checkpoint_of(w.node, w.criterion).format(**w),
     output:
         f"{EXPERIMENT}/profile/{{node}}/edge{{edge}}.csv",
     log:

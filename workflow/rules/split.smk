@@ -1,14 +1,11 @@
-# Split a (sub-)supernet in two: min-cut on the criterion's similarities, edge by partition score.
+# Split a (sub-)supernet: min-cut on the criterion's similarities and edge by partition score, or one child per op (exhaustive).
 
 
 rule split:
     input:
         code("split", "criteria"),
-        supernet=lambda w: checkpoint_of(w.node).format(**w),
-        profiles=lambda w: [
-            (f"{EXPERIMENT}/profile/{w.node}/edge{e}.csv").format(**w)
-            for e in range(6)
-        ],
+        supernet=lambda w: checkpoint_of(w.node, w.criterion).format(**w),
+        profiles=profiles_of,
     output:
         f"{EXPERIMENT}/split/{{node}}.json",
     log:
