@@ -11,7 +11,7 @@ rule query:
         f"{EXPERIMENT}/logs/query.log",
     benchmark:
         f"{EXPERIMENT}/benchmarks/query.tsv"
-    threads: 1
+    threads: resources("light")["threads"]
     resources:
         mem_mb=resources("light")["mem_mb"],
         runtime=resources("light")["runtime"],

@@ -12,7 +12,7 @@ rule split:
         f"{EXPERIMENT}/logs/split/{{node}}.log",
     benchmark:
         f"{EXPERIMENT}/benchmarks/split/{{node}}.tsv"
-    threads: 1
+    threads: resources("light")["threads"]
     resources:
         mem_mb=resources("light")["mem_mb"],
         runtime=resources("light")["runtime"],

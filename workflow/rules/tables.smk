@@ -29,7 +29,7 @@ rule tables:
         f"{RESULTS}/logs/tables.log",
     benchmark:
         f"{RESULTS}/benchmarks/tables.tsv"
-    threads: 1
+    threads: resources("light")["threads"]
     resources:
         mem_mb=resources("light")["mem_mb"],
         runtime=resources("light")["runtime"],
