@@ -91,7 +91,8 @@ def read_profiles(paths, columns: list[str] = COLUMNS) -> pd.DataFrame:
         if list(frame.columns) != columns:
             raise NaslidError(f"{path} is not a profile table of this criterion (columns {list(frame.columns)}, "
                               f"expected {columns}); rerun `naslid profile` with this config")
-        frames.append(frame)
-    if not frames:
+        if len(frame):  # an edge split earlier has an empty table; it would turn every column to object
+            frames.append(frame)
+    if not paths:
         raise NaslidError("no profile tables given; pass --profiles with the outputs of `naslid profile`")
-    return pd.concat(frames, ignore_index=True)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)

@@ -160,3 +160,13 @@ def test_pearson_similarity_of_constant_profiles_is_defined():
     flat, other, varying = np.zeros(4), np.full(4, 2.0), np.array([1.0, 2.0, 3.0, 5.0])
     assert similarity(flat, other, "pearson", eps=0.5) == pytest.approx(1 / 0.5)  # r = 1
     assert similarity(flat, varying, "pearson", eps=0.5) == pytest.approx(1 / 1.5)  # r = 0
+
+
+def test_empty_profile_tables_of_split_edges_do_not_change_column_types(tmp_path):
+    import pandas as pd
+
+    from naslid.profile import COLUMNS, read_profiles, write_profile
+    write_profile(pd.DataFrame([("", "1<-0", "none", 0, 0, 1.5)], columns=COLUMNS), tmp_path / "a.csv")
+    write_profile(pd.DataFrame(columns=COLUMNS), tmp_path / "b.csv")
+    table = read_profiles([tmp_path / "a.csv", tmp_path / "b.csv"])
+    assert table["lid"].dtype == float and len(table) == 1
