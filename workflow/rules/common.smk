@@ -75,6 +75,12 @@ def sections(*names):
     return json.dumps({n: NASLID[n] for n in names}, sort_keys=True)
 
 
+def criterion_sections(*names):
+    """Like `sections`, plus the section the experiment's criterion reads (lid or gradient)."""
+    own = {"lid": ["lid"], "lid-pearson": ["lid"], "gradient": ["gradient"]}
+    return lambda wildcards: sections(*names, *own.get(wildcards.criterion, []))
+
+
 def resources(group):
     return NASLID["workflow"]["resources"][group]
 

@@ -21,7 +21,7 @@ rule profile:
         gpu=resources("profile")["gpu"],
     params:
         config_file=MERGED_CONFIG,
-        config=sections("lid", "gradient", "data", "device"),
+        config=criterion_sections("data", "device"),
     shell:
         naslid("profile")
         + " --set threads={threads} --supernet {input.supernet} --edge {wildcards.edge} --out {output} 2> {log}"

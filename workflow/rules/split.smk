@@ -18,7 +18,7 @@ rule split:
         runtime=resources("light")["runtime"],
     params:
         config_file=MERGED_CONFIG,
-        config=sections("split", "lid"),
+        config=criterion_sections("split"),
     shell:
         naslid("split")
         + " --supernet {input.supernet} --profiles {input.profiles} --out {output} 2> {log}"
