@@ -131,11 +131,10 @@ def build(config: dict, out: Path, indices: list[int] | None = None, command: st
             atomic_write_json(_part(parts, result["index"], result["seed"]), result)
     seconds = time.time() - start
 
-    table = _assemble(config, load_dataset(config["data"]), archs, seeds, parts)
+    table, train_seconds = _assemble(config, load_dataset(config["data"]), archs, seeds, parts)
     atomic_write_text(out, table.to_csv(index=False, float_format="%.4f"))
     record = {"command": command, "config": config, "rows": len(table), "seeds": seeds,
-              "build_seconds_this_sitting": round(seconds, 1),
-              "train_seconds_total": round(sum(load_json(_part(parts, a.index, s), "training result")["seconds"] for a in archs for s in seeds), 1),
+              "build_seconds_this_sitting": round(seconds, 1), "train_seconds_total": round(train_seconds, 1),
               "workers": b["workers"], "machine": f"{platform.machine()}, {os.cpu_count()} cores, one torch thread per worker, "
                                                     f"python {platform.python_version()}, torch {torch.__version__}"}
     atomic_write_json(out.with_suffix(".json"), record)
@@ -159,11 +158,13 @@ def _check_parts_config(parts: Path, config: dict) -> None:
         atomic_write_json(marker, recipe)
 
 
-def _assemble(config: dict, dataset: Dataset, archs: list[Arch], seeds: list[int], parts: Path) -> pd.DataFrame:
+def _assemble(config: dict, dataset: Dataset, archs: list[Arch], seeds: list[int], parts: Path) -> tuple[pd.DataFrame, float]:
+    """The table from the finished parts, and the training seconds they add up to."""
     b, prefix = config["build_benchmark"], column_prefix(dataset.name)
-    rows = []
+    rows, train_seconds = [], 0.0
     for arch in archs:
         results = [load_json(_part(parts, arch.index, s), "training result") for s in seeds]
+        train_seconds += sum(r["seconds"] for r in results)
         network = StandaloneNetwork(arch, b["C"], b["N"], dataset.num_classes)
         row = {"index": arch.index, "arch": arch.to_str(),
                f"{prefix}_valid": float(np.mean([r["valid_acc"] for r in results])),
@@ -172,7 +173,7 @@ def _assemble(config: dict, dataset: Dataset, archs: list[Arch], seeds: list[int
         row.update({f"valid_acc_s{s}": r["valid_acc"] for s, r in zip(seeds, results)})
         row.update({f"test_acc_s{s}": r["test_acc"] for s, r in zip(seeds, results)})
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows), train_seconds
 
 
 _WORKER: dict = {}

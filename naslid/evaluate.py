@@ -13,6 +13,7 @@ Estimates are cached by architecture for the life of the `Evaluator`.
 
 from __future__ import annotations
 
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -39,8 +40,8 @@ class Evaluator:
         self.masks = [s.mask for s in supernets]
         self.dataset, self.device = dataset, device
         ecfg = config["evaluate"]
-        self.valid = list(_first(batches(dataset, dataset.valid, ecfg["batch_size"], None), ecfg["batches"]))
-        self.calibration = list(_first(batches(dataset, dataset.train, ecfg["batch_size"],
+        self.valid = list(islice(batches(dataset, dataset.valid, ecfg["batch_size"], None), ecfg["batches"]))
+        self.calibration = list(islice(batches(dataset, dataset.train, ecfg["batch_size"],
                                                torch.Generator().manual_seed(config["seed"])), ecfg["recalibration_batches"]))
         self.cache: dict[int, float] = {}
         for supernet in supernets:
@@ -84,13 +85,6 @@ class Evaluator:
             correct += (model(images.to(self.device), arch).argmax(1).cpu() == labels).sum().item()
             seen += len(labels)
         return 100.0 * correct / seen
-
-
-def _first(iterable, n: int):
-    for i, item in enumerate(iterable):
-        if i == n:
-            return
-        yield item
 
 
 def load_evaluator(config: dict, checkpoints: list[Path]) -> Evaluator:

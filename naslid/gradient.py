@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import itertools
 import re
-import zlib
 
 import numpy as np
 import pandas as pd
 import torch
-from tqdm import tqdm
 
 from naslid.data import Dataset
 from naslid.errors import NaslidError
+from naslid.profile import edge_batches
 from naslid.space.nb201 import EDGES, OPS
-from naslid.supernet import Supernet, batch_statistics, edge_choices
+from naslid.supernet import Supernet, batch_statistics
 
 COLUMNS = ["id", "edge", "op_i", "op_j", "similarity"]
 
@@ -37,21 +36,13 @@ def op_gradients(config: dict, model: Supernet, dataset: Dataset, edge: int, sub
                  device: str = "cpu") -> dict[int, torch.Tensor]:
     """{op: gradient of the shared weights summed over the R batches} for every allowed op of `edge`."""
     gcfg = config["gradient"]
-    if not 0 <= edge < len(EDGES):
-        raise NaslidError(f"edge {edge} does not exist; NB201 edges are 0..{len(EDGES) - 1} ({', '.join(EDGES)})")
-    if gcfg["batch_size"] > len(dataset.train):
-        raise NaslidError(f"gradient.batch_size {gcfg['batch_size']} exceeds the {len(dataset.train)} training images")
+    stream = edge_batches(config, model, dataset, edge, sub_id, gcfg["batches"], gcfg["batch_size"], "gradient", device)
     allowed = [int(o) for o in model.mask[edge].nonzero()[0]]
     shared = shared_parameters(model, edge)
-    generator = torch.Generator().manual_seed(config["seed"] * 7919 + zlib.crc32(f"{sub_id}/{edge}".encode()))
     model.to(device)
     sums = {o: torch.zeros(sum(p.numel() for p in shared), dtype=torch.float64, device=device) for o in allowed}
     with batch_statistics(model):  # train-mode BatchNorm, running statistics restored afterwards
-        for _ in tqdm(range(gcfg["batches"]), desc=f"gradients {sub_id or 'root'} edge {EDGES[edge]}", leave=False, disable=None):
-            index = torch.randperm(len(dataset.train), generator=generator)[: gcfg["batch_size"]]
-            images = dataset.normalise(dataset.train.images[index]).to(device)
-            labels = dataset.train.labels[index].to(device)
-            others = edge_choices(model.sample_arch(generator))
+        for images, labels, others in stream:
             for o in allowed:
                 arch = others[:edge] + ((o,),) + others[edge + 1:]
                 model.zero_grad(set_to_none=True)

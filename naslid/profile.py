@@ -46,27 +46,40 @@ def layer_features(model: Supernet, images: torch.Tensor, arch) -> list[torch.Te
     return captured
 
 
+def edge_batches(config: dict, model: Supernet, dataset: Dataset, edge: int, sub_id: str, batches: int,
+                 batch_size: int, what: str, device="cpu"):
+    """The R characterisation batches of one candidate edge: (images, labels, other-edge ops) each.
+
+    One stream per (seed, sub-supernet, edge): a job gives the same table wherever it runs, and every
+    criterion (LID profiles, gradient matching) sees the same images and other-edge ops.
+    """
+    if not 0 <= edge < len(EDGES):
+        raise NaslidError(f"edge {edge} does not exist; NB201 edges are 0..{len(EDGES) - 1} ({', '.join(EDGES)})")
+    if batch_size > len(dataset.train):
+        raise NaslidError(f"{what}.batch_size {batch_size} exceeds the {len(dataset.train)} training images")
+    generator = torch.Generator().manual_seed(config["seed"] * 7919 + zlib.crc32(f"{sub_id}/{edge}".encode()))
+
+    def stream():  # checked above, drawn lazily below
+        for _ in tqdm(range(batches), desc=f"{what} {sub_id or 'root'} edge {EDGES[edge]}", leave=False, disable=None):
+            index = torch.randperm(len(dataset.train), generator=generator)[:batch_size]
+            images = dataset.normalise(dataset.train.images[index]).to(device)
+            yield images, dataset.train.labels[index].to(device), edge_choices(model.sample_arch(generator))
+    return stream()
+
+
 def profile_edge(config: dict, model: Supernet, dataset: Dataset, edge: int, sub_id: str = "",
                  candidates: list[tuple[int, ...]] | None = None, device: str = "cpu") -> pd.DataFrame:
     """LID profiles of `model` with `edge` fixed to each candidate (an op, or a group summed as Eq. 4)."""
     lcfg = config["lid"]
-    if not 0 <= edge < len(EDGES):
-        raise NaslidError(f"edge {edge} does not exist; NB201 edges are 0..{len(EDGES) - 1} ({', '.join(EDGES)})")
+    stream = edge_batches(config, model, dataset, edge, sub_id, lcfg["batches"], lcfg["batch_size"], "lid", device)
     allowed = [int(o) for o in model.mask[edge].nonzero()[0]]
     candidates = candidates or [(o,) for o in allowed]
     if any(o not in allowed for group in candidates for o in group):
         raise NaslidError(f"candidates {candidates} on edge {EDGES[edge]} leave the sub-supernet's mask")
-    if lcfg["batch_size"] > len(dataset.train):
-        raise NaslidError(f"lid.batch_size {lcfg['batch_size']} exceeds the {len(dataset.train)} training images")
-    # One stream per (seed, sub-supernet, edge): a profiling job gives the same table wherever it runs.
-    generator = torch.Generator().manual_seed(config["seed"] * 7919 + zlib.crc32(f"{sub_id}/{edge}".encode()))
     model.to(device)
     rows = []
     with torch.no_grad(), batch_statistics(model):
-        for batch in tqdm(range(lcfg["batches"]), desc=f"profile {sub_id or 'root'} edge {EDGES[edge]}", leave=False, disable=None):
-            index = torch.randperm(len(dataset.train), generator=generator)[: lcfg["batch_size"]]
-            images = dataset.normalise(dataset.train.images[index]).to(device)
-            others = edge_choices(model.sample_arch(generator))
+        for batch, (images, _, others) in enumerate(stream):
             for group in candidates:
                 arch: EdgeChoices = others[:edge] + (tuple(group),) + others[edge + 1:]
                 for layer, features in enumerate(layer_features(model, images, arch)):

@@ -75,27 +75,27 @@ def table2(ranks: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _arch_row(label: str, seeds, rows: list[dict], truth: str) -> dict:
+    """One line of Table 3: an architecture's (mean ± std over seeds) estimate and benchmark values."""
+    valid = truth.replace("_test", "_valid")
+    scores = [r["supernet_score"] for r in rows if "supernet_score" in r]
+    return {"criterion": label, "seeds": seeds, "best arch (seed of first run)": rows[0]["arch"],
+            "supernet valid": _mean_std(scores) if scores else "",
+            valid: _mean_std([r["benchmark"].get(valid) for r in rows]),
+            truth: _mean_std([r["benchmark"].get(truth) for r in rows]),
+            **{f"NB201 {c}": _mean_std([(r.get("reference") or {}).get(c) for r in rows]) for c in REFERENCE_COLUMNS}}
+
+
 def table3(queries: list[dict]) -> pd.DataFrame:
+    truth = queries[0]["ground_truth"]
     rows = []
     for criterion in sorted({q["criterion"] for q in queries}):
         runs = [q for q in queries if q["criterion"] == criterion]
         best = [next(r for r in q["rows"] if r["role"] == "searched #1") for q in runs]
-        truth = runs[0]["ground_truth"]
-        row = {"criterion": criterion, "seeds": len(runs),
-               "best arch (seed of first run)": best[0]["arch"],
-               "supernet valid": _mean_std([b["supernet_score"] for b in best]),
-               truth.replace("_test", "_valid"): _mean_std([b["benchmark"].get(truth.replace("_test", "_valid")) for b in best]),
-               truth: _mean_std([b["benchmark"].get(truth) for b in best])}
-        for column in REFERENCE_COLUMNS:
-            row[f"NB201 {column}"] = _mean_std([(b.get("reference") or {}).get(column) for b in best])
-        rows.append(row)
-    optimum = next((r for r in queries[0]["rows"] if r["role"].startswith("benchmark optimum")), None) if queries else None
+        rows.append(_arch_row(criterion, len(runs), best, truth))
+    optimum = next((r for r in queries[0]["rows"] if r["role"].startswith("benchmark optimum")), None)
     if optimum is not None:
-        truth = queries[0]["ground_truth"]
-        rows.append({"criterion": "optimum of the benchmark", "seeds": "", "best arch (seed of first run)": optimum["arch"],
-                     "supernet valid": "", truth.replace("_test", "_valid"): _mean_std([optimum["benchmark"].get(truth.replace("_test", "_valid"))]),
-                     truth: _mean_std([optimum["benchmark"].get(truth)]),
-                     **{f"NB201 {c}": _mean_std([(optimum.get("reference") or {}).get(c)]) for c in REFERENCE_COLUMNS}})
+        rows.append(_arch_row("optimum of the benchmark", "", [optimum], truth))
     return pd.DataFrame(rows)
 
 
