@@ -54,16 +54,16 @@ def _finetune(p: argparse.ArgumentParser):
             if args.child is not None:
                 raise NaslidError("--child needs --split: the split JSON that lists the children")
             parent, ckpt = load_supernet(args.parent, config)
-            mask, sub_id = parent.mask, ckpt["id"]
+            mask, sub_id, nonlinear = parent.mask, ckpt["id"], parent.nonlinear
         else:
             if args.child is None:
                 raise NaslidError("--split needs --child: which child of the split to fine-tune (0, 1, ...)")
-            mask, sub_id = child_of_split(args.split, args.child)
+            mask, sub_id, nonlinear = child_of_split(args.split, args.child)
         if args.epochs is not None:
             if args.epochs < 0:
                 raise NaslidError(f"--epochs must be >= 0, got {args.epochs}")
             config["finetune"]["epochs"] = args.epochs
-        finetune(config, args.parent, mask, sub_id, args.out, args.metrics)
+        finetune(config, args.parent, mask, sub_id, args.out, args.metrics, nonlinear)
     return run
 
 
@@ -119,7 +119,7 @@ def _split(p: argparse.ArgumentParser):
         ckpt = load_checkpoint(args.supernet, "supernet")
         criterion = get_criterion(config["split"]["criterion"])
         table = read_profiles(args.profiles, criterion.columns) if criterion.measures else None
-        atomic_write_json(args.out, split(config, table, mask_from_lists(ckpt["mask"]), ckpt["id"]))
+        atomic_write_json(args.out, split(config, table, mask_from_lists(ckpt["mask"]), ckpt["id"], ckpt.get("nonlinear")))
     return run
 
 
@@ -187,8 +187,7 @@ def _tables(p: argparse.ArgumentParser):
 
     def run(args):
         from naslid.tables import run as tables
-        _config(args)  # a bad config fails here too, like every stage
-        tables(args.results)
+        tables(args.results, _config(args))
     return run
 
 

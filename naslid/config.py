@@ -49,6 +49,8 @@ DEFAULTS: dict = {
     "finetune": {               # fine-tuning of each sub-supernet (same recipe, own length)
         "epochs": 50,
         "lr": 0.025,
+        "init": "inherit",      # inherit (the parent's weights) | scratch (random initialisation, what the
+                                # official NAS-LID code does for its final 16 sub-supernets, 10 epochs)
     },
     "lid": {
         "k": 20,                # nearest neighbours of the MLE estimator
@@ -62,7 +64,7 @@ DEFAULTS: dict = {
         "batch_size": 128,      # the same images per batch as LID profiling
     },
     "split": {
-        "criterion": "lid",     # lid | lid-pearson | gradient | exhaustive | none (see naslid/criteria.py)
+        "criterion": "lid",     # lid | lid-pearson | gradient | exhaustive | nonlinear-count | none (naslid/criteria.py)
         "rounds": 4,            # r rounds of two-way splits give 2^r sub-supernets (lid, lid-pearson, gradient)
         "exhaustive_rounds": 1,  # rounds of the exhaustive criterion: 5^r sub-supernets
         "balanced": True,       # groups differ in size by at most one (2 + 3 ops in NB201)
@@ -130,7 +132,8 @@ CHOICES = {
     "data.dataset": ("proxy", "cifar10", "cifar100", "imagenet16-120"),
     "supernet.sampling": ("uniform", "switch"),
     "lid.similarity": ("euclidean", "pearson", "cosine"),
-    "split.criterion": ("lid", "lid-pearson", "gradient", "exhaustive", "none"),
+    "finetune.init": ("inherit", "scratch"),
+    "split.criterion": ("lid", "lid-pearson", "gradient", "exhaustive", "nonlinear-count", "none"),
     "split.edge_rule": ("partition-score", "official-code"),
     "benchmark.kind": ("csv", "nas-bench-201", "nats-tss"),
     "evaluate.bn": ("batch", "recalibrate"),

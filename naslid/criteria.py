@@ -11,6 +11,16 @@ is shared, in `naslid.split`.
 - `exhaustive`: few-shot NAS (Zhao et al. 2021): no characterisation; the first unpartitioned edge
   (NB201's edge order) is split into one sub-supernet per op, `split.exhaustive_rounds` times
   (1 round: the 5 sub-supernets of the few-shot NAS paper on NB201).
+- `nonlinear-count`: few-shot NAS by counting nonlinear functions (Oh et al. 2025): no
+  characterisation; one split, into one sub-supernet per *nonlinear count*, the number of the cell's
+  6 edges that apply a ReLU (`nor_conv_1x1`, `nor_conv_3x3`; see `nb201.nonlinear_count`). NB201
+  gives 7 groups, count 0..6, of 729, 2916, 4860, 4320, 2160, 576 and 64 architectures (C(6,c) 2^c
+  3^(6-c)). A group is not a product of per-edge choices, so these sub-supernets keep the full mask
+  and carry their count. Supernet-balanced sampling (SBS) trains every sub-supernet for the same
+  number of steps with one subnet of each per step; here each sub-supernet is fine-tuned in its own
+  job for the same `finetune.epochs` on the same batches, which gives every one of them exactly
+  that number of steps however few architectures it holds (uniform sampling in one supernet would
+  give the 64 architectures of count 6 only 0.4% of the steps).
 - `none`: SPOS/RSPS, no split (the supernet is trained for the same total budget instead).
 """
 
@@ -24,7 +34,7 @@ import pandas as pd
 
 from naslid import gradient, profile
 from naslid.errors import NaslidError
-from naslid.space.nb201 import EDGES, OPS, unpartitioned_edges
+from naslid.space.nb201 import EDGES, MAX_NONLINEAR, OPS, unpartitioned_edges
 from naslid.split import profiles_of_edge, similarity_matrix
 
 
@@ -35,11 +45,18 @@ class Criterion:
     characterise: Callable[..., pd.DataFrame] | None  # (config, model, dataset, edge, sub_id, device) -> table
     similarity: Callable[[pd.DataFrame, str, list[str], dict], np.ndarray] | None  # (table, edge, ops, config) -> matrix
     decide: Callable[[np.ndarray, dict], dict] | None = None  # (mask, config) -> decision, for criteria that measure nothing
+    children: int = 2  # sub-supernets per split
 
     @property
     def measures(self) -> bool:
         """Whether the criterion characterises edges (needs `naslid profile` before `naslid split`)."""
         return self.characterise is not None
+
+    def rounds(self, config: dict) -> int:
+        """How many rounds of splits the criterion makes."""
+        if self.name == "exhaustive":
+            return config["split"]["exhaustive_rounds"]
+        return 1 if self.name == "nonlinear-count" else config["split"]["rounds"]
 
 
 def _exhaustive_decision(mask: np.ndarray, config: dict) -> dict:
@@ -49,6 +66,11 @@ def _exhaustive_decision(mask: np.ndarray, config: dict) -> dict:
     edge = edges[0]
     return {"edge": EDGES[edge], "groups": [[OPS[o]] for o in np.flatnonzero(mask[edge])],
             "edge_rule": "first unpartitioned edge", "candidates": {}}
+
+
+def _nonlinear_decision(mask: np.ndarray, config: dict) -> dict:
+    return {"edge": None, "groups": [[count] for count in range(MAX_NONLINEAR + 1)],
+            "edge_rule": "nonlinear count", "candidates": {}}
 
 
 def _lid_similarity(kind: str | None):
@@ -66,7 +88,8 @@ CRITERIA = {
     "lid-pearson": Criterion("lid-pearson", profile.COLUMNS, _lid_characterise, _lid_similarity("pearson")),
     "gradient": Criterion("gradient", gradient.COLUMNS, gradient.gradient_edge,
                           lambda table, edge, ops, config: gradient.similarity_of_edge(table, edge, ops)),
-    "exhaustive": Criterion("exhaustive", [], None, None, _exhaustive_decision),
+    "exhaustive": Criterion("exhaustive", [], None, None, _exhaustive_decision, children=len(OPS)),
+    "nonlinear-count": Criterion("nonlinear-count", [], None, None, _nonlinear_decision, children=MAX_NONLINEAR + 1),
 }
 NO_SPLIT = "none"
 
@@ -78,3 +101,25 @@ def get_criterion(name: str) -> Criterion:
     if name not in CRITERIA:
         raise NaslidError(f"unknown split criterion {name!r}; choose one of {', '.join([*CRITERIA, NO_SPLIT])}")
     return CRITERIA[name]
+
+
+def training_epochs(name: str, config: dict) -> dict:
+    """Budget parity: the epochs a criterion trains, pretraining and every sub-supernet's fine-tuning.
+
+    `none` fine-tunes its one supernet for as many epochs as a two-way criterion spends on all of its
+    sub-supernets (`split.rounds` rounds), so the one-shot baseline is trained for the same total.
+    """
+    split = config["split"]
+    if name == NO_SPLIT:
+        return {"pretrain": config["train"]["epochs"], "fine-tune": training_epochs("lid", config)["fine-tune"]}
+    rounds, children = split_shape(name, config)
+    between = sum(children**k for k in range(1, rounds)) * split["epochs_between_rounds"]
+    return {"pretrain": config["train"]["epochs"], "fine-tune": children**rounds * config["finetune"]["epochs"] + between}
+
+
+def split_shape(name: str, config: dict) -> tuple[int, int]:
+    """(rounds, sub-supernets per split) of a criterion; `none`: (0, 1). The workflow plans its DAG by it."""
+    if name == NO_SPLIT:
+        return 0, 1
+    criterion = get_criterion(name)
+    return criterion.rounds(config), criterion.children

@@ -21,13 +21,15 @@ import torch
 
 from naslid.data import Dataset, batches
 from naslid.errors import NaslidError
-from naslid.space.nb201 import Arch, mask_contains
+from naslid.space.nb201 import Arch, contains
 from naslid.supernet import Supernet, batch_statistics
 
 
-def route(arch: Arch, masks: list[np.ndarray]) -> int:
-    """The position of the one mask that contains `arch`; an error if none or several do."""
-    holders = [i for i, mask in enumerate(masks) if mask_contains(mask, arch)]
+def route(arch: Arch, masks: list[np.ndarray], nonlinear: list | None = None) -> int:
+    """The position of the one sub-supernet (mask, and nonlinear counts if given) that contains `arch`;
+    an error if none or several do."""
+    nonlinear = nonlinear or [None] * len(masks)
+    holders = [i for i, (mask, counts) in enumerate(zip(masks, nonlinear)) if contains(mask, counts, arch)]
     if len(holders) != 1:
         raise NaslidError(f"architecture {arch} lies in {len(holders)} sub-supernets, not exactly one; "
                           f"the sub-supernets given do not partition the space (pass every final sub-supernet of one split)")
@@ -38,6 +40,7 @@ class Evaluator:
     def __init__(self, config: dict, supernets: list[Supernet], ids: list[str], dataset: Dataset, device: torch.device):
         self.config, self.supernets, self.ids = config, supernets, ids
         self.masks = [s.mask for s in supernets]
+        self.nonlinear = [s.nonlinear for s in supernets]
         self.dataset, self.device = dataset, device
         ecfg = config["evaluate"]
         self.valid = list(islice(batches(dataset, dataset.valid, ecfg["batch_size"], None), ecfg["batches"]))
@@ -48,12 +51,12 @@ class Evaluator:
             supernet.to(device)
 
     def sub_id(self, arch: Arch) -> str:
-        return self.ids[route(arch, self.masks)]
+        return self.ids[route(arch, self.masks, self.nonlinear)]
 
     def __call__(self, arch: Arch) -> float:
         """Estimated validation accuracy of `arch`, in %."""
         if arch.index not in self.cache:
-            self.cache[arch.index] = self._evaluate(self.supernets[route(arch, self.masks)], arch)
+            self.cache[arch.index] = self._evaluate(self.supernets[route(arch, self.masks, self.nonlinear)], arch)
         return self.cache[arch.index]
 
     @torch.no_grad()

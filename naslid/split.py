@@ -148,25 +148,35 @@ def children_masks(mask: np.ndarray, edge: str, groups: list[list[str]]) -> list
     return children
 
 
-def split(config: dict, table: pd.DataFrame, mask: np.ndarray, sub_id: str) -> dict:
-    """The split record of sub-supernet `sub_id`: what was measured, what was chosen, the children."""
+def split(config: dict, table: pd.DataFrame, mask: np.ndarray, sub_id: str, nonlinear=None) -> dict:
+    """The split record of sub-supernet `sub_id`: what was measured, what was chosen, the children.
+
+    Every criterion writes the same schema. A child is its mask and, for the nonlinear-count
+    criterion, the nonlinear counts it holds (`nonlinear`; null for every other criterion).
+    """
     from naslid.criteria import get_criterion  # criteria build on this module's helpers
     criterion = get_criterion(config["split"]["criterion"])
+    if nonlinear is not None:
+        raise NaslidError(f"sub-supernet {sub_id!r} is already a nonlinear-count group; it cannot be split again")
     if criterion.decide is not None:
         decision = criterion.decide(mask, config)
     else:
         decision = split_edges(mask, config["split"], lambda edge, ops: criterion.similarity(table, edge, ops, config))
-    masks = children_masks(mask, decision["edge"], decision["groups"])
+    if decision["edge"] is None:  # nonlinear-count: the groups are counts, every child keeps the mask
+        children = [(mask, group) for group in decision["groups"]]
+    else:
+        children = [(m, None) for m in children_masks(mask, decision["edge"], decision["groups"])]
     return {"id": sub_id, "criterion": config["split"]["criterion"], "mask": mask_to_lists(mask), **decision,
-            "children": [{"id": sub_id + str(i), "mask": mask_to_lists(m)} for i, m in enumerate(masks)],
+            "children": [{"id": sub_id + str(i), "mask": mask_to_lists(m), "nonlinear": counts}
+                         for i, (m, counts) in enumerate(children)],
             "config": config}
 
 
-def child_of_split(path, child: int) -> tuple[np.ndarray, str]:
+def child_of_split(path, child: int) -> tuple[np.ndarray, str, list | None]:
     record = load_json(path, "split JSON")
     children = record.get("children") if isinstance(record, dict) else None
     if not isinstance(children, list):
         raise NaslidError(f"{path} is not a split JSON (no 'children'); pass the output of `naslid split`")
     if not 0 <= child < len(children):
         raise NaslidError(f"{path} has children 0..{len(children) - 1}; --child {child} does not exist")
-    return mask_from_lists(children[child]["mask"]), children[child]["id"]
+    return mask_from_lists(children[child]["mask"]), children[child]["id"], children[child].get("nonlinear")

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from naslid.errors import ArchError
-from naslid.space.nb201 import EDGES, NUM_NODES, OPS, Arch, check_mask, full_mask
+from naslid.space.nb201 import EDGES, NUM_NODES, OPS, Arch, archs_in_mask, check_mask, contains, full_mask
 from naslid.space.ops import ResNetBasicBlock, make_op
 
 # Edge e of EDGES feeds node EDGE_TARGET[e] from node EDGE_SOURCE[e].
@@ -97,29 +97,53 @@ class Supernet(MacroNetwork):
     A sub-supernet is the same module restricted by `mask` (edges x ops); it inherits its parent's
     weights by loading the parent's state dict (`from_parent`). Ops a mask excludes keep their
     weights but are never run, so a sub-supernet costs no more per step than the supernet.
+    `nonlinear` (a set of nonlinear counts, or None) further restricts it to the architectures
+    of those counts (the nonlinear-count criterion).
     """
 
     def __init__(self, C: int, N: int, num_classes: int, mask: np.ndarray | None = None,
-                 affine: bool = False, track_running_stats: bool = True):
+                 affine: bool = False, track_running_stats: bool = True, nonlinear=None):
         super().__init__(C, N, num_classes, [list(OPS)] * len(EDGES), affine, track_running_stats)
         self.mask = check_mask(full_mask() if mask is None else mask)
+        self.nonlinear = None if nonlinear is None else frozenset(nonlinear)
+        self._members = None if nonlinear is None else self._enumerate_members()
+
+    def _enumerate_members(self) -> list[Arch]:
+        members = archs_in_mask(self.mask, self.nonlinear)
+        if not members:
+            raise ArchError(f"no architecture of this mask has a nonlinear count in {sorted(self.nonlinear)}")
+        return members
+
+    def contains(self, arch: Arch) -> bool:
+        return contains(self.mask, self.nonlinear, arch)
 
     @classmethod
-    def from_parent(cls, parent: "Supernet", mask: np.ndarray) -> "Supernet":
+    def from_parent(cls, parent: "Supernet", mask: np.ndarray, nonlinear=None) -> "Supernet":
         """A sub-supernet that inherits a copy of `parent`'s weights (the parent stays untouched)."""
         mask = check_mask(mask)
         if np.any(mask & ~parent.mask):
             raise ArchError("a sub-supernet's mask must lie inside its parent's mask")
+        nonlinear = parent.nonlinear if nonlinear is None else frozenset(nonlinear)
+        if parent.nonlinear is not None and not nonlinear <= parent.nonlinear:
+            raise ArchError("a sub-supernet's nonlinear counts must lie inside its parent's")
         child = copy.deepcopy(parent)
         child.mask = mask.copy()
+        child.nonlinear = nonlinear
+        child._members = None if nonlinear is None else child._enumerate_members()
         return child
 
     def sample_arch(self, generator: torch.Generator, previous: Arch | None = None) -> Arch:
         """Pick one allowed op per edge uniformly (RSPS single path).
 
         With `previous` (the official NAS-LID code's "switch" sampling), every edge that has more
-        than one allowed op takes an op different from the one it had last step.
+        than one allowed op takes an op different from the one it had last step. A sub-supernet
+        restricted by nonlinear count draws uniformly from its members instead.
         """
+        if self._members is not None:
+            if previous is not None:
+                raise ArchError("switch sampling needs a product-form sub-supernet; use supernet.sampling: uniform "
+                                "with the nonlinear-count criterion")
+            return self._members[int(torch.randint(len(self._members), (1,), generator=generator))]
         ops = []
         for e in range(len(EDGES)):
             allowed = np.flatnonzero(self.mask[e]).tolist()

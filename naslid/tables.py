@@ -27,6 +27,7 @@ import pandas as pd  # noqa: E402
 
 from naslid.errors import NaslidError  # noqa: E402
 from naslid.io import atomic_write_bytes, atomic_write_text  # noqa: E402
+from naslid.criteria import training_epochs  # noqa: E402
 from naslid.profile import read_profiles  # noqa: E402
 
 REFERENCE_COLUMNS = ("cifar10_valid", "cifar10_test", "cifar100_test", "imagenet16_test")
@@ -63,11 +64,13 @@ def table1(cost: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def table2(ranks: list[dict]) -> pd.DataFrame:
+def table2(ranks: list[dict], config: dict) -> pd.DataFrame:
     rows = []
     for criterion in sorted({r["criterion"] for r in ranks}):
         runs = [r for r in ranks if r["criterion"] == criterion]
-        row = {"criterion": criterion, "seeds": len(runs)}
+        epochs = training_epochs(criterion, config)
+        row = {"criterion": criterion, "seeds": len(runs), "epochs (pretrain + fine-tune)":
+               f"{epochs['pretrain']} + {epochs['fine-tune']}"}
         for k in [c["top_k"] for c in runs[0]["correlations"]]:
             for stat, label in (("kendall_tau", "Kendall"), ("spearman_rho", "Spearman")):
                 row[f"{label} top-{k}"] = _mean_std([c[stat] for r in runs for c in r["correlations"] if c["top_k"] == k])
@@ -180,7 +183,7 @@ def figure5(evolves: list[dict], out: Path) -> None:
     _save(fig, out)
 
 
-def run(results: Path) -> None:
+def run(results: Path, config: dict) -> None:
     ranks, queries, evolves = (_experiments(results, kind) for kind in ("rank", "query", "evolve"))
     if not ranks or not queries or not evolves:
         raise NaslidError(f"{results} holds no rank/query/evolve results; run the workflow first")
@@ -188,7 +191,7 @@ def run(results: Path) -> None:
     if not cost.is_file():
         raise NaslidError(f"{cost} is missing; run `naslid cost` (the workflow's cost rule) first")
     write_table(table1(json.loads(cost.read_text())), results / "tables" / "table1")
-    t2, t3 = table2(ranks), table3(queries)
+    t2, t3 = table2(ranks, config), table3(queries)
     write_table(t2, results / "tables" / "table2")
     write_table(t3, results / "tables" / "table3")
     write_table(table5(t2, t3), results / "tables" / "table5")

@@ -42,15 +42,16 @@ def seed_everything(config: dict) -> None:
         torch.use_deterministic_algorithms(True)
 
 
-def build_supernet(config: dict, num_classes: int, mask: np.ndarray | None = None) -> Supernet:
+def build_supernet(config: dict, num_classes: int, mask: np.ndarray | None = None, nonlinear=None) -> Supernet:
     torch.manual_seed(config["seed"])  # the initial weights depend on the seed alone
     s = config["supernet"]
     return Supernet(config["space"]["C"], config["space"]["N"], num_classes, mask,
-                    affine=s["affine"], track_running_stats=s["track_running_stats"])
+                    affine=s["affine"], track_running_stats=s["track_running_stats"], nonlinear=nonlinear)
 
 
 def supernet_checkpoint(model: Supernet, config: dict, metrics: list, sub_id: str = "") -> dict:
     return {"kind": "supernet", "state_dict": model.state_dict(), "mask": mask_to_lists(model.mask),
+            "nonlinear": None if model.nonlinear is None else sorted(model.nonlinear),
             "num_classes": model.classifier.out_features, "config": config, "metrics": metrics, "id": sub_id}
 
 
@@ -58,7 +59,7 @@ def load_supernet(path: str | Path, config: dict | None = None) -> tuple[Superne
     """Rebuild a (sub-)supernet from its checkpoint; `config` defaults to the one saved in it."""
     ckpt = load_checkpoint(path, "supernet")
     config = config or ckpt["config"]
-    model = build_supernet(config, ckpt["num_classes"], mask_from_lists(ckpt["mask"]))
+    model = build_supernet(config, ckpt["num_classes"], mask_from_lists(ckpt["mask"]), ckpt.get("nonlinear"))
     model.load_state_dict(ckpt["state_dict"])
     return model, ckpt
 
@@ -110,7 +111,8 @@ def train(config: dict, model: Supernet, dataset: Dataset, epochs: int, lr: floa
 
 def _fingerprint(config: dict, model: Supernet, epochs: int, lr: float, sub_id: str) -> str:
     """Identifies a training run: same config, schedule and initial weights."""
-    digest = hashlib.sha256(json.dumps([config, epochs, lr, sub_id, mask_to_lists(model.mask)], sort_keys=True).encode())
+    region = [mask_to_lists(model.mask)] + ([sorted(model.nonlinear)] if model.nonlinear is not None else [])
+    digest = hashlib.sha256(json.dumps([config, epochs, lr, sub_id, *region], sort_keys=True).encode())
     for tensor in model.state_dict().values():
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()
@@ -171,10 +173,14 @@ def pretrain(config: dict, out: Path, metrics: Path) -> list[dict]:
     return train(config, model, dataset, config["train"]["epochs"], config["train"]["lr"], out, metrics)
 
 
-def finetune(config: dict, parent: Path, mask: np.ndarray, sub_id: str, out: Path, metrics: Path) -> list[dict]:
-    """Fine-tune the sub-supernet `mask` of `parent`, inheriting the parent's weights."""
+def finetune(config: dict, parent: Path, mask: np.ndarray, sub_id: str, out: Path, metrics: Path,
+             nonlinear=None) -> list[dict]:
+    """Fine-tune the sub-supernet (`mask`, `nonlinear` counts) of `parent`, inheriting the parent's
+    weights, or from a fresh initialisation with `finetune.init: scratch`."""
     seed_everything(config)
     dataset = load_dataset(config["data"])
     parent_model, _ = load_supernet(parent, config)
-    model = Supernet.from_parent(parent_model, mask)
+    model = Supernet.from_parent(parent_model, mask, nonlinear)  # checks that the child lies inside the parent
+    if config["finetune"]["init"] == "scratch":
+        model = build_supernet(config, dataset.num_classes, model.mask, model.nonlinear)
     return train(config, model, dataset, config["finetune"]["epochs"], config["finetune"]["lr"], out, metrics, sub_id)

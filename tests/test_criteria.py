@@ -1,6 +1,7 @@
 """Split criteria share the min-cut machinery; gradient matching is checked against a direct computation."""
 
 import itertools
+import math
 import zlib
 
 import numpy as np
@@ -9,11 +10,13 @@ import pytest
 import torch
 
 from conftest import tiny_config
-from naslid.criteria import CRITERIA, get_criterion
+from naslid.criteria import CRITERIA, get_criterion, training_epochs
 from naslid.data import load_dataset
-from naslid.errors import NaslidError
+from naslid.errors import ArchError, NaslidError
+from naslid.evaluate import route
 from naslid.gradient import gradient_edge
-from naslid.space.nb201 import EDGES, OPS, archs_in_mask, mask_from_lists, unpartitioned_edges
+from naslid.space.nb201 import (EDGES, OPS, all_archs, archs_in_mask, full_mask, mask_from_lists, mask_to_lists,
+                                nonlinear_count, unpartitioned_edges)
 from naslid.split import min_cut_bipartition, partition_score, split
 from naslid.supernet import Supernet
 
@@ -67,8 +70,9 @@ def test_every_criterion_splits_into_disjoint_children_that_cover_the_parent(tmp
     record = split(config, table, parent, "1")
     assert set(record) == {"id", "criterion", "mask", "edge", "groups", "edge_rule", "candidates", "children", "config"}
     assert record["criterion"] == name and record["edge"] != EDGES[1]
-    children = [set(archs_in_mask(mask_from_lists(c["mask"]))) for c in record["children"]]
-    expected = 5 if name == "exhaustive" else 2  # one child per op, or a two-way min-cut
+    assert all(set(c) == {"id", "mask", "nonlinear"} for c in record["children"])
+    children = [set(archs_in_mask(mask_from_lists(c["mask"]), c["nonlinear"])) for c in record["children"]]
+    expected = {"exhaustive": 5, "nonlinear-count": 7}.get(name, 2)  # one child per op or count, or a min-cut
     assert [c["id"] for c in record["children"]] == [f"1{i}" for i in range(expected)]
     assert sum(len(c) for c in children) == len(set().union(*children))  # disjoint
     assert set().union(*children) == set(archs_in_mask(parent))  # covering
@@ -80,6 +84,47 @@ def test_exhaustive_splits_the_first_unpartitioned_edge_into_one_child_per_op(tm
     mask[0] = [False, True, True, True, True]
     record = split(config, None, mask, "")
     assert record["edge"] == EDGES[1] and record["groups"] == [[op] for op in OPS]
+
+
+def test_nonlinear_count_groups_match_a_brute_force_count_and_the_closed_form_sizes(tmp_path):
+    config = tiny_config(tmp_path, split={"criterion": "nonlinear-count"})
+    record = split(config, None, full_mask(), "")
+    by_hand = {}  # count the ReLU-Conv-BN edges of every architecture from its NB201 string
+    for arch in all_archs():
+        by_hand.setdefault(arch.to_str().count("nor_conv_"), set()).add(arch)
+    for count, child in enumerate(record["children"]):
+        assert child["nonlinear"] == [count] and child["mask"] == mask_to_lists(full_mask())
+        members = set(archs_in_mask(full_mask(), child["nonlinear"]))
+        assert members == by_hand[count]
+        assert len(members) == math.comb(6, count) * 2**count * 3 ** (6 - count)  # 2 nonlinear ops of 5
+    assert [len(by_hand[c]) for c in range(7)] == [729, 2916, 4860, 4320, 2160, 576, 64]
+    with pytest.raises(NaslidError, match="already a nonlinear-count group"):
+        split(config, None, full_mask(), "6", nonlinear=[6])
+
+
+def test_a_nonlinear_count_sub_supernet_samples_only_and_all_of_its_members():
+    parent = Supernet(4, 1, 10)
+    child = Supernet.from_parent(parent, full_mask(), [6])
+    generator = torch.Generator().manual_seed(0)
+    seen = [child.sample_arch(generator) for _ in range(2000)]
+    assert {nonlinear_count(a) for a in seen} == {6}
+    assert len(set(seen)) == 64  # 2000 uniform draws from 64 miss one with probability < 1e-10
+    with pytest.raises(ArchError, match="inside its parent's"):
+        Supernet.from_parent(child, full_mask(), [5])
+
+
+def test_routing_over_the_seven_nonlinear_count_sub_supernets_finds_exactly_one_each():
+    masks, counts = [full_mask()] * 7, [frozenset([c]) for c in range(7)]
+    holders = [route(arch, masks, counts) for arch in all_archs()]  # route raises on 0 or 2+ holders
+    assert all(nonlinear_count(a) == h for a, h in zip(all_archs(), holders))
+
+
+def test_budget_parity_gives_the_one_shot_baseline_the_fine_tune_epochs_of_a_two_way_split(tmp_path):
+    config = tiny_config(tmp_path, split={"rounds": 3, "epochs_between_rounds": 1}, finetune={"epochs": 4})
+    assert training_epochs("lid", config)["fine-tune"] == 8 * 4 + (2 + 4) * 1  # 8 finals, 6 between-round children
+    assert training_epochs("none", config) == training_epochs("lid", config)
+    assert training_epochs("nonlinear-count", config)["fine-tune"] == 7 * 4
+    assert training_epochs("exhaustive", config)["fine-tune"] == 5 * 4
 
 
 def test_none_and_unknown_criteria_are_clear_errors():

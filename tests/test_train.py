@@ -11,7 +11,7 @@ import yaml
 
 from conftest import PYTHON, tiny_config
 from naslid.errors import TrainingError
-from naslid.train import load_supernet, pretrain
+from naslid.train import build_supernet, finetune, load_supernet, pretrain
 
 
 def write_config(tmp_path, epochs):
@@ -63,6 +63,23 @@ def test_checkpoint_holds_config_mask_and_rebuilds(tmp_path):
     model, ckpt = load_supernet(tmp_path / "s.pt")
     assert ckpt["config"] == config and model.mask.all()
     assert [r["epoch"] for r in ckpt["metrics"]] == [1, 2]
+
+
+def test_finetune_inherits_the_parents_weights_or_starts_from_scratch(tmp_path):
+    config = tiny_config(tmp_path, finetune={"epochs": 0})
+    pretrain(config, tmp_path / "s.pt", tmp_path / "m.json")
+    parent, _ = load_supernet(tmp_path / "s.pt")
+    for init in ("inherit", "scratch"):
+        cfg = {**config, "finetune": {**config["finetune"], "init": init}}
+        finetune(cfg, tmp_path / "s.pt", parent.mask, "6", tmp_path / f"{init}.pt", tmp_path / f"{init}.json", [6])
+    inherited, ckpt = load_supernet(tmp_path / "inherit.pt")
+    scratch, _ = load_supernet(tmp_path / "scratch.pt")
+    fresh = build_supernet(config, 10)
+    assert ckpt["nonlinear"] == [6] and inherited.nonlinear == frozenset([6])
+    for key, value in parent.state_dict().items():
+        assert torch.equal(inherited.state_dict()[key], value), key
+        assert torch.equal(scratch.state_dict()[key], fresh.state_dict()[key]), key
+    assert any(not torch.equal(parent.state_dict()[k], fresh.state_dict()[k]) for k in fresh.state_dict())
 
 
 def test_nan_loss_stops_with_a_clear_error_and_no_output(tmp_path):

@@ -27,7 +27,7 @@ rank: {top_k: [5, 10]}
 benchmark: {path: %s}
 workflow:
   seeds: [0]
-  criteria: [lid, exhaustive, none]
+  criteria: [lid, exhaustive, nonlinear-count, none]
   resources:
     train: {threads: 1, gpu: 0}
     profile: {threads: 1, gpu: 0}
@@ -83,7 +83,10 @@ def test_complete_run_writes_tables_and_figures(run_dir):
             assert (results / "tables" / f"table{t}.{ext}").stat().st_size > 0
     for f in (1, 4, 5):
         assert (results / "figures" / f"fig{f}.png").read_bytes()[:4] == b"\x89PNG"
-    assert "lid" in (results / "tables" / "table2.md").read_text()
+    table2 = (results / "tables" / "table2.md").read_text()
+    assert "lid" in table2 and "nonlinear-count" in table2
+    assert "| 1 + 2 " in table2 and "| 1 + 7 " in table2  # budget: lid and none 2 fine-tunes, nonlinear-count 7
+    assert sorted(p.name for p in (results / "nonlinear-count" / "s0" / "final").glob("*.pt")) == [f"r{i}.pt" for i in range(7)]
     assert "NAS-LID peak MB" in (results / "tables" / "table1.md").read_text()
     assert (results / "benchmarks" / "s0" / "pretrain.tsv").is_file()
     assert (results / "lid" / "s0" / "logs" / "evolve.log").is_file()
@@ -96,7 +99,7 @@ def test_after_a_complete_run_nothing_is_planned(run_dir):
 def test_changing_evolution_plans_only_the_search_and_its_consumers(run_dir):
     (run_dir / "evo.yaml").write_text("evolve: {generations: 3}\n")
     jobs = planned(run_dir, "evo.yaml")
-    assert jobs["evolve"] == 3 and set(jobs) <= {"evolve", "query", "rank", "tables", "all"}
+    assert jobs["evolve"] == 4 and set(jobs) <= {"evolve", "query", "rank", "tables", "all"}
 
 
 def test_changing_lid_k_replans_profiles_and_downstream_but_not_pretraining(run_dir):
@@ -112,7 +115,7 @@ def test_editing_a_module_reruns_the_rules_that_use_it(run_dir):
     original = module.read_text()
     module.write_text(original + "# an edit\n")
     jobs = planned(run_dir)
-    assert jobs["evolve"] == 3 and not {"pretrain", "profile", "split", "finetune"} & set(jobs)
+    assert jobs["evolve"] == 4 and not {"pretrain", "profile", "split", "finetune"} & set(jobs)
     module.write_text(original)
     assert planned(run_dir) == {}
 

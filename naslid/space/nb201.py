@@ -6,7 +6,9 @@ network. Architectures are the value object `Arch`: a tuple of 6 op indices that
 NB201's string format and its official index (0..15624, a lookup, not an enumeration).
 
 A *mask* (edges x ops, bool) describes a sub-supernet: the set of architectures whose op on every
-edge is allowed. The full supernet is the all-ones mask.
+edge is allowed. The full supernet is the all-ones mask. The nonlinear-count criterion's sub-supernets
+are not products of per-edge choices, so a sub-supernet may also restrict the *nonlinear count*
+(`nonlinear_count`): it then holds the architectures of its mask whose count is in its set.
 """
 
 from __future__ import annotations
@@ -129,10 +131,30 @@ def mask_contains(mask: np.ndarray, arch: Arch) -> bool:
     return bool(all(mask[e, o] for e, o in enumerate(arch.ops)))
 
 
-def archs_in_mask(mask: np.ndarray) -> list[Arch]:
+# ---- nonlinear count (few-shot NAS by counting nonlinear functions) ----
+
+# The ops that apply a nonlinear function: NB201's ReLU-Conv-BN convolutions. skip_connect and
+# avg_pool_3x3 are linear maps, none is zero; BatchNorm at inference is affine. The reduction
+# blocks and the stem are the same in every architecture, so they do not change the count.
+NONLINEAR_OPS = ("nor_conv_1x1", "nor_conv_3x3")
+MAX_NONLINEAR = len(EDGES)
+
+
+def nonlinear_count(arch: Arch) -> int:
+    """How many edges of the cell apply a ReLU (0..6): the count that the criterion groups by."""
+    return sum(OPS[o] in NONLINEAR_OPS for o in arch.ops)
+
+
+def contains(mask: np.ndarray, nonlinear: "frozenset[int] | None", arch: Arch) -> bool:
+    """Whether the sub-supernet (mask, allowed nonlinear counts or None for any) holds `arch`."""
+    return mask_contains(mask, arch) and (nonlinear is None or nonlinear_count(arch) in nonlinear)
+
+
+def archs_in_mask(mask: np.ndarray, nonlinear: "frozenset[int] | None" = None) -> list[Arch]:
     """Enumerate the architectures a sub-supernet holds (product of its allowed ops per edge)."""
     allowed = [np.flatnonzero(row).tolist() for row in check_mask(mask)]
-    return [Arch(tuple(ops)) for ops in itertools.product(*allowed)]
+    archs = [Arch(tuple(ops)) for ops in itertools.product(*allowed)]
+    return archs if nonlinear is None else [a for a in archs if nonlinear_count(a) in nonlinear]
 
 
 def unpartitioned_edges(mask: np.ndarray) -> list[int]:

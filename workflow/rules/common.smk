@@ -11,6 +11,7 @@ from snakemake.utils import validate
 # the key (unknown key, wrong type, out of range, missing path), then by the JSON schema, which a
 # config that passes naslid's rules always passes (the schema is generated from them).
 from naslid.config import load_config
+from naslid.criteria import CRITERIA as NASLID_CRITERIA, split_shape, training_epochs
 from naslid.errors import NaslidError
 
 try:
@@ -95,14 +96,17 @@ def code(*modules):
 
 def rounds_of(criterion):
     """How many rounds of splits a criterion makes (none: 0)."""
-    if criterion == "none":
-        return 0
-    return NASLID["split"]["exhaustive_rounds"] if criterion == "exhaustive" else ROUNDS
+    return split_shape(criterion, NASLID)[0]
+
+
+def measures(criterion):
+    """Whether a criterion characterises edges (profile jobs before each split)."""
+    return criterion in NASLID_CRITERIA and NASLID_CRITERIA[criterion].measures
 
 
 def nodes_at(criterion, k):
-    """The sub-supernets after k rounds: two children per split, or one per op (exhaustive)."""
-    children = [str(i) for i in range(5 if criterion == "exhaustive" else 2)]
+    """The sub-supernets after k rounds: the criterion's number of children per split, k times."""
+    children = [str(i) for i in range(split_shape(criterion, NASLID)[1])]
     return ["".join(("r", *p)) for p in itertools.product(children, repeat=k)]
 
 
@@ -121,8 +125,8 @@ def checkpoint_of(node, criterion):
 
 
 def profiles_of(wildcards):
-    """The per-edge characterisations a split reads (none for exhaustive, which measures nothing)."""
-    if wildcards.criterion == "exhaustive":
+    """The per-edge characterisations a split reads (none for a criterion that measures nothing)."""
+    if not measures(wildcards.criterion):
         return []
     return [
         (f"{EXPERIMENT}/profile/{wildcards.node}/edge{e}.csv").format(**wildcards)
@@ -141,9 +145,7 @@ def final_checkpoints(wildcards):
 
 def none_epochs():
     """Budget parity: the one-shot baseline gets every epoch the split criteria spend on sub-supernets."""
-    split = NASLID["split"]
-    between = sum(2**k for k in range(1, ROUNDS)) * split["epochs_between_rounds"]
-    return 2**ROUNDS * NASLID["finetune"]["epochs"] + between
+    return training_epochs("none", NASLID)["fine-tune"]
 
 
 def final_sub_supernets():
@@ -181,7 +183,7 @@ def tables_inputs(wildcards):
                 criterion=criterion,
                 seed=SEEDS,
             )
-        if criterion not in ("none", "exhaustive"):
+        if measures(criterion):
             inputs += expand(
                 f"{RESULTS}/{{criterion}}/s{{seed}}/profile/r/edge{{edge}}.csv",
                 criterion=criterion,

@@ -35,6 +35,7 @@ rule tables:
         runtime=resources("light")["runtime"],
     params:
         config_file=MERGED_CONFIG,
+        config=sections("train", "finetune", "split"),  # the budget column of Table 2
         results=lambda w, output: Path(output.fig1).parents[1],
     shell:
         "naslid tables --config {params.config_file} --results {params.results} 2> {log}"
