@@ -21,6 +21,7 @@ import os
 import platform
 import shlex
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -30,6 +31,7 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from naslid import preempt
 from naslid.benchmark import column_prefix
 from naslid.complexity import flops_m, params_mb
 from naslid.data import Dataset, batches, load_dataset
@@ -127,8 +129,16 @@ def build(config: dict, out: Path, indices: list[int] | None = None, command: st
         futures = [pool.submit(_train_task, index, seed) for index, seed in todo]
         for future in tqdm(concurrent.futures.as_completed(futures), total=len(futures), desc="stand-alone trainings",
                            disable=None):
+            if future.cancelled():
+                continue
             result = future.result()
             atomic_write_json(_part(parts, result["index"], result["seed"]), result)
+            if preempt.requested():  # let the running trainings finish and be saved; start no new one
+                for pending in futures:
+                    pending.cancel()
+    if preempt.requested():
+        done = sum(1 for a in archs for s in seeds if _part(parts, a.index, s).is_file())
+        preempt.checkpoint_done(f"{done} of {len(archs) * len(seeds)} trainings, saved in {parts}")
     seconds = time.time() - start
 
     table, train_seconds = _assemble(config, load_dataset(config["data"]), archs, seeds, parts)
@@ -180,6 +190,8 @@ _WORKER: dict = {}
 
 
 def _init_worker(config: dict) -> None:
+    # SIGTERM goes to every process of a SLURM job: a worker finishes its training, the parent saves it.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     _WORKER["config"] = config

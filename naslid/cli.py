@@ -1,7 +1,8 @@
 """`naslid <stage>`: one subcommand per pipeline stage, each with explicit inputs and outputs.
 
 Errors a user can cause (NaslidError) are reported here, once, as `naslid <stage>: error: ...`
-with exit status 2; nothing else catches them.
+with exit status 2; nothing else catches them. A stage stopped by SIGTERM after its last checkpoint
+(`naslid.preempt`) exits with status 143.
 """
 
 from __future__ import annotations
@@ -243,10 +244,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from naslid import preempt
     parser = build_parser()
     args = parser.parse_args(argv)
+    preempt.install()
     try:
         args.run(args)
+    except preempt.Preempted as err:
+        print(f"naslid {args.stage}: {err}", file=sys.stderr)
+        return preempt.EXIT_STATUS
     except NaslidError as err:
         print(f"naslid {args.stage}: error: {err}", file=sys.stderr)
         return 2

@@ -28,6 +28,7 @@ from typing import Callable
 import numpy as np
 from tqdm import tqdm
 
+from naslid import preempt
 from naslid.io import atomic_write_json
 from naslid.space.nb201 import EDGES, OPS, Arch
 
@@ -79,6 +80,8 @@ def evolve(fitness: Callable[[Arch], float], ecfg: dict, seed: int, resume: Path
             atomic_write_json(resume, {"fingerprint": fingerprint, "state": state, "rng": rng.bit_generator.state})
         if on_generation is not None:
             on_generation(state)
+        if resume is not None and generation + 1 < ecfg["generations"]:
+            preempt.checkpoint_done(f"generation {generation + 1} of {ecfg['generations']} ({resume})")
 
     generations = []
     for g in range(state["generation"]):

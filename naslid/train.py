@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from naslid import preempt
 from naslid.data import Dataset, batches, load_dataset
 from naslid.errors import TrainingError
 from naslid.io import atomic_torch_save, atomic_write_json, load_checkpoint
@@ -101,6 +102,8 @@ def train(config: dict, model: Supernet, dataset: Dataset, epochs: int, lr: floa
                                    "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                                    "generator": generator.get_state(), "state": state})
         atomic_write_json(metrics_path, {"id": sub_id, "epochs_done": epoch + 1, "epochs": epochs, "metrics": state["metrics"]})
+        if epoch + 1 < epochs:
+            preempt.checkpoint_done(f"epoch {epoch + 1} of {epochs} ({resume})")
 
     model.to("cpu")
     atomic_torch_save(out, supernet_checkpoint(model, config, state["metrics"], sub_id))

@@ -29,3 +29,30 @@ def tiny_config(tmp_path, **sections):
 
 
 PYTHON = sys.executable
+SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
+
+
+def run_snakemake(root: Path, *args, env: dict | None = None):
+    """Snakemake in `root`, with this interpreter's environment first on PATH (for `naslid`)."""
+    import os
+    import subprocess
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}", **(env or {}))
+    return subprocess.run([SNAKEMAKE, *args], cwd=root, capture_output=True, text=True, env=env)
+
+
+def workflow_copy(root: Path, config_text: str) -> Path:
+    """A working directory with the workflow, the configs, a copy of the package's code files, the
+    config `tiny.yaml` and a sampled ground-truth table `table.csv` of 12 architectures."""
+    import shutil
+
+    import pandas as pd
+
+    from naslid.space.nb201 import Arch
+    for name in ("workflow", "config"):
+        shutil.copytree(REPO / name, root / name)
+    shutil.copytree(REPO / "naslid", root / "naslid", ignore=shutil.ignore_patterns("*.parts", "__pycache__"))
+    rows = [{"index": i, "arch": Arch.from_index(i).to_str(), "proxy_valid": 50 + (i * 7919) % 40, "proxy_test": 40 + (i * 104729) % 50}
+            for i in (0, 1, 3, 87, 105, 777, 1651, 4242, 6111, 9930, 12000, 15624)]
+    pd.DataFrame(rows).to_csv(root / "table.csv", index=False)
+    (root / "tiny.yaml").write_text(config_text)
+    return root

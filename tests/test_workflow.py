@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, SNAKEMAKE, run_snakemake, workflow_copy
 
-SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 TINY = """
 name: tiny
 space: {C: 4, N: 1}
@@ -24,7 +23,7 @@ split: {rounds: 1}
 evaluate: {batches: 1, batch_size: 64}
 evolve: {generations: 2, mutations: 3, crossovers: 3, randoms: 2, parents: 3}
 rank: {top_k: [5, 10]}
-benchmark: {path: %s}
+benchmark: {path: table.csv}
 workflow:
   seeds: [0]
   criteria: [lid, exhaustive, nonlinear-count, none]
@@ -36,9 +35,7 @@ workflow:
 
 
 def snakemake(root: Path, *args) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
-    return subprocess.run([SNAKEMAKE, "--cores", "2", "--configfile", "tiny.yaml", *args],
-                          cwd=root, capture_output=True, text=True, env=env)
+    return run_snakemake(root, "--cores", "2", "--configfile", "tiny.yaml", *args)
 
 
 def planned(root: Path, *configfiles) -> dict[str, int]:
@@ -53,27 +50,10 @@ def planned(root: Path, *configfiles) -> dict[str, int]:
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    """A working directory with the workflow, the default config and a copy of the package's code files."""
-    root = tmp_path_factory.mktemp("workflow")
-    for name in ("workflow", "config"):
-        shutil.copytree(REPO / name, root / name)
-    shutil.copytree(REPO / "naslid", root / "naslid", ignore=shutil.ignore_patterns("*.parts", "__pycache__"))
-    table = root / "table.csv"
-    _small_table(table)
-    (root / "tiny.yaml").write_text(TINY % table)
+    root = workflow_copy(tmp_path_factory.mktemp("workflow"), TINY)
     out = snakemake(root)
     assert out.returncode == 0, out.stderr[-3000:]
     return root
-
-
-def _small_table(path: Path) -> None:
-    """A sampled ground-truth table of 12 architectures (values from NB201's CIFAR-10 test accuracy)."""
-    import pandas as pd
-
-    from naslid.space.nb201 import Arch
-    rows = [{"index": i, "arch": Arch.from_index(i).to_str(), "proxy_valid": 50 + (i * 7919) % 40, "proxy_test": 40 + (i * 104729) % 50}
-            for i in (0, 1, 3, 87, 105, 777, 1651, 4242, 6111, 9930, 12000, 15624)]
-    pd.DataFrame(rows).to_csv(path, index=False)
 
 
 def test_complete_run_writes_tables_and_figures(run_dir):
@@ -161,3 +141,29 @@ def test_snakemake_lint_and_snakefmt_are_clean():
     fmt = subprocess.run([str(Path(sys.executable).parent / "snakefmt"), "--check", "workflow"], cwd=REPO,
                          capture_output=True, text=True)
     assert fmt.returncode == 0, fmt.stderr
+
+
+def test_a_workflow_killed_mid_run_finishes_on_rerun_with_the_tables_of_a_clean_run(run_dir, tmp_path):
+    """Fault injection: SIGTERM to Snakemake while stages run (what a login-node kill or a scheduler
+    timeout does), then the same command again. The workflow profile's rerun-incomplete redoes the
+    jobs that were cut off; the stages resume from their checkpoints."""
+    import signal
+    import time
+    root = workflow_copy(tmp_path, TINY)
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    proc = subprocess.Popen([SNAKEMAKE, "--cores", "2", "--configfile", "tiny.yaml"], cwd=root, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    profiles = root / "results" / "tiny" / "lid" / "s0" / "profile" / "r"
+    deadline = time.time() + 300
+    while not list(profiles.glob("edge*.csv")) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the workflow ended before the kill"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate()
+    assert proc.returncode != 0 and not (root / "results" / "tiny" / "tables" / "table2.md").exists()
+    out = snakemake(root)
+    assert out.returncode == 0, out.stderr[-3000:]
+    for table in ("table2.md", "table3.md", "table5.md"):
+        assert (root / "results/tiny/tables" / table).read_text() == (run_dir / "results/tiny/tables" / table).read_text()
+    for split in ("lid/s0/split/r.json", "exhaustive/s0/split/r.json", "nonlinear-count/s0/split/r.json"):
+        assert (root / "results/tiny" / split).read_bytes() == (run_dir / "results/tiny" / split).read_bytes()

@@ -1,0 +1,144 @@
+"""The workflow through Snakemake's SLURM executor on a real single-node SLURM, and the cluster
+profile's plan for a paper experiment.
+
+The SLURM is Debian's slurm-wlm, installed and started by scripts/local-slurm.sh (root and apt-get
+needed; the test is skipped, saying so, only on a machine that has neither SLURM nor the means to
+install it).
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import threading
+import time
+
+import pytest
+import yaml
+
+from conftest import REPO, run_snakemake, workflow_copy
+
+TINY = """
+name: tiny
+threads: 1
+space: {C: 4, N: 1}
+data: {limit: 256, augment: false}
+train: {epochs: 1, batch_size: 32, eval_batches: 1}
+finetune: {epochs: 1}
+lid: {k: 5, batches: 1, batch_size: 32}
+gradient: {batches: 1, batch_size: 32}
+split: {rounds: 1}
+evaluate: {batches: 1, batch_size: 64}
+evolve: {generations: 2, mutations: 3, crossovers: 3, randoms: 2, parents: 3, within_benchmark: true}
+rank: {top_k: [5, 10]}
+benchmark: {path: table.csv}
+workflow:
+  seeds: [0]
+  criteria: [lid, none]
+  resources:
+    train: {threads: 1, mem_mb: 1000, runtime: 10, gpu: 0}
+    profile: {threads: 1, mem_mb: 1000, runtime: 10, gpu: 0}
+    search: {threads: 1, mem_mb: 1000, runtime: 10, gpu: 0}
+    light: {threads: 1, mem_mb: 1000, runtime: 10, gpu: 0}
+"""
+SCRIPT = REPO / "scripts" / "local-slurm.sh"
+
+
+@pytest.fixture(scope="module")
+def slurm():
+    can_install = os.geteuid() == 0 and shutil.which("apt-get")
+    if not (shutil.which("slurmctld") or can_install):
+        pytest.skip("no SLURM here and no way to install it (needs root and apt-get for slurm-wlm and munge)")
+    start = subprocess.run(["bash", str(SCRIPT), "start"], capture_output=True, text=True)
+    assert start.returncode == 0, start.stderr
+    yield
+    subprocess.run(["bash", str(SCRIPT), "stop"], capture_output=True, text=True)
+
+
+def _watch_squeue(seen: set, stop: threading.Event):
+    """Collect the names and comments of the jobs SLURM lists while the workflow runs."""
+    while not stop.is_set():
+        out = subprocess.run(["squeue", "-h", "-o", "%i|%j|%k|%T"], capture_output=True, text=True)
+        seen.update(line for line in out.stdout.splitlines() if line.strip())
+        time.sleep(0.2)
+
+
+def test_the_workflow_runs_through_slurm_with_the_same_outputs_as_locally(slurm, tmp_path):
+    local = workflow_copy(tmp_path / "local", TINY) if (tmp_path / "local").mkdir() is None else None
+    on_slurm = workflow_copy(tmp_path / "slurm", TINY) if (tmp_path / "slurm").mkdir() is None else None
+    out = run_snakemake(local, "--cores", "2", "--configfile", "tiny.yaml")
+    assert out.returncode == 0, out.stderr[-3000:]
+
+    seen: set = set()
+    stop = threading.Event()
+    watcher = threading.Thread(target=_watch_squeue, args=(seen, stop), daemon=True)
+    watcher.start()
+    try:
+        out = run_snakemake(on_slurm, "--profile", "workflow/profiles/slurm-local", "--configfile", "tiny.yaml")
+    finally:
+        stop.set()
+        watcher.join()
+    assert out.returncode == 0, out.stderr[-4000:]
+    log = out.stdout + out.stderr
+    assert re.search(r"SLURM jobid \d+|Job \d+ has been submitted with SLURM jobid", log), log[-2000:]
+    # Every stage was a SLURM job that squeue listed while it was pending or running.
+    comments = " ".join(seen)
+    for rule in ("pretrain", "profile", "split", "finetune", "evolve", "query", "rank", "cost", "tables"):
+        assert f"rule_{rule}" in comments, f"no {rule} job seen in squeue: {sorted(seen)[:10]}"
+
+    a, b = local / "results" / "tiny", on_slurm / "results" / "tiny"
+    assert (a / "lid/s0/split/r.json").read_bytes() == (b / "lid/s0/split/r.json").read_bytes()
+    for criterion in ("lid", "none"):
+        for kind in ("evolve", "rank", "query"):
+            x, y = (json.loads((r / criterion / "s0" / f"{kind}.json").read_text()) for r in (a, b))
+            x.pop("seconds", None), y.pop("seconds", None)
+            assert x == y, (criterion, kind)
+    assert (a / "tables/table2.md").read_text() == (b / "tables/table2.md").read_text()
+    assert (b / "tables/table3.md").stat().st_size > 0 and (b / "figures/fig5.png").is_file()
+
+
+def _dry_run_jobs(text: str) -> dict[str, list[dict]]:
+    """Rule -> the resources of each planned job, from a dry run's job listing (grouped jobs indented)."""
+    jobs: dict[str, list[dict]] = {}
+    rule = None
+    for line in text.splitlines():
+        if match := re.match(r"^\s*(?:local)?rule (\w+):$", line):
+            rule = match.group(1)
+        elif (match := re.match(r"^\s+resources: (.*)$", line)) and rule:
+            jobs.setdefault(rule, []).append(dict(item.split("=", 1) for item in match.group(1).split(", ")))
+            rule = None
+    return jobs
+
+
+def test_the_cluster_profile_plans_a_paper_experiment_with_gpu_jobs_where_they_belong(tmp_path):
+    for name in ("workflow", "config", "naslid"):
+        shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("*.parts", "__pycache__"))
+    (tmp_path / "data" / "cifar").mkdir(parents=True)  # the paper config's dataset directory must exist
+    # No Apptainer can be installed here: plan without a container engine (the profile's choice of
+    # apptainer is checked below, from the profile itself).
+    out = run_snakemake(tmp_path, "--profile", "workflow/profiles/slurm", "--configfile",
+                        "config/paper/nb201-cifar10.yaml", "-n", "--sdm", "env-modules",
+                        env={"NASLID_SLURM_ACCOUNT": "nas-lab", "NASLID_SLURM_GPU_PARTITION": "a100"})
+    assert out.returncode == 0, out.stderr[-3000:]
+    jobs = _dry_run_jobs(out.stdout + out.stderr)
+    counts = {rule: len(v) for rule, v in jobs.items()}
+    # 3 seeds; lid, lid-pearson, gradient: 4 rounds (15 splits, 6 edges each, 16 finals, 14 between);
+    # exhaustive: 1 split into 5; nonlinear-count: 1 split into 7; none: the supernet trained on.
+    assert counts["pretrain"] == 3 and counts["profile"] == 3 * 3 * 15 * 6
+    assert counts["split"] == 3 * (3 * 15 + 2) and counts["finetune_between"] == 3 * 3 * 14
+    assert counts["finetune"] == 3 * (3 * 16 + 5 + 7) and counts["finetune_none"] == 3
+    assert counts["evolve"] == counts["rank"] == counts["query"] == 3 * 6 and counts["tables"] == 1
+    for rule in ("pretrain", "finetune", "finetune_between", "finetune_none", "profile", "evolve", "rank", "cost"):
+        for job in jobs[rule]:
+            assert job["gpu"] == "1" and job["slurm_partition"] == "a100" and job["cpus_per_gpu"] == "4", (rule, job)
+            assert job["slurm_account"] == "nas-lab" and "--signal=TERM@300" in job["slurm_extra"]
+    assert jobs["pretrain"][0]["runtime"] == "720" and jobs["pretrain"][0]["mem_mb"] == "16000"
+    for rule in ("split", "query", "tables"):
+        for job in jobs[rule]:
+            assert job.get("gpu", "0") == "0" and job["slurm_partition"] == "cpu", (rule, job)
+
+    profile = (REPO / "workflow/profiles/slurm/config.yaml").read_text()
+    settings = yaml.safe_load(profile)
+    assert settings["executor"] == "slurm" and settings["software-deployment-method"] == "apptainer"
+    assert "--nv" in settings["apptainer-args"] and settings["rerun-incomplete"] is True and settings["retries"] >= 1
