@@ -56,10 +56,28 @@ def lid_mle(features, k: int = 20, chunk_size: int = 1024):
 
 def _knn_distances(rows: torch.Tensor, points: torch.Tensor, k: int) -> torch.Tensor:
     """Sorted distances from each of `rows` to its k nearest points at a positive distance (inf: none left)."""
-    # The direct difference formula, not the matrix-product one: it gives exact zeros for duplicates.
-    dist = torch.cdist(rows, points, compute_mode="donot_use_mm_for_euclid_dist")
+    dist = _distances(rows, points)
     dist = dist.masked_fill(dist == 0, float("inf"))  # self and duplicates are not neighbours
     return torch.topk(dist, k, dim=1, largest=False, sorted=True).values
+
+
+def _distances(rows: torch.Tensor, points: torch.Tensor, pair_chunk: int = 4096) -> torch.Tensor:
+    """Euclidean distances by the matrix-product formula (fast), with the pairs it cannot resolve redone.
+
+    |a|^2 + |b|^2 - 2ab cancels catastrophically when a and b (nearly) coincide, so it cannot give the
+    exact zero of a duplicate. Pairs whose squared distance is below 1e-12 of |a|^2 + |b|^2 (the self
+    pairs, duplicates, and anything that close) are recomputed as |a - b| directly, a chunk of pairs
+    at a time so that a batch of identical samples (a disconnected layer) costs no n^2 x d memory.
+    """
+    row_sq, point_sq = (rows * rows).sum(1), (points * points).sum(1)
+    scale = row_sq[:, None] + point_sq[None, :]
+    sq = (scale - 2 * rows @ points.T).clamp_min_(0)
+    near = (sq <= 1e-12 * scale).nonzero()
+    dist = sq.sqrt_()
+    for start in range(0, len(near), pair_chunk):
+        i, j = near[start:start + pair_chunk].unbind(1)
+        dist[i, j] = (rows[i] - points[j]).norm(dim=1)
+    return dist
 
 
 def layer_lid(features, k: int = 20) -> float:

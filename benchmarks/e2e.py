@@ -1,0 +1,76 @@
+"""End to end: wall time of the embedded default workflow, cold (empty results/), and of a rerun after
+an evolution-only config change; the share of each stage from Snakemake's benchmark files.
+
+    python benchmarks/e2e.py --workdir /tmp/naslid-e2e            # clones this repo there, runs cold, then the rerun
+    python benchmarks/e2e.py --workdir DIR --rerun-only           # only the rerun, on a finished run in DIR
+
+Run on an otherwise idle machine; `--cores` defaults to 2, the README's `make run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from _record import record
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def snakemake(workdir: Path, cores: int, *configfiles: str) -> float:
+    start = time.perf_counter()
+    cmd = [str(Path(sys.executable).parent / "snakemake"), "--cores", str(cores), "--configfile", *configfiles]
+    out = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True,
+                         env={"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"})
+    if out.returncode != 0:
+        sys.exit(f"snakemake failed in {workdir}:\n{out.stderr[-3000:]}")
+    return time.perf_counter() - start
+
+
+def stage_seconds(results: Path) -> dict[str, float]:
+    """Summed job seconds per stage (rule), from every benchmark .tsv under results/."""
+    totals: dict[str, float] = defaultdict(float)
+    for tsv in results.rglob("benchmarks/**/*.tsv"):
+        parts = tsv.relative_to(results).parts
+        stage = parts[parts.index("benchmarks") + 1].removesuffix(".tsv")
+        stage = tsv.stem if stage.startswith("s") and stage[1:].isdigit() else stage
+        with tsv.open() as f:
+            totals[stage] += float(next(csv.DictReader(f, delimiter="\t"))["s"])
+    return dict(sorted(totals.items(), key=lambda kv: -kv[1]))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--workdir", type=Path, required=True)
+    p.add_argument("--cores", type=int, default=2)
+    p.add_argument("--rerun-only", action="store_true")
+    args = p.parse_args()
+    figures, details = {}, {"cores": args.cores}
+    if not args.rerun_only:
+        if args.workdir.exists():
+            sys.exit(f"{args.workdir} exists; give a new directory for a cold run")
+        subprocess.run(["git", "clone", "-q", str(REPO), str(args.workdir)], check=True)
+        cold = snakemake(args.workdir, args.cores, "config/config.yaml")
+        figures["e2e_cold_seconds"] = (round(cold, 1), 900, "s (2 cores, empty results/)")
+        details["cold_seconds"] = cold
+    (args.workdir / "evolve-change.yaml").write_text("evolve: {mutation_prob: 0.15}\n")
+    rerun = snakemake(args.workdir, args.cores, "config/config.yaml", "evolve-change.yaml")
+    figures["e2e_rerun_seconds"] = (round(rerun, 1), 120, "s (after an evolve-only config change)")
+    details["rerun_seconds"] = rerun
+    shares = stage_seconds(args.workdir / "results" / "default")
+    total = sum(shares.values())
+    details["stage_seconds"] = shares
+    print("| stage | job seconds | share |\n|---|---|---|")
+    for stage, seconds in shares.items():
+        print(f"| {stage} | {seconds:.0f} | {100 * seconds / total:.0f}% |")
+    print(", ".join(f"{k}: {v[0]}" for k, v in figures.items()))
+    record("e2e", details, figures)
+
+
+if __name__ == "__main__":
+    main()
