@@ -24,8 +24,8 @@ from conftest import PYTHON
 CONFIG = {"space": {"C": 4, "N": 1}, "threads": 1, "data": {"limit": 512, "augment": False},
           "train": {"epochs": 5, "batch_size": 32, "eval_batches": 1},
           "finetune": {"epochs": 5},
-          "evaluate": {"batches": 1, "batch_size": 64},
-          "evolve": {"generations": 5, "mutations": 3, "crossovers": 3, "randoms": 2, "parents": 3},
+          "evaluate": {"batches": 2, "batch_size": 128},
+          "evolve": {"generations": 8, "mutations": 3, "crossovers": 3, "randoms": 2, "parents": 3},
           "build_benchmark": {"epochs": 1, "seeds": 1, "workers": 2, "C": 4}}
 RNG = random.Random()
 
@@ -37,15 +37,16 @@ def naslid(*args) -> subprocess.Popen:
 
 
 def interrupt(args, done, units: int, sig: int) -> subprocess.CompletedProcess:
-    """Start `naslid *args`, send `sig` once `done()` finished units reach a random count below `units`
-    plus a random fraction of a unit, wait for the process; then restart it to completion."""
-    after = RNG.randint(1, units - 2)
+    """Start `naslid *args`, send `sig` once `done()` finished units reach a random count at least two
+    below `units`, plus a random moment of the next unit (so SIGTERM never lands in the last unit,
+    which a stage rightly just finishes); wait for the process; then restart it to completion."""
+    after = RNG.randint(1, units - 3)
     print(f"kill with {signal.Signals(sig).name} after {after} of {units} units")
     proc = naslid(*args)
     deadline = time.time() + 300
     while done() < after and proc.poll() is None and time.time() < deadline:
         time.sleep(0.005)
-    time.sleep(RNG.uniform(0, 0.3))
+    time.sleep(RNG.uniform(0, 0.1))
     assert proc.poll() is None, "the stage ended before the kill; the test must interrupt it mid-run"
     os.killpg(proc.pid, sig)
     _, err = proc.communicate()
@@ -116,7 +117,7 @@ def test_evolve_interrupted_and_resumed_equals_an_uninterrupted_run(setup, sig, 
         except (FileNotFoundError, json.JSONDecodeError):
             return 0
     assert naslid(*args("clean")).wait() == 0
-    interrupt(args("killed"), generations, 5, sig)
+    interrupt(args("killed"), generations, 8, sig)
     clean, killed = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("clean", "killed"))
     for record in (clean, killed):
         record.pop("seconds", None)
