@@ -90,6 +90,13 @@ def test_rebuilding_three_shipped_architectures_matches_their_rows(tmp_path, shi
     config = load_config(None, {k: record["config"][k] for k in ("data", "build_benchmark")})
     picks = [3, 105, 9930]  # a parameter-free cell, a mostly `none` cell, NB201's CIFAR-100 optimum
     table = build(config, tmp_path / "rebuilt.csv", indices=picks)
-    for column in ("valid_acc_s0", "valid_acc_s1", "test_acc_s0", "test_acc_s1", "params_mb", "flops_m"):
-        expected = shipped.set_index("index").loc[picks, column].to_numpy()
-        assert table[column].to_numpy() == pytest.approx(expected, abs=0.5), column
+    # Training is bit-reproducible on one machine, not across CPUs: oneDNN picks other kernels on
+    # another CPU, and 8 epochs of SGD turn the rounding into a small reseed. Rebuilt on an Intel
+    # Xeon, the rows built on an AMD EPYC differed by up to 1.05 points (mean 0.44); two seeds of
+    # the table differ by 1.4 on average. A changed recipe moves them by more than these bounds.
+    accuracy = ("valid_acc_s0", "valid_acc_s1", "test_acc_s0", "test_acc_s1")
+    rows = shipped.set_index("index").loc[picks]
+    gaps = np.abs(table[list(accuracy)].to_numpy() - rows[list(accuracy)].to_numpy())
+    assert gaps.max() <= 1.5 and gaps.mean() <= 0.75, gaps
+    for column in ("params_mb", "flops_m"):
+        assert table[column].to_numpy() == pytest.approx(rows[column].to_numpy(), rel=1e-3, abs=1e-4), column
