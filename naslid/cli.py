@@ -80,7 +80,7 @@ def _profile(p: argparse.ArgumentParser):
 
         from naslid.criteria import get_criterion
         from naslid.data import load_dataset
-        from naslid.profile import write_profile
+        from naslid.profile import Checkpoint, write_profile
         from naslid.space.nb201 import EDGES, unpartitioned_edges
         from naslid.train import load_supernet, resolve_device, seed_everything
         config = _config(args)
@@ -98,8 +98,10 @@ def _profile(p: argparse.ArgumentParser):
         if bad:
             raise NaslidError(f"--edge {bad[0]} does not exist; NB201 edges are 0..{len(EDGES) - 1} ({', '.join(EDGES)})")
         edges = [e for e in wanted if e in unpartitioned_edges(model.mask)]
-        tables = [criterion.characterise(config, model, dataset, e, ckpt["id"], device) for e in edges]
+        checkpoint = Checkpoint(Path(str(args.out) + ".resume"), config, args.supernet)
+        tables = [criterion.characterise(config, model, dataset, e, ckpt["id"], device, checkpoint) for e in edges]
         write_profile(pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=criterion.columns), args.out)
+        checkpoint.finish()
     return run
 
 

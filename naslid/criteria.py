@@ -42,7 +42,7 @@ from naslid.split import profiles_of_edge, similarity_matrix
 class Criterion:
     name: str
     columns: list[str]
-    characterise: Callable[..., pd.DataFrame] | None  # (config, model, dataset, edge, sub_id, device) -> table
+    characterise: Callable[..., pd.DataFrame] | None  # (config, model, dataset, edge, sub_id, device, checkpoint=None) -> table
     similarity: Callable[[pd.DataFrame, str, list[str], dict], np.ndarray] | None  # (table, edge, ops, config) -> matrix
     decide: Callable[[np.ndarray, dict], dict] | None = None  # (mask, config) -> decision, for criteria that measure nothing
     children: int = 2  # sub-supernets per split
@@ -79,8 +79,8 @@ def _lid_similarity(kind: str | None):
     return similarity
 
 
-def _lid_characterise(config, model, dataset, edge, sub_id, device):
-    return profile.profile_edge(config, model, dataset, edge, sub_id, device=device)
+def _lid_characterise(config, model, dataset, edge, sub_id, device, checkpoint=None):
+    return profile.profile_edge(config, model, dataset, edge, sub_id, device=device, checkpoint=checkpoint)
 
 
 CRITERIA = {

@@ -19,7 +19,7 @@ import torch
 
 from naslid.data import Dataset
 from naslid.errors import NaslidError
-from naslid.profile import edge_batches
+from naslid.profile import Checkpoint, edge_batches
 from naslid.space.nb201 import EDGES, OPS
 from naslid.supernet import Supernet, batch_statistics
 
@@ -33,29 +33,33 @@ def shared_parameters(model: Supernet, edge: int) -> list[torch.nn.Parameter]:
 
 
 def op_gradients(config: dict, model: Supernet, dataset: Dataset, edge: int, sub_id: str = "",
-                 device: str = "cpu") -> dict[int, torch.Tensor]:
+                 device: str = "cpu", checkpoint: Checkpoint | None = None) -> dict[int, torch.Tensor]:
     """{op: gradient of the shared weights summed over the R batches} for every allowed op of `edge`."""
     gcfg = config["gradient"]
-    stream = edge_batches(config, model, dataset, edge, sub_id, gcfg["batches"], gcfg["batch_size"], "gradient", device)
     allowed = [int(o) for o in model.mask[edge].nonzero()[0]]
     shared = shared_parameters(model, edge)
     model.to(device)
-    sums = {o: torch.zeros(sum(p.numel() for p in shared), dtype=torch.float64, device=device) for o in allowed}
+    sums = {o: torch.zeros(sum(p.numel() for p in shared), dtype=torch.float64) for o in allowed}
+    done, sums = checkpoint.resume(edge, sums) if checkpoint else (0, sums)
+    sums = {o: s.to(device) for o, s in sums.items()}
+    stream = edge_batches(config, model, dataset, edge, sub_id, gcfg["batches"], gcfg["batch_size"], "gradient", device, done)
     with batch_statistics(model):  # train-mode BatchNorm, running statistics restored afterwards
-        for images, labels, others in stream:
+        for batch, (images, labels, others) in enumerate(stream, start=done):
             for o in allowed:
                 arch = others[:edge] + ((o,),) + others[edge + 1:]
                 model.zero_grad(set_to_none=True)
                 torch.nn.functional.cross_entropy(model(images, arch), labels).backward()
                 sums[o] += torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).flatten().double()
                                       for p in shared])
+            if checkpoint:
+                checkpoint.save(edge, batch + 1, {o: s.cpu() for o, s in sums.items()})
     model.zero_grad(set_to_none=True)
     return sums
 
 
 def gradient_edge(config: dict, model: Supernet, dataset: Dataset, edge: int, sub_id: str = "",
-                  device: str = "cpu") -> pd.DataFrame:
-    gradients = op_gradients(config, model, dataset, edge, sub_id, device)
+                  device: str = "cpu", checkpoint: Checkpoint | None = None) -> pd.DataFrame:
+    gradients = op_gradients(config, model, dataset, edge, sub_id, device, checkpoint)
     rows = []
     for i, j in itertools.combinations(sorted(gradients), 2):
         cosine = torch.nn.functional.cosine_similarity(gradients[i], gradients[j], dim=0).item()

@@ -2,14 +2,14 @@
 checkpoint, and exit non-zero so that Snakemake (or SLURM's requeue) runs the stage again.
 
 The long stages checkpoint atomically after every unit: training after every epoch, evolution
-after every generation, ground-truth building after every architecture. On SIGTERM a stage does not
+after every generation, profiling after every batch group (all candidate ops on one batch),
+ground-truth building after every architecture. On SIGTERM a stage does not
 die mid-unit; it completes the current unit (the slurm profile asks for SIGTERM 5 minutes before
 the time limit, room for one NB201 epoch on a GPU), writes that unit's checkpoint as usual, and
 then stops with `Preempted` (exit status 143, as if killed by the signal). A rerun resumes from
 the checkpoint and ends identical to an uninterrupted run on CPU. If the unit does not finish in
 time, SLURM's SIGKILL follows and the rerun resumes from the unit before: nothing is lost but it.
-Short stages (profiling, split, query, rank, tables) simply end; their outputs appear atomically
-or not at all.
+Short stages (split, query, rank, tables) simply end; their outputs appear atomically or not at all.
 """
 
 from __future__ import annotations

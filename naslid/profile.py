@@ -5,23 +5,32 @@
 
 For each of R batches of training data, every other edge takes a random op allowed by the mask,
 and the candidate edge takes each of its allowed ops in turn on the *same* batch and the same
-other-edge choices. Forward hooks on the layers (every cell and reduction block) capture their
-outputs under no_grad; each is flattened per sample and its LID estimated, one batch at a time.
+other-edge choices. Forward hooks on the layers (every cell and reduction block) take their
+outputs under no_grad; each is flattened per sample and its LID estimated at once, in the hook.
 Result: a tidy table (id, edge, op, batch, layer, lid), one row per layer per op per batch.
+
+A long characterisation (the paper's R batches on a large supernet) checkpoints after every batch
+group, the forward passes of all candidate ops on one batch, to `<out>.resume` (`Checkpoint`); a
+killed or preempted job resumes at the next batch and writes the same table as an uninterrupted one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
+import sys
 import zlib
+from pathlib import Path
 
 import pandas as pd
 import torch
 from tqdm import tqdm
 
 from naslid.data import Dataset
+from naslid import preempt
 from naslid.errors import NaslidError
-from naslid.io import atomic_write_text
+from naslid.io import atomic_torch_save, atomic_write_text, load_checkpoint
 from naslid.lid import layer_lid
 from naslid.space.nb201 import EDGES, OPS
 from naslid.supernet import EdgeChoices, Supernet, batch_statistics, edge_choices
@@ -34,24 +43,63 @@ def op_label(group: tuple[int, ...]) -> str:
     return "+".join(OPS[o] for o in group)
 
 
-def layer_features(model: Supernet, images: torch.Tensor, arch) -> list[torch.Tensor]:
-    """Outputs of every layer for one forward pass; one batch's features, nothing kept after."""
-    captured = []
-    hooks = [layer.register_forward_hook(lambda _m, _i, out: captured.append(out)) for layer in model.layers]
+def layer_lids(model: Supernet, images: torch.Tensor, arch, k: int) -> list[float]:
+    """LID of every layer's output for one forward pass.
+
+    Each layer's LID is estimated in its forward hook, while the pass goes on, so only one layer's
+    output is held at a time: the memory of a profile is one forward pass, never all layers' outputs.
+    """
+    lids = []
+    hooks = [layer.register_forward_hook(lambda _m, _i, out: lids.append(layer_lid(out, k))) for layer in model.layers]
     try:
         model(images, arch)
     finally:
         for hook in hooks:
             hook.remove()
-    return captured
+    return lids
+
+
+class Checkpoint:
+    """The resume file of one characterisation job: per edge, the batches done and the state after them.
+
+    It is used only by a job of the same config and supernet (`fingerprint`); anything else starts over.
+    """
+
+    def __init__(self, path: Path, config: dict, supernet: Path):
+        self.path = Path(path)
+        digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
+        digest.update(Path(supernet).read_bytes())
+        self.fingerprint = digest.hexdigest()
+        self.edges = {}
+        if self.path.is_file():
+            saved = load_checkpoint(self.path, "profile-resume")
+            if saved["fingerprint"] == self.fingerprint:
+                self.edges = saved["edges"]
+                print(f"resuming {self.path}: " + ", ".join(f"edge {EDGES[e]} after {done} batches"
+                                                             for e, (done, _) in self.edges.items()), file=sys.stderr)
+            else:
+                print(f"ignoring {self.path}: it belongs to another config or supernet", file=sys.stderr)
+
+    def resume(self, edge: int, fresh):
+        """(batches done, state) of `edge`; (0, fresh) if it has not started."""
+        return self.edges.get(edge, (0, fresh))
+
+    def save(self, edge: int, done: int, state) -> None:
+        self.edges[edge] = (done, state)
+        atomic_torch_save(self.path, {"kind": "profile-resume", "fingerprint": self.fingerprint, "edges": self.edges})
+        preempt.checkpoint_done(f"batch {done} of edge {EDGES[edge]} ({self.path})")
+
+    def finish(self) -> None:
+        self.path.unlink(missing_ok=True)
 
 
 def edge_batches(config: dict, model: Supernet, dataset: Dataset, edge: int, sub_id: str, batches: int,
-                 batch_size: int, what: str, device="cpu"):
+                 batch_size: int, what: str, device="cpu", start: int = 0):
     """The R characterisation batches of one candidate edge: (images, labels, other-edge ops) each.
 
     One stream per (seed, sub-supernet, edge): a job gives the same table wherever it runs, and every
-    criterion (LID profiles, gradient matching) sees the same images and other-edge ops.
+    criterion (LID profiles, gradient matching) sees the same images and other-edge ops. A resumed
+    job passes `start`, the batches it has done: they are drawn (to keep the stream) but not yielded.
     """
     if not 0 <= edge < len(EDGES):
         raise NaslidError(f"edge {edge} does not exist; NB201 edges are 0..{len(EDGES) - 1} ({', '.join(EDGES)})")
@@ -60,30 +108,36 @@ def edge_batches(config: dict, model: Supernet, dataset: Dataset, edge: int, sub
     generator = torch.Generator().manual_seed(config["seed"] * 7919 + zlib.crc32(f"{sub_id}/{edge}".encode()))
 
     def stream():  # checked above, drawn lazily below
-        for _ in tqdm(range(batches), desc=f"{what} {sub_id or 'root'} edge {EDGES[edge]}", leave=False, disable=None):
+        for batch in tqdm(range(batches), desc=f"{what} {sub_id or 'root'} edge {EDGES[edge]}", leave=False,
+                          disable=None, initial=start):
             index = torch.randperm(len(dataset.train), generator=generator)[:batch_size]
-            images = dataset.normalise(dataset.train.images[index]).to(device)
-            yield images, dataset.train.labels[index].to(device), edge_choices(model.sample_arch(generator))
+            others = edge_choices(model.sample_arch(generator))
+            if batch >= start:
+                images = dataset.normalise(dataset.train.images[index]).to(device)
+                yield images, dataset.train.labels[index].to(device), others
     return stream()
 
 
 def profile_edge(config: dict, model: Supernet, dataset: Dataset, edge: int, sub_id: str = "",
-                 candidates: list[tuple[int, ...]] | None = None, device: str = "cpu") -> pd.DataFrame:
+                 candidates: list[tuple[int, ...]] | None = None, device: str = "cpu",
+                 checkpoint: Checkpoint | None = None) -> pd.DataFrame:
     """LID profiles of `model` with `edge` fixed to each candidate (an op, or a group summed as Eq. 4)."""
     lcfg = config["lid"]
-    stream = edge_batches(config, model, dataset, edge, sub_id, lcfg["batches"], lcfg["batch_size"], "lid", device)
+    done, rows = checkpoint.resume(edge, []) if checkpoint else (0, [])
+    stream = edge_batches(config, model, dataset, edge, sub_id, lcfg["batches"], lcfg["batch_size"], "lid", device, done)
     allowed = [int(o) for o in model.mask[edge].nonzero()[0]]
     candidates = candidates or [(o,) for o in allowed]
     if any(o not in allowed for group in candidates for o in group):
         raise NaslidError(f"candidates {candidates} on edge {EDGES[edge]} leave the sub-supernet's mask")
     model.to(device)
-    rows = []
     with torch.no_grad(), batch_statistics(model):
-        for batch, (images, _, others) in enumerate(stream):
+        for batch, (images, _, others) in enumerate(stream, start=done):
             for group in candidates:
                 arch: EdgeChoices = others[:edge] + (tuple(group),) + others[edge + 1:]
-                for layer, features in enumerate(layer_features(model, images, arch)):
-                    rows.append((sub_id, EDGES[edge], op_label(group), batch, layer, layer_lid(features, lcfg["k"])))
+                for layer, lid in enumerate(layer_lids(model, images, arch, lcfg["k"])):
+                    rows.append((sub_id, EDGES[edge], op_label(group), batch, layer, lid))
+            if checkpoint:
+                checkpoint.save(edge, batch + 1, rows)
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

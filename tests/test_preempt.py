@@ -137,16 +137,41 @@ def test_build_benchmark_interrupted_and_resumed_equals_an_uninterrupted_run(set
     assert not parts.exists()
 
 
-def test_profile_killed_leaves_no_output_and_a_rerun_equals_an_uninterrupted_one(setup, tmp_path):
-    """Profiling is short and has no checkpoint: a killed job writes nothing, a rerun starts over."""
-    args = ["profile", "--config", setup / "c.yaml", "--set", "lid.k=5", "--set", "lid.batches=40", "--set",
-            "lid.batch_size=32", "--supernet", setup / "clean.pt"]
+@pytest.mark.parametrize("criterion", ["lid", "gradient"])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_profile_interrupted_and_resumed_equals_an_uninterrupted_run(setup, criterion, sig, tmp_path):
+    """Profiling checkpoints after every batch group (all candidate ops on one batch), for LID
+    profiles and gradient matching alike; two edges per job, so a resume can land in either."""
+    batches = 8
+    args = ["profile", "--config", setup / "c.yaml", "--set", f"split.criterion={criterion}",
+            "--set", "lid.k=5", "--set", f"lid.batches={batches}", "--set", "lid.batch_size=64",
+            "--set", f"gradient.batches={batches}", "--set", "gradient.batch_size=64",
+            "--supernet", setup / "clean.pt", "--edge", 1, "--edge", 4]
+
+    def batches_done():
+        try:
+            saved = torch.load(tmp_path / "killed.csv.resume", weights_only=False)
+        except (FileNotFoundError, EOFError, RuntimeError):
+            return 0
+        return sum(done for done, _ in saved["edges"].values())
     assert naslid(*args, "--out", tmp_path / "clean.csv").wait() == 0
-    proc = naslid(*args, "--out", tmp_path / "killed.csv")
-    time.sleep(RNG.uniform(2.0, 4.0))
-    assert proc.poll() is None, "profiling ended before the kill"
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert not (tmp_path / "killed.csv").exists() and not list(tmp_path.glob("killed.csv*"))
-    assert naslid(*args, "--out", tmp_path / "killed.csv").wait() == 0
+    result = interrupt([*args, "--out", tmp_path / "killed.csv"], batches_done, 2 * batches, sig)
+    assert b"resuming" in result.stderr
     assert (tmp_path / "clean.csv").read_bytes() == (tmp_path / "killed.csv").read_bytes()
+    assert not (tmp_path / "killed.csv.resume").exists()
+
+
+def test_profile_resume_of_another_supernet_is_ignored(setup, tmp_path):
+    """A resume file is trusted only by a job of the same config and supernet."""
+    args = ["profile", "--config", setup / "c.yaml", "--set", "lid.k=5", "--set", "lid.batches=3",
+            "--set", "lid.batch_size=32", "--edge", 0, "--out", tmp_path / "p.csv"]
+    other = tmp_path / "other.pt"
+    assert naslid("finetune", "--config", setup / "c.yaml", "--parent", setup / "clean.pt", "--epochs", 1,
+                  "--out", other, "--metrics", tmp_path / "m.json").wait() == 0
+    from naslid.io import atomic_torch_save
+    atomic_torch_save(tmp_path / "p.csv.resume", {"kind": "profile-resume", "fingerprint": "x", "edges": {0: (2, [])}})
+    proc = naslid(*args, "--supernet", other)
+    _, err = proc.communicate()
+    assert proc.returncode == 0 and b"ignoring" in err
+    batches = {line.split(",")[3] for line in (tmp_path / "p.csv").read_text().splitlines()[1:]}
+    assert batches == {"0", "1", "2"}  # trusting the file would have started at batch 2
