@@ -14,9 +14,10 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
-# The Snakemake workflow on 2 cores; the stages' `naslid` comes from the venv first on PATH.
+# The Snakemake workflow on 2 cores; the stages' `naslid` comes from the venv first on PATH. The
+# script clears the lock a killed run leaves behind, then runs Snakemake.
 run: setup
-	PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/snakemake --cores 2 --configfile $(CONFIG)
+	PATH=$(abspath $(VENV))/bin:$$PATH scripts/run-workflow.sh --cores 2 --configfile $(CONFIG)
 
 test: setup
 	$(VENV)/bin/pytest -q

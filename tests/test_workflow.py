@@ -143,27 +143,51 @@ def test_snakemake_lint_and_snakefmt_are_clean():
     assert fmt.returncode == 0, fmt.stderr
 
 
-def test_a_workflow_killed_mid_run_finishes_on_rerun_with_the_tables_of_a_clean_run(run_dir, tmp_path):
-    """Fault injection: SIGTERM to Snakemake while stages run (what a login-node kill or a scheduler
-    timeout does), then the same command again. The workflow profile's rerun-incomplete redoes the
-    jobs that were cut off; the stages resume from their checkpoints."""
+@pytest.mark.parametrize("kill", ["SIGTERM to Snakemake", "SIGKILL to the whole run"])
+def test_a_workflow_killed_mid_run_finishes_on_rerun_with_the_tables_of_a_clean_run(run_dir, tmp_path, kill):
+    """Fault injection: kill the workflow while stages run, then the README's command again
+    (`make run` calls scripts/run-workflow.sh). SIGTERM to Snakemake (a scheduler timeout) lets it
+    stop its jobs and remove its lock; SIGKILL to Snakemake and its jobs at once (OOM killer, a lost
+    login session) leaves the lock, which the script finds stale and clears. The workflow profile's
+    rerun-incomplete redoes the jobs that were cut off; the stages resume from their checkpoints."""
     import signal
     import time
     root = workflow_copy(tmp_path, TINY)
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     proc = subprocess.Popen([SNAKEMAKE, "--cores", "2", "--configfile", "tiny.yaml"], cwd=root, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     profiles = root / "results" / "tiny" / "lid" / "s0" / "profile" / "r"
     deadline = time.time() + 300
     while not list(profiles.glob("edge*.csv")) and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
     assert proc.poll() is None, "the workflow ended before the kill"
-    proc.send_signal(signal.SIGTERM)
+    if kill.startswith("SIGTERM"):
+        proc.send_signal(signal.SIGTERM)
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
     _, err = proc.communicate()
+    time.sleep(0.5)  # the killed jobs' processes are reaped
     assert proc.returncode != 0 and not (root / "results" / "tiny" / "tables" / "table2.md").exists()
-    out = snakemake(root)
+    assert bool(list((root / ".snakemake" / "locks").glob("*"))) == kill.startswith("SIGKILL")
+    out = subprocess.run(["bash", REPO / "scripts" / "run-workflow.sh", "--cores", "2", "--configfile", "tiny.yaml"],
+                         cwd=root, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-3000:]
+    assert ("left its lock" in out.stderr) == kill.startswith("SIGKILL")
     for table in ("table2.md", "table3.md", "table5.md"):
         assert (root / "results/tiny/tables" / table).read_text() == (run_dir / "results/tiny/tables" / table).read_text()
     for split in ("lid/s0/split/r.json", "exhaustive/s0/split/r.json", "nonlinear-count/s0/split/r.json"):
         assert (root / "results/tiny" / split).read_bytes() == (run_dir / "results/tiny" / split).read_bytes()
+
+
+def test_the_run_script_refuses_to_unlock_while_a_run_still_works_there(tmp_path):
+    """A lock with a live process of the run in the directory is not stale: no unlock, one clear error."""
+    (tmp_path / ".snakemake" / "locks").mkdir(parents=True)
+    (tmp_path / ".snakemake" / "locks" / "0.input.lock").write_text("")
+    job = subprocess.Popen(["bash", "-c", "exec -a naslid sleep 30"], cwd=tmp_path)
+    try:
+        out = subprocess.run(["bash", REPO / "scripts" / "run-workflow.sh", "--cores", "1"], cwd=tmp_path,
+                             capture_output=True, text=True)
+    finally:
+        job.kill()
+    assert out.returncode == 2 and f"pids {job.pid}" in out.stderr, out.stderr
+    assert (tmp_path / ".snakemake" / "locks" / "0.input.lock").exists()
