@@ -8,14 +8,14 @@ criteria), then characterises one edge: every op, R batches (`lid.batches`/`grad
 `lid.batch_size`). It reports the wall time and the peak memory of that step: on CUDA the
 allocator's peak (`torch.cuda.max_memory_allocated`), on CPU the growth of the process's peak
 resident set over what it held before the step (a fresh process per measurement, so the two
-criteria are measured alike).
+criteria are measured alike; the peak is reset through /proc/self/clear_refs before the step, so
+loading and resizing the data beforehand does not count).
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import platform
-import resource
 import time
 from pathlib import Path
 
@@ -27,11 +27,17 @@ from naslid.io import atomic_write_json
 CRITERIA = ("lid", "gradient")
 
 
-def _rss_bytes() -> int:
+def _status_bytes(field: str) -> int:
+    """VmRSS (resident now) or VmHWM (peak resident) of this process, from /proc/self/status."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) * 1024
-    return 0
+    raise NaslidError(f"/proc/self/status has no {field}; CPU memory is measured on Linux only")
+
+
+def _reset_peak_rss() -> None:
+    """Make the peak resident set start from the current one (Linux: "5" to /proc/self/clear_refs)."""
+    Path("/proc/self/clear_refs").write_text("5")
 
 
 def _measure(config: dict, supernet: str, criterion: str, size: int, edge: int) -> dict:
@@ -56,14 +62,15 @@ def _measure(config: dict, supernet: str, criterion: str, size: int, edge: int) 
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
     else:
-        base = _rss_bytes()
+        _reset_peak_rss()
+        base = _status_bytes("VmRSS")
     start = time.perf_counter()
     get_criterion(criterion).characterise(config, model, dataset, edge, "cost", device)
     if device.type == "cuda":
         torch.cuda.synchronize()
         peak = torch.cuda.max_memory_allocated() - base
     else:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
+        peak = _status_bytes("VmHWM") - base
     return {"criterion": criterion, "input_size": size, "seconds": time.perf_counter() - start,
             "peak_mb": max(peak, 0) / 2 ** 20, "device": device.type}
 

@@ -26,22 +26,29 @@ import torch
 from naslid.errors import NaslidError
 
 
-def lid_mle(features, k: int = 20, chunk_size: int = 1024):
+def lid_mle(features, k: int = 20, chunk_size: int = 1024, feature_chunk: int = 8192):
     """Per-sample LID estimates of `features` (n, ...), flattened per sample.
 
     Accepts a torch tensor (computed on its device, result a tensor there) or a numpy array
-    (result a numpy array). Distances are computed in float64, `chunk_size` rows at a time, so
-    memory stays at chunk_size x n distances beside the features.
+    (result a numpy array). Distances are computed in float64, `chunk_size` samples' rows at a
+    time, from `feature_chunk` features at a time converted to float64: beside the features, memory
+    stays at chunk_size x n distances and n x feature_chunk doubles (no float64 copy of a layer).
     """
     is_numpy = isinstance(features, np.ndarray)
     x = torch.from_numpy(features) if is_numpy else features
-    x = x.reshape(len(x), -1).to(torch.float64)
+    x = x.reshape(len(x), -1)
+    if not x.is_floating_point():
+        x = x.to(torch.float64)
     n = len(x)
     if k < 1:
         raise NaslidError(f"LID needs k >= 1 neighbours, got k={k}")
     if n <= k:
         raise NaslidError(f"LID with k={k} needs more than k samples in a batch, got {n}; raise the batch size or lower lid.k")
-    neighbours = torch.cat([_knn_distances(x[start:start + chunk_size], x, k) for start in range(0, n, chunk_size)])
+    columns = [slice(c, c + feature_chunk) for c in range(0, x.shape[1], feature_chunk)]
+    # One block of rows (the usual batch) reads its squared norms off the Gram matrix's diagonal.
+    sq_norms = None if n <= chunk_size else sum(torch.einsum("ij,ij->i", *(x[:, c].to(torch.float64),) * 2) for c in columns)
+    neighbours = torch.cat([_knn_distances(x, sq_norms, columns, start, min(start + chunk_size, n), k)
+                            for start in range(0, n, chunk_size)])
     point = torch.isinf(neighbours).all(dim=1)  # coincides with every other sample
     if bool((torch.isinf(neighbours).any(dim=1) & ~point).any()):
         raise NaslidError(f"a sample has fewer than k={k} distinct neighbours in its batch (duplicates); lower lid.k or use more varied data")
@@ -54,29 +61,44 @@ def lid_mle(features, k: int = 20, chunk_size: int = 1024):
     return lid.cpu().numpy() if is_numpy else lid
 
 
-def _knn_distances(rows: torch.Tensor, points: torch.Tensor, k: int) -> torch.Tensor:
-    """Sorted distances from each of `rows` to its k nearest points at a positive distance (inf: none left)."""
-    dist = _distances(rows, points)
+def _knn_distances(x: torch.Tensor, sq_norms: torch.Tensor | None, columns: list[slice], start: int, stop: int,
+                   k: int) -> torch.Tensor:
+    """Sorted distances from samples start..stop-1 to their k nearest samples at a positive distance (inf: none left)."""
+    dist = _distances(x, sq_norms, columns, start, stop)
     dist = dist.masked_fill(dist == 0, float("inf"))  # self and duplicates are not neighbours
     return torch.topk(dist, k, dim=1, largest=False, sorted=True).values
 
 
-def _distances(rows: torch.Tensor, points: torch.Tensor, pair_chunk: int = 4096) -> torch.Tensor:
-    """Euclidean distances by the matrix-product formula (fast), with the pairs it cannot resolve redone.
+def _distances(x: torch.Tensor, sq_norms: torch.Tensor | None, columns: list[slice], start: int, stop: int,
+               pair_chunk: int = 4096) -> torch.Tensor:
+    """Euclidean distances of samples start..stop-1 to all, by the matrix-product formula (fast), with
+    the pairs it cannot resolve redone.
 
     |a|^2 + |b|^2 - 2ab cancels catastrophically when a and b (nearly) coincide, so it cannot give the
-    exact zero of a duplicate. Pairs whose squared distance is below 1e-12 of |a|^2 + |b|^2 (the self
-    pairs, duplicates, and anything that close) are recomputed as |a - b| directly, a chunk of pairs
-    at a time so that a batch of identical samples (a disconnected layer) costs no n^2 x d memory.
+    exact zero of a duplicate. A sample's distance to itself is set to 0, as is that of two all-zero
+    samples (exact already); other pairs whose squared
+    distance is below 1e-12 of |a|^2 + |b|^2 (duplicates, and anything that close) are recomputed as
+    |a - b| directly, a chunk of pairs at a time so that a batch of identical samples (a disconnected
+    layer) costs no n^2 x d memory. The matrix product is the only pass over the features that is
+    not O(n x d): on CPU it is most of the time, in float64 as the values must match to 1e-6.
     """
-    row_sq, point_sq = (rows * rows).sum(1), (points * points).sum(1)
-    scale = row_sq[:, None] + point_sq[None, :]
-    sq = (scale - 2 * rows @ points.T).clamp_min_(0)
-    near = (sq <= 1e-12 * scale).nonzero()
+    gram = torch.zeros(stop - start, len(x), dtype=torch.float64, device=x.device)
+    for c in columns:
+        part = x[:, c].to(torch.float64)
+        gram.addmm_(part[start:stop], part.T)
+    if sq_norms is None:  # all rows: the diagonal
+        sq_norms = gram.diagonal().clone()
+    scale = sq_norms[start:stop, None] + sq_norms[None, :]
+    sq = gram.mul_(-2).add_(scale).clamp_min_(0)
+    near = (sq <= 1e-12 * scale) & (scale > 0)  # two zero vectors (a disconnected layer) are exactly 0 apart already
+    own = torch.arange(stop - start, device=x.device)
+    sq[own, own + start] = 0
+    near[own, own + start] = False
+    near = near.nonzero()
     dist = sq.sqrt_()
-    for start in range(0, len(near), pair_chunk):
-        i, j = near[start:start + pair_chunk].unbind(1)
-        dist[i, j] = (rows[i] - points[j]).norm(dim=1)
+    for first in range(0, len(near), pair_chunk):
+        i, j = near[first:first + pair_chunk].unbind(1)
+        dist[i, j] = (x[start + i].to(torch.float64) - x[j].to(torch.float64)).norm(dim=1)
     return dist
 
 

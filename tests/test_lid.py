@@ -71,6 +71,8 @@ def test_torch_in_torch_out_numpy_in_numpy_out_and_chunking_is_invisible():
     b = lid_mle(torch.from_numpy(x).float(), k=10, chunk_size=7)
     assert isinstance(a, np.ndarray) and isinstance(b, torch.Tensor)
     np.testing.assert_allclose(a, b.numpy(), atol=1e-4)  # float32 input vs float64 input
+    for rows, features in [(7, 4), (1024, 4), (7, 8192), (64, 30)]:  # row blocks and feature blocks
+        np.testing.assert_allclose(lid_mle(x, k=10, chunk_size=rows, feature_chunk=features), a, rtol=1e-12)
 
 
 def test_invariant_to_permutation_and_global_scaling():

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from naslid.errors import ArchError
-from naslid.space.nb201 import OPS, Arch, full_mask, mask_contains
-from naslid.supernet import Cell, StandaloneNetwork, Supernet, batch_statistics
+from naslid.space.nb201 import EDGES, OPS, Arch, all_archs, full_mask, mask_contains
+from naslid.supernet import Cell, StandaloneNetwork, Supernet, batch_statistics, edge_choices, live_edges
 
 
 @pytest.mark.parametrize("index", [0, 1, 123, 6111, 9930, 15624])
@@ -19,20 +19,71 @@ def test_standalone_parameter_count_matches_nb201(nb201_table, index):
     assert sum(p.numel() for p in net.parameters()) / 1e6 == pytest.approx(row["params_mb"], abs=1e-9)
 
 
-def test_forward_runs_only_the_chosen_ops():
+def op_calls(net, arch) -> dict:
+    calls = collections.Counter()
+    hooks = [module.register_forward_hook(lambda *_, e=e, name=name: calls.update([(e, name)]))
+             for layer in net.layers if isinstance(layer, Cell) for e, ops in enumerate(layer.ops) for name, module in ops.items()]
+    net(torch.randn(2, 3, 8, 8), *([arch] if arch is not None else []))
+    for hook in hooks:
+        hook.remove()
+    return dict(calls)
+
+
+def test_forward_runs_only_the_chosen_ops_that_reach_the_output():
     torch.manual_seed(0)
     net = Supernet(C=4, N=2, num_classes=10)
-    calls = collections.Counter()
-    for layer in net.layers:
-        if isinstance(layer, Cell):
-            for e, ops in enumerate(layer.ops):
-                for name, module in ops.items():
-                    module.register_forward_hook(lambda *_, e=e, name=name: calls.update([(e, name)]))
-    arch = Arch.from_str("|nor_conv_3x3~0|+|none~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_1x1~1|none~2|")
-    net(torch.randn(2, 3, 8, 8), arch)
     cells = sum(isinstance(layer, Cell) for layer in net.layers)
-    expected = {(e, OPS[o]): cells for e, o in enumerate(arch.ops) if o != 0}
-    assert dict(calls) == expected
+    arch = Arch.from_str("|nor_conv_3x3~0|+|none~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|")
+    assert op_calls(net, arch) == {(e, OPS[o]): cells for e, o in enumerate(arch.ops) if o != 0}
+    # node 2 leads nowhere (3<-2 is none): its input edge 2<-1 is skipped; node 1 still feeds 3<-1
+    dead_end = Arch.from_str("|nor_conv_3x3~0|+|none~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_1x1~1|none~2|")
+    assert op_calls(net, dead_end) == {(0, "nor_conv_3x3"): cells, (3, "skip_connect"): cells, (4, "nor_conv_1x1"): cells}
+    # node 1 receives nothing (1<-0 is none): the ops it feeds are skipped
+    unfed = Arch.from_str("|none~0|+|skip_connect~0|nor_conv_1x1~1|+|none~0|nor_conv_3x3~1|avg_pool_3x3~2|")
+    assert op_calls(net, unfed) == {(1, "skip_connect"): cells, (5, "avg_pool_3x3"): cells}
+    # the stand-alone network runs every op of its architecture, as NB201 counts FLOPs
+    standalone = StandaloneNetwork(dead_end, C=4, N=2, num_classes=10)
+    assert op_calls(standalone, None) == {(e, OPS[o]): cells for e, o in enumerate(dead_end.ops) if o != 0}
+
+
+def _live_by_paths(arch: Arch) -> tuple[bool, ...]:
+    """Brute force: an edge is live iff some path of non-none edges runs input -> edge -> output."""
+    edges = [(int(name.split("<-")[1]), int(name.split("<-")[0])) for name in EDGES]
+    def paths(a, b):  # every node sequence from a to b along non-none edges
+        if a == b:
+            return [[a]]
+        return [[a] + rest for e, (s, t) in enumerate(edges) if s == a and arch.ops[e] != 0 for rest in paths(t, b)]
+    return tuple(arch.ops[e] != 0 and bool(paths(0, s)) and bool(paths(t, 3)) for e, (s, t) in enumerate(edges))
+
+
+def test_live_edges_equal_the_edges_on_an_input_to_output_path_for_every_architecture():
+    for arch in all_archs():
+        assert live_edges(edge_choices(arch)) == _live_by_paths(arch), arch.to_str()
+
+
+def test_skipping_dead_edges_leaves_output_and_gradients_exactly_equal():
+    """In training mode the skipped edges contribute exactly zero: ReLU-conv-BN of an all-zero input
+    is zero (here the convs' biases are zeroed so that this holds in floating point too; with a bias,
+    BN of the constant conv output is zero only up to rounding, which BN then amplifies: skipping is
+    the exact value). Over every architecture, output and input gradient equal running every op."""
+    torch.manual_seed(0)
+    every = Cell(4, [list(OPS)] * 6, affine=False, track_running_stats=True)
+    for module in every.modules():
+        if isinstance(module, torch.nn.Conv2d) and module.bias is not None:
+            torch.nn.init.zeros_(module.bias)
+    live = Cell(4, [list(OPS)] * 6, affine=False, track_running_stats=True, skip_dead=True)
+    live.load_state_dict(every.state_dict())
+    x = torch.randn(4, 4, 5, 5)
+    weights = torch.linspace(-1, 1, x.numel()).view_as(x)
+    for arch in all_archs():
+        results = []
+        for cell in (every, live):
+            xi = x.clone().requires_grad_()
+            out = cell(xi, arch)
+            if out.requires_grad:  # a cell whose every path is none has no graph
+                (out * weights).sum().backward()
+            results.append((out.detach(), torch.zeros_like(x) if xi.grad is None else xi.grad))
+        assert torch.equal(results[0][0], results[1][0]) and torch.equal(results[0][1], results[1][1]), arch.to_str()
 
 
 def test_a_node_fed_only_by_none_is_zero():
