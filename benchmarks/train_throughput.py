@@ -3,7 +3,7 @@ of naslid's NB201 supernet vs the NB201 authors' RSPS supernet (xautodl's `RANDO
 same C, N, batch, input size and ops, measured alternately in this process.
 
     pip install --no-deps xautodl==1.0.0     # its pinned old numpy does not build on Python 3.11
-    python benchmarks/train_throughput.py [--C 16 --N 5 --batch 64 --size 32 --steps 30 --device cpu]
+    python benchmarks/train_throughput.py [--C 16 --N 5 --batch 64 --size 32 --steps 40 --rounds 5 --device cpu]
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ def main():
     p.add_argument("--N", type=int, default=5)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--size", type=int, default=32)
-    p.add_argument("--steps", type=int, default=30)
-    p.add_argument("--rounds", type=int, default=3, help="alternate the two models this many times; medians are kept")
+    p.add_argument("--steps", type=int, default=40)
+    p.add_argument("--rounds", type=int, default=5, help="alternate the two models this many times; medians are kept")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = p.parse_args()
     device = torch.device(args.device)
