@@ -46,7 +46,7 @@ def lid_mle(features, k: int = 20, chunk_size: int = 1024, feature_chunk: int = 
         raise NaslidError(f"LID with k={k} needs more than k samples in a batch, got {n}; raise the batch size or lower lid.k")
     columns = [slice(c, c + feature_chunk) for c in range(0, x.shape[1], feature_chunk)]
     # One block of rows (the usual batch) reads its squared norms off the Gram matrix's diagonal.
-    sq_norms = None if n <= chunk_size else sum(torch.einsum("ij,ij->i", *(x[:, c].to(torch.float64),) * 2) for c in columns)
+    sq_norms = None if n <= chunk_size else sum(_squared_norms(x[:, c].to(torch.float64)) for c in columns)
     neighbours = torch.cat([_knn_distances(x, sq_norms, columns, start, min(start + chunk_size, n), k)
                             for start in range(0, n, chunk_size)])
     point = torch.isinf(neighbours).all(dim=1)  # coincides with every other sample
@@ -59,6 +59,10 @@ def lid_mle(features, k: int = 20, chunk_size: int = 1024, feature_chunk: int = 
         raise NaslidError("LID is unbounded for a sample whose k nearest neighbours are all equidistant; the features are degenerate")
     lid = torch.where(point, 0.0, -1.0 / mean_log)
     return lid.cpu().numpy() if is_numpy else lid
+
+
+def _squared_norms(block: torch.Tensor) -> torch.Tensor:
+    return torch.einsum("ij,ij->i", block, block)
 
 
 def _knn_distances(x: torch.Tensor, sq_norms: torch.Tensor | None, columns: list[slice], start: int, stop: int,
@@ -75,12 +79,12 @@ def _distances(x: torch.Tensor, sq_norms: torch.Tensor | None, columns: list[sli
     the pairs it cannot resolve redone.
 
     |a|^2 + |b|^2 - 2ab cancels catastrophically when a and b (nearly) coincide, so it cannot give the
-    exact zero of a duplicate. A sample's distance to itself is set to 0, as is that of two all-zero
-    samples (exact already); other pairs whose squared
-    distance is below 1e-12 of |a|^2 + |b|^2 (duplicates, and anything that close) are recomputed as
-    |a - b| directly, a chunk of pairs at a time so that a batch of identical samples (a disconnected
-    layer) costs no n^2 x d memory. The matrix product is the only pass over the features that is
-    not O(n x d): on CPU it is most of the time, in float64 as the values must match to 1e-6.
+    exact zero of a duplicate. A sample's distance to itself is set to 0, and two all-zero samples
+    get 0 from the formula already; other pairs whose squared distance is below 1e-12 of
+    |a|^2 + |b|^2 (duplicates, and anything that close) are recomputed as |a - b| directly, a chunk
+    of pairs at a time so that a batch of identical samples costs no n^2 x d memory. The matrix
+    product is the only pass over the features that is not O(n x d): on CPU it is most of the time,
+    in float64 as the values must match to 1e-6.
     """
     gram = torch.zeros(stop - start, len(x), dtype=torch.float64, device=x.device)
     for c in columns:

@@ -27,8 +27,8 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from naslid.data import Dataset
 from naslid import preempt
+from naslid.data import Dataset
 from naslid.errors import NaslidError
 from naslid.io import atomic_torch_save, atomic_write_text, load_checkpoint
 from naslid.lid import layer_lid

@@ -50,11 +50,12 @@ def live_edges(choices: EdgeChoices) -> tuple[bool, ...]:
     """Which edges can change the cell's output: an op other than `none`, fed by a node that receives
     something from the input, feeding a node that reaches the output.
 
-    Any other edge computes nothing the loss sees: its input is all zeros (and its op's output is then
-    zero too: ReLU-conv-BN of zeros is zero, so are pooling and identity) or its output is summed into
-    a node that no op leads on from. Skipping it leaves the cell's output and every gradient unchanged;
-    only the running BatchNorm statistics of its ops, which the sampled path's output never uses, are
-    not updated.
+    Any other edge computes nothing the loss sees: its input is all zeros, or its output is summed
+    into a node that no op leads on from. On zeros, pooling and identity give zeros, and ReLU-conv-BN
+    gives a constant (the conv's bias) that training-mode BatchNorm maps to zero, exactly in exact
+    arithmetic and up to rounding (which BN amplifies) in floating point. Skipping it leaves the
+    cell's output and every gradient unchanged; only the running BatchNorm statistics of its ops,
+    which the sampled path's output never uses, are not updated.
     """
     active = [any(o != 0 for o in ops) for ops in choices]
     fed = [True] + [False] * (NUM_NODES - 1)

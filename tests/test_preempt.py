@@ -20,6 +20,7 @@ import torch
 import yaml
 
 from conftest import PYTHON
+from naslid.io import atomic_torch_save
 
 CONFIG = {"space": {"C": 4, "N": 1}, "threads": 1, "data": {"limit": 512, "augment": False},
           "train": {"epochs": 5, "batch_size": 32, "eval_batches": 1},
@@ -168,7 +169,6 @@ def test_profile_resume_of_another_supernet_is_ignored(setup, tmp_path):
     other = tmp_path / "other.pt"
     assert naslid("finetune", "--config", setup / "c.yaml", "--parent", setup / "clean.pt", "--epochs", 1,
                   "--out", other, "--metrics", tmp_path / "m.json").wait() == 0
-    from naslid.io import atomic_torch_save
     atomic_torch_save(tmp_path / "p.csv.resume", {"kind": "profile-resume", "fingerprint": "x", "edges": {0: (2, [])}})
     proc = naslid(*args, "--supernet", other)
     _, err = proc.communicate()

@@ -143,6 +143,18 @@ def test_snakemake_lint_and_snakefmt_are_clean():
     assert fmt.returncode == 0, fmt.stderr
 
 
+def working_in(root: Path) -> list[int]:
+    """Live processes whose working directory is `root` (what scripts/run-workflow.sh looks for)."""
+    pids = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if os.readlink(proc / "cwd") == str(root.resolve()):
+                pids.append(int(proc.name))
+        except OSError:  # gone, a zombie, or not ours to read
+            pass
+    return pids
+
+
 @pytest.mark.parametrize("kill", ["SIGTERM to Snakemake", "SIGKILL to the whole run"])
 def test_a_workflow_killed_mid_run_finishes_on_rerun_with_the_tables_of_a_clean_run(run_dir, tmp_path, kill):
     """Fault injection: kill the workflow while stages run, then the README's command again
@@ -166,7 +178,8 @@ def test_a_workflow_killed_mid_run_finishes_on_rerun_with_the_tables_of_a_clean_
     else:
         os.killpg(proc.pid, signal.SIGKILL)
     _, err = proc.communicate()
-    time.sleep(0.5)  # the killed jobs' processes are reaped
+    while working_in(root) and time.time() < deadline:  # SIGKILL is delivered, not yet done, when killpg returns
+        time.sleep(0.05)
     assert proc.returncode != 0 and not (root / "results" / "tiny" / "tables" / "table2.md").exists()
     assert bool(list((root / ".snakemake" / "locks").glob("*"))) == kill.startswith("SIGKILL")
     out = subprocess.run(["bash", REPO / "scripts" / "run-workflow.sh", "--cores", "2", "--configfile", "tiny.yaml"],
