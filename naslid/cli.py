@@ -81,7 +81,6 @@ def _profile(p: argparse.ArgumentParser):
         from naslid.criteria import get_criterion
         from naslid.data import load_dataset
         from naslid.profile import Checkpoint, write_profile
-        from naslid.space.nb201 import EDGES, unpartitioned_edges
         from naslid.train import load_supernet, resolve_device, seed_everything
         config = _config(args)
         criterion = get_criterion(config["split"]["criterion"])
@@ -93,11 +92,12 @@ def _profile(p: argparse.ArgumentParser):
         dataset = load_dataset(config["data"])
         # An edge split in an earlier round is no candidate: its table is empty, so a workflow can plan
         # one job per edge before it knows which edges the earlier splits took.
-        wanted = args.edge if args.edge is not None else list(range(len(EDGES)))
-        bad = [e for e in wanted if not 0 <= e < len(EDGES)]
+        names = model.space.EDGES
+        wanted = args.edge if args.edge is not None else list(range(len(names)))
+        bad = [e for e in wanted if not 0 <= e < len(names)]
         if bad:
-            raise NaslidError(f"--edge {bad[0]} does not exist; NB201 edges are 0..{len(EDGES) - 1} ({', '.join(EDGES)})")
-        edges = [e for e in wanted if e in unpartitioned_edges(model.mask)]
+            raise NaslidError(f"--edge {bad[0]} does not exist; this space's edges are 0..{len(names) - 1} ({', '.join(names)})")
+        edges = [e for e in wanted if e in model.space.unpartitioned_edges(model.mask)]
         checkpoint = Checkpoint(Path(str(args.out) + ".resume"), config, args.supernet)
         tables = [criterion.characterise(config, model, dataset, e, ckpt["id"], device, checkpoint) for e in edges]
         write_profile(pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=criterion.columns), args.out)
@@ -116,13 +116,14 @@ def _split(p: argparse.ArgumentParser):
         from naslid.criteria import get_criterion
         from naslid.io import atomic_write_json, load_checkpoint
         from naslid.profile import read_profiles
-        from naslid.space.nb201 import mask_from_lists
+        from naslid.space import get_space
         from naslid.split import split
         config = _config(args)
         ckpt = load_checkpoint(args.supernet, "supernet")
         criterion = get_criterion(config["split"]["criterion"])
         table = read_profiles(args.profiles, criterion.columns) if criterion.measures else None
-        atomic_write_json(args.out, split(config, table, mask_from_lists(ckpt["mask"]), ckpt["id"], ckpt.get("nonlinear")))
+        mask = get_space(config).mask_from_lists(ckpt["mask"])
+        atomic_write_json(args.out, split(config, table, mask, ckpt["id"], ckpt.get("nonlinear")))
     return run
 
 

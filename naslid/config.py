@@ -27,8 +27,21 @@ DEFAULTS: dict = {
         "limit": None,          # use only the first `limit` images of each split (quick runs, tests); null: all
     },
     "space": {
-        "C": 16,                # channels of the first stage (NB201: 16)
-        "N": 5,                 # cells per stage (NB201: 5)
+        "name": "nb201",        # nb201 (NAS-Bench-201 cells) | proxyless (ProxylessNAS/OFA MobileNetV2 layers)
+        "C": 16,                # nb201: channels of the first stage (NB201: 16)
+        "N": 5,                 # nb201: cells per stage (NB201: 5)
+        "proxyless": {          # proxyless: the layout (naslid/space/proxyless.py); ProxylessNAS's ImageNet one
+            "widths": [24, 40, 80, 96, 192, 320],  # output channels of each stage
+            "depths": [4, 4, 4, 4, 4, 1],          # searchable layers per stage
+            "strides": [2, 2, 2, 1, 2, 1],         # stride of each stage's first layer
+            "kernels": [3, 5, 7],                  # depthwise kernel sizes of the candidate blocks
+            "expansions": [3, 6],                  # expansion ratios of the candidate blocks (OFA: 3, 4, 6)
+            "stem_width": 32,
+            "stem_stride": 2,                      # 1 for small inputs (CIFAR, the 16x16 proxy)
+            "first_width": 16,                     # the fixed first block (3x3, expansion 1)
+            "last_width": 1280,                    # the 1x1 conv before pooling
+            "skip": True,                          # later layers of a stage may be skipped (elastic depth)
+        },
     },
     "supernet": {
         "affine": False,        # NB201 search: BatchNorm without affine parameters
@@ -129,6 +142,7 @@ DEFAULTS: dict = {
 
 CHOICES = {
     "device": ("cpu", "cuda"),
+    "space.name": ("nb201", "proxyless"),
     "data.dataset": ("proxy", "cifar10", "cifar100", "imagenet16-120"),
     "supernet.sampling": ("uniform", "switch"),
     "lid.similarity": ("euclidean", "pearson", "cosine"),
@@ -140,11 +154,13 @@ CHOICES = {
 }
 OPTIONAL_STR = {"data.root", "benchmark.path", "benchmark.reference", "workflow.container"}  # keys whose default None stands for "not set"
 OPTIONAL_INT = {"data.limit"}
-CHECKED_BELOW = {"rank.percent", "workflow.criteria", "workflow.seeds"}  # keys whose rule is not a plain type (validated at the end of `validate`)
+PROXYLESS_LISTS = ("widths", "depths", "strides", "kernels", "expansions")
+CHECKED_BELOW = {"rank.percent", "workflow.criteria", "workflow.seeds"} | {f"space.proxyless.{k}" for k in PROXYLESS_LISTS}  # keys whose rule is not a plain type (validated at the end of `validate`)
 NON_NEGATIVE = {"train.epochs", "finetune.epochs", "train.weight_decay", "train.grad_clip", "train.eval_batches",
                 "split.epochs_between_rounds", "train.momentum", "threads", "seed", "build_benchmark.sample_seed",
                 "build_benchmark.weight_decay", "build_benchmark.warmup"}
-POSITIVE = {"space.C", "space.N", "train.batch_size", "train.lr", "finetune.lr", "lid.k", "lid.batches",
+POSITIVE = {"space.proxyless.stem_width", "space.proxyless.first_width", "space.proxyless.last_width",
+            "space.C", "space.N", "train.batch_size", "train.lr", "finetune.lr", "lid.k", "lid.batches",
             "lid.batch_size", "lid.eps", "split.rounds", "split.exhaustive_rounds", "build_benchmark.archs", "build_benchmark.seeds", "build_benchmark.C",
             "build_benchmark.N", "build_benchmark.epochs", "build_benchmark.batch_size", "build_benchmark.lr",
             "build_benchmark.workers", "evaluate.batches", "evaluate.batch_size", "evolve.generations", "evolve.parents", "evolve.best", "gradient.batches", "gradient.batch_size",
@@ -249,8 +265,25 @@ def validate(config: dict) -> None:
         raise ConfigError(f"config key 'rank.percent' must be a number in (0, 100] or null, got {percent!r}")
     if not top_k or not all(isinstance(k, int) and not isinstance(k, bool) and k > 1 for k in top_k):
         raise ConfigError(f"config key 'rank.top_k' must be a list of integers > 1, got {top_k!r}")
+    _validate_proxyless(config["space"]["proxyless"])
     if config["build_benchmark"]["warmup"] >= 1:
         raise ConfigError("config key 'build_benchmark.warmup' must be a fraction of the steps, below 1")
+
+
+def _validate_proxyless(p: dict) -> None:
+    for key in PROXYLESS_LISTS:
+        value = p[key]
+        if not isinstance(value, list) or not value or any(isinstance(x, bool) or not isinstance(x, int) or x < 1 for x in value):
+            raise ConfigError(f"config key 'space.proxyless.{key}' must be a non-empty list of positive integers, got {value!r}")
+    if not len(p["widths"]) == len(p["depths"]) == len(p["strides"]):
+        raise ConfigError("config keys 'space.proxyless.widths', 'depths' and 'strides' give one value per stage and "
+                          f"must have the same length, got {len(p['widths'])}, {len(p['depths'])}, {len(p['strides'])}")
+    if any(s not in (1, 2) for s in p["strides"] + [p["stem_stride"]]):
+        raise ConfigError("config keys 'space.proxyless.strides' and 'stem_stride' must be 1 or 2")
+    if any(k % 2 == 0 for k in p["kernels"]):
+        raise ConfigError(f"config key 'space.proxyless.kernels' must hold odd kernel sizes, got {p['kernels']!r}")
+    if len(set(p["kernels"])) != len(p["kernels"]) or len(set(p["expansions"])) != len(p["expansions"]):
+        raise ConfigError("config keys 'space.proxyless.kernels' and 'expansions' must not repeat a value")
 
 
 def json_schema() -> dict:
@@ -271,6 +304,7 @@ def json_schema() -> dict:
             return {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 100}
         if isinstance(value, list):
             item = {"type": "integer", "minimum": 0} if dotted == "workflow.seeds" else \
+                {"type": "integer", "minimum": 1} if dotted.startswith("space.proxyless.") else \
                 {"enum": list(CHOICES["split.criterion"])} if dotted == "workflow.criteria" else {"type": "integer", "minimum": 2}
             return {"type": "array", "items": item, "minItems": 1}
         schema = {"type": "boolean" if isinstance(value, bool) else "integer" if isinstance(value, int)

@@ -34,7 +34,7 @@ import pandas as pd
 
 from naslid import gradient, profile
 from naslid.errors import NaslidError
-from naslid.space.nb201 import EDGES, MAX_NONLINEAR, OPS, unpartitioned_edges
+from naslid.space import get_space
 from naslid.split import profiles_of_edge, similarity_matrix
 
 
@@ -45,7 +45,7 @@ class Criterion:
     characterise: Callable[..., pd.DataFrame] | None  # (config, model, dataset, edge, sub_id, device, checkpoint=None) -> table
     similarity: Callable[[pd.DataFrame, str, list[str], dict], np.ndarray] | None  # (table, edge, ops, config) -> matrix
     decide: Callable[[np.ndarray, dict], dict] | None = None  # (mask, config) -> decision, for criteria that measure nothing
-    children: int = 2  # sub-supernets per split
+    children: int | Callable[[object], int] = 2  # sub-supernets per split, or a function of the search space
 
     @property
     def measures(self) -> bool:
@@ -59,17 +59,25 @@ class Criterion:
         return 1 if self.name == "nonlinear-count" else config["split"]["rounds"]
 
 
+def _exhaustive_width(space) -> int:
+    """Children of an exhaustive split: the most ops any edge of the space allows (NB201: 5)."""
+    return int(space.full_mask().sum(axis=1).max())
+
+
 def _exhaustive_decision(mask: np.ndarray, config: dict) -> dict:
-    edges = unpartitioned_edges(mask)
+    """The first unpartitioned edge that allows the most ops: every split has the same number of
+    children (in ProxylessNAS's space the first layer of a stage cannot be skipped and has one op fewer)."""
+    space = get_space(config)
+    edges = [e for e in space.unpartitioned_edges(mask) if mask[e].sum() == _exhaustive_width(space)]
     if not edges:
         raise NaslidError("every edge of this sub-supernet is already split; lower split.exhaustive_rounds")
     edge = edges[0]
-    return {"edge": EDGES[edge], "groups": [[OPS[o]] for o in np.flatnonzero(mask[edge])],
+    return {"edge": space.EDGES[edge], "groups": [[space.OPS[o]] for o in np.flatnonzero(mask[edge])],
             "edge_rule": "first unpartitioned edge", "candidates": {}}
 
 
 def _nonlinear_decision(mask: np.ndarray, config: dict) -> dict:
-    return {"edge": None, "groups": [[count] for count in range(MAX_NONLINEAR + 1)],
+    return {"edge": None, "groups": [[count] for count in range(get_space(config).MAX_NONLINEAR + 1)],
             "edge_rule": "nonlinear count", "candidates": {}}
 
 
@@ -88,8 +96,9 @@ CRITERIA = {
     "lid-pearson": Criterion("lid-pearson", profile.COLUMNS, _lid_characterise, _lid_similarity("pearson")),
     "gradient": Criterion("gradient", gradient.COLUMNS, gradient.gradient_edge,
                           lambda table, edge, ops, config: gradient.similarity_of_edge(table, edge, ops)),
-    "exhaustive": Criterion("exhaustive", [], None, None, _exhaustive_decision, children=len(OPS)),
-    "nonlinear-count": Criterion("nonlinear-count", [], None, None, _nonlinear_decision, children=MAX_NONLINEAR + 1),
+    "exhaustive": Criterion("exhaustive", [], None, None, _exhaustive_decision, children=_exhaustive_width),
+    "nonlinear-count": Criterion("nonlinear-count", [], None, None, _nonlinear_decision,
+                                 children=lambda space: space.MAX_NONLINEAR + 1),
 }
 NO_SPLIT = "none"
 
@@ -122,4 +131,5 @@ def split_shape(name: str, config: dict) -> tuple[int, int]:
     if name == NO_SPLIT:
         return 0, 1
     criterion = get_criterion(name)
-    return criterion.rounds(config), criterion.children
+    children = criterion.children(get_space(config)) if callable(criterion.children) else criterion.children
+    return criterion.rounds(config), children

@@ -11,7 +11,6 @@ GM-NAS does. Result: a tidy table (id, edge, op_i, op_j, similarity), one row pe
 from __future__ import annotations
 
 import itertools
-import re
 
 import numpy as np
 import pandas as pd
@@ -20,7 +19,6 @@ import torch
 from naslid.data import Dataset
 from naslid.errors import NaslidError
 from naslid.profile import Checkpoint, edge_batches
-from naslid.space.nb201 import EDGES, OPS
 from naslid.supernet import Supernet, batch_statistics
 
 COLUMNS = ["id", "edge", "op_i", "op_j", "similarity"]
@@ -28,7 +26,7 @@ COLUMNS = ["id", "edge", "op_i", "op_j", "similarity"]
 
 def shared_parameters(model: Supernet, edge: int) -> list[torch.nn.Parameter]:
     """Every parameter except those of the ops on `edge` (which differ between the ops compared)."""
-    own = re.compile(rf"^layers\.\d+\.ops\.{edge}\.")
+    own = model.edge_parameters(edge)
     return [p for name, p in model.named_parameters() if not own.match(name)]
 
 
@@ -63,7 +61,7 @@ def gradient_edge(config: dict, model: Supernet, dataset: Dataset, edge: int, su
     rows = []
     for i, j in itertools.combinations(sorted(gradients), 2):
         cosine = torch.nn.functional.cosine_similarity(gradients[i], gradients[j], dim=0).item()
-        rows.append((sub_id, EDGES[edge], OPS[i], OPS[j], cosine))
+        rows.append((sub_id, model.space.EDGES[edge], model.space.OPS[i], model.space.OPS[j], cosine))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

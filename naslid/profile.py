@@ -32,15 +32,14 @@ from naslid.data import Dataset
 from naslid.errors import NaslidError
 from naslid.io import atomic_torch_save, atomic_write_text, load_checkpoint
 from naslid.lid import layer_lid
-from naslid.space.nb201 import EDGES, OPS
 from naslid.supernet import EdgeChoices, Supernet, batch_statistics, edge_choices
 
 COLUMNS = ["id", "edge", "op", "batch", "layer", "lid"]
 
 
-def op_label(group: tuple[int, ...]) -> str:
+def op_label(ops: tuple[str, ...], group: tuple[int, ...]) -> str:
     """Name of an op, or of a group of ops profiled by the sum of their outputs (Eq. 4): 'a+b'."""
-    return "+".join(OPS[o] for o in group)
+    return "+".join(ops[o] for o in group)
 
 
 def layer_lids(model: Supernet, images: torch.Tensor, arch, k: int) -> list[float]:
@@ -66,6 +65,8 @@ class Checkpoint:
     """
 
     def __init__(self, path: Path, config: dict, supernet: Path):
+        from naslid.space import get_space
+        edges = get_space(config).EDGES
         self.path = Path(path)
         digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
         digest.update(Path(supernet).read_bytes())
@@ -75,7 +76,7 @@ class Checkpoint:
             saved = load_checkpoint(self.path, "profile-resume")
             if saved["fingerprint"] == self.fingerprint:
                 self.edges = saved["edges"]
-                print(f"resuming {self.path}: " + ", ".join(f"edge {EDGES[e]} after {done} batches"
+                print(f"resuming {self.path}: " + ", ".join(f"edge {edges[e]} after {done} batches"
                                                              for e, (done, _) in self.edges.items()), file=sys.stderr)
             else:
                 print(f"ignoring {self.path}: it belongs to another config or supernet", file=sys.stderr)
@@ -87,7 +88,7 @@ class Checkpoint:
     def save(self, edge: int, done: int, state) -> None:
         self.edges[edge] = (done, state)
         atomic_torch_save(self.path, {"kind": "profile-resume", "fingerprint": self.fingerprint, "edges": self.edges})
-        preempt.checkpoint_done(f"batch {done} of edge {EDGES[edge]} ({self.path})")
+        preempt.checkpoint_done(f"batch {done} of edge {edge} ({self.path})")
 
     def finish(self) -> None:
         self.path.unlink(missing_ok=True)
@@ -101,14 +102,15 @@ def edge_batches(config: dict, model: Supernet, dataset: Dataset, edge: int, sub
     criterion (LID profiles, gradient matching) sees the same images and other-edge ops. A resumed
     job passes `start`, the batches it has done: they are drawn (to keep the stream) but not yielded.
     """
-    if not 0 <= edge < len(EDGES):
-        raise NaslidError(f"edge {edge} does not exist; NB201 edges are 0..{len(EDGES) - 1} ({', '.join(EDGES)})")
+    edges = model.space.EDGES
+    if not 0 <= edge < len(edges):
+        raise NaslidError(f"edge {edge} does not exist; this space's edges are 0..{len(edges) - 1} ({', '.join(edges)})")
     if batch_size > len(dataset.train):
         raise NaslidError(f"{what}.batch_size {batch_size} exceeds the {len(dataset.train)} training images")
     generator = torch.Generator().manual_seed(config["seed"] * 7919 + zlib.crc32(f"{sub_id}/{edge}".encode()))
 
     def stream():  # checked above, drawn lazily below
-        for batch in tqdm(range(batches), desc=f"{what} {sub_id or 'root'} edge {EDGES[edge]}", leave=False,
+        for batch in tqdm(range(batches), desc=f"{what} {sub_id or 'root'} edge {edges[edge]}", leave=False,
                           disable=None, initial=start):
             index = torch.randperm(len(dataset.train), generator=generator)[:batch_size]
             others = edge_choices(model.sample_arch(generator))
@@ -128,14 +130,14 @@ def profile_edge(config: dict, model: Supernet, dataset: Dataset, edge: int, sub
     allowed = [int(o) for o in model.mask[edge].nonzero()[0]]
     candidates = candidates or [(o,) for o in allowed]
     if any(o not in allowed for group in candidates for o in group):
-        raise NaslidError(f"candidates {candidates} on edge {EDGES[edge]} leave the sub-supernet's mask")
+        raise NaslidError(f"candidates {candidates} on edge {model.space.EDGES[edge]} leave the sub-supernet's mask")
     model.to(device)
     with torch.no_grad(), batch_statistics(model):
         for batch, (images, _, others) in enumerate(stream, start=done):
             for group in candidates:
                 arch: EdgeChoices = others[:edge] + (tuple(group),) + others[edge + 1:]
                 for layer, lid in enumerate(layer_lids(model, images, arch, lcfg["k"])):
-                    rows.append((sub_id, EDGES[edge], op_label(group), batch, layer, lid))
+                    rows.append((sub_id, model.space.EDGES[edge], op_label(model.space.OPS, group), batch, layer, lid))
             if checkpoint:
                 checkpoint.save(edge, batch + 1, rows)
     return pd.DataFrame(rows, columns=COLUMNS)
@@ -152,7 +154,7 @@ def read_profiles(paths, columns: list[str] = COLUMNS) -> pd.DataFrame:
     frames = []
     for path in paths:
         try:
-            frame = pd.read_csv(path, dtype={"id": str}, keep_default_na=False)
+            frame = pd.read_csv(path, dtype={"id": str, "edge": str}, keep_default_na=False)
         except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
             raise NaslidError(f"profile table {path} is missing or unreadable ({err}); rerun `naslid profile` for it") from None
         if list(frame.columns) != columns:

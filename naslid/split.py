@@ -27,7 +27,7 @@ import pandas as pd
 
 from naslid.errors import NaslidError
 from naslid.io import load_json
-from naslid.space.nb201 import EDGES, OPS, mask_from_lists, mask_to_lists, unpartitioned_edges
+from naslid.space import get_space
 
 
 # ---- similarity of two sub-supernets from their LID profiles ----
@@ -115,35 +115,35 @@ def profiles_of_edge(table: pd.DataFrame, edge: str, ops: list[str]) -> np.ndarr
     return np.stack([cube.loc[op].to_numpy() for op in ops])
 
 
-def split_edges(mask: np.ndarray, split_config: dict, similarity_of) -> dict:
+def split_edges(space, mask: np.ndarray, split_config: dict, similarity_of) -> dict:
     """Score every unpartitioned edge; return the candidates and the chosen edge and groups.
 
     `similarity_of(edge, ops)` is the criterion's similarity matrix of the edge's ops.
     """
-    edges = unpartitioned_edges(mask)
+    edges = space.unpartitioned_edges(mask)
     if not edges:
         raise NaslidError("every edge of this sub-supernet is already split; lower split.rounds")
     candidates = {}
     for e in edges:
-        ops = [OPS[o] for o in np.flatnonzero(mask[e])]
-        sim = similarity_of(EDGES[e], ops)
+        ops = [space.OPS[o] for o in np.flatnonzero(mask[e])]
+        sim = similarity_of(space.EDGES[e], ops)
         a, b = min_cut_bipartition(sim, split_config["balanced"])
-        candidates[EDGES[e]] = {
+        candidates[space.EDGES[e]] = {
             "ops": ops, "similarity": sim.round(12).tolist(), "groups": [[ops[i] for i in a], [ops[i] for i in b]],
             "partition_score": partition_score(sim, (a, b)), "cross_similarity": cross_similarity(sim, (a, b)),
             "separability": separability(sim),
         }
     key = "partition_score" if split_config["edge_rule"] == "partition-score" else "cross_similarity"
-    chosen = max(candidates, key=lambda edge: candidates[edge][key])  # ties: the first edge in NB201 order
+    chosen = max(candidates, key=lambda edge: candidates[edge][key])  # ties: the first edge in the space's order
     return {"edge": chosen, "groups": candidates[chosen]["groups"], "edge_rule": split_config["edge_rule"], "candidates": candidates}
 
 
-def children_masks(mask: np.ndarray, edge: str, groups: list[list[str]]) -> list[np.ndarray]:
-    e = EDGES.index(edge)
+def children_masks(space, mask: np.ndarray, edge: str, groups: list[list[str]]) -> list[np.ndarray]:
+    e = space.EDGES.index(edge)
     children = []
     for group in groups:
         child = mask.copy()
-        child[e] = [OPS[o] in group for o in range(len(OPS))]
+        child[e] = [name in group for name in space.OPS]
         children.append(child)
     return children
 
@@ -156,18 +156,19 @@ def split(config: dict, table: pd.DataFrame, mask: np.ndarray, sub_id: str, nonl
     """
     from naslid.criteria import get_criterion  # criteria build on this module's helpers
     criterion = get_criterion(config["split"]["criterion"])
+    space = get_space(config)
     if nonlinear is not None:
         raise NaslidError(f"sub-supernet {sub_id!r} is already a nonlinear-count group; it cannot be split again")
     if criterion.decide is not None:
         decision = criterion.decide(mask, config)
     else:
-        decision = split_edges(mask, config["split"], lambda edge, ops: criterion.similarity(table, edge, ops, config))
+        decision = split_edges(space, mask, config["split"], lambda edge, ops: criterion.similarity(table, edge, ops, config))
     if decision["edge"] is None:  # nonlinear-count: the groups are counts, every child keeps the mask
         children = [(mask, group) for group in decision["groups"]]
     else:
-        children = [(m, None) for m in children_masks(mask, decision["edge"], decision["groups"])]
-    return {"id": sub_id, "criterion": config["split"]["criterion"], "mask": mask_to_lists(mask), **decision,
-            "children": [{"id": sub_id + str(i), "mask": mask_to_lists(m), "nonlinear": counts}
+        children = [(m, None) for m in children_masks(space, mask, decision["edge"], decision["groups"])]
+    return {"id": sub_id, "criterion": config["split"]["criterion"], "mask": space.mask_to_lists(mask), **decision,
+            "children": [{"id": sub_id + str(i), "mask": space.mask_to_lists(m), "nonlinear": counts}
                          for i, (m, counts) in enumerate(children)],
             "config": config}
 
@@ -179,4 +180,7 @@ def child_of_split(path, child: int) -> tuple[np.ndarray, str, list | None]:
         raise NaslidError(f"{path} is not a split JSON (no 'children'); pass the output of `naslid split`")
     if not 0 <= child < len(children):
         raise NaslidError(f"{path} has children 0..{len(children) - 1}; --child {child} does not exist")
-    return mask_from_lists(children[child]["mask"]), children[child]["id"], children[child].get("nonlinear")
+    if not isinstance(record.get("config"), dict):
+        raise NaslidError(f"{path} has no 'config' (the search space its masks belong to); rerun `naslid split`")
+    space = get_space(record["config"])
+    return space.mask_from_lists(children[child]["mask"]), children[child]["id"], children[child].get("nonlinear")

@@ -12,13 +12,14 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import re
 
 import numpy as np
 import torch
 from torch import nn
 
 from naslid.errors import ArchError
-from naslid.space.nb201 import EDGES, NUM_NODES, OPS, Arch, archs_in_mask, check_mask, contains, full_mask
+from naslid.space.nb201 import EDGES, NUM_NODES, OPS, Arch
 from naslid.space.ops import ResNetBasicBlock, make_op
 
 # Edge e of EDGES feeds node EDGE_TARGET[e] from node EDGE_SOURCE[e].
@@ -42,7 +43,8 @@ EdgeChoices = tuple[tuple[int, ...], ...]
 
 
 def edge_choices(arch: "Arch | EdgeChoices") -> EdgeChoices:
-    return tuple((o,) for o in arch.ops) if isinstance(arch, Arch) else arch
+    """The choices of an architecture of any search space (one op per position), or `arch` as it is."""
+    return tuple((o,) for o in arch.ops) if hasattr(arch, "ops") else arch
 
 
 @functools.lru_cache(maxsize=None)
@@ -122,43 +124,39 @@ class MacroNetwork(nn.Module):
         return self.classifier(x)
 
 
-class Supernet(MacroNetwork):
-    """Weight-sharing supernet of NB201: every op on every edge of every cell.
+class MaskedSupernet:
+    """What every search space's supernet shares: the mask of its sub-supernet, membership, sampling.
 
-    A sub-supernet is the same module restricted by `mask` (edges x ops); it inherits its parent's
-    weights by loading the parent's state dict (`from_parent`). Ops a mask excludes keep their
-    weights but are never run, so a sub-supernet costs no more per step than the supernet.
-    `nonlinear` (a set of nonlinear counts, or None) further restricts it to the architectures
-    of those counts (the nonlinear-count criterion).
+    A sub-supernet is the same module restricted by `mask` (positions x ops); it inherits its
+    parent's weights by a copy (`from_parent`). Ops a mask excludes keep their weights but are never
+    run, so a sub-supernet costs no more per step than the supernet. `nonlinear` (a set of nonlinear
+    counts, or None) further restricts it to the architectures of those counts (nonlinear-count criterion).
     """
 
-    def __init__(self, C: int, N: int, num_classes: int, mask: np.ndarray | None = None,
-                 affine: bool = False, track_running_stats: bool = True, nonlinear=None):
-        super().__init__(C, N, num_classes, [list(OPS)] * len(EDGES), affine, track_running_stats, skip_dead=True)
-        self.mask = check_mask(full_mask() if mask is None else mask)
+    def init_mask(self, space, mask: np.ndarray | None, nonlinear) -> None:
+        self.space = space
+        self.mask = space.check_mask(space.full_mask() if mask is None else mask)
         self.nonlinear = None if nonlinear is None else frozenset(nonlinear)
         self._members = None if nonlinear is None else self._enumerate_members()
-        self.to(memory_format=torch.channels_last)
 
-    def forward(self, x: torch.Tensor, arch: "Arch | EdgeChoices") -> torch.Tensor:
-        # Channels-last (NHWC) weights and activations: oneDNN's CPU convolutions ran the NB201 supernet
-        # 1.8x faster than NCHW (benchmarks/README.md), and cuDNN's tensor-core kernels want it too.
-        # Only the summation order of convolutions changes; a layer's output keeps its logical shape.
-        return super().forward(x.contiguous(memory_format=torch.channels_last), arch)
-
-    def _enumerate_members(self) -> list[Arch]:
-        members = archs_in_mask(self.mask, self.nonlinear)
+    def _enumerate_members(self) -> list:
+        members = self.space.archs_in_mask(self.mask, self.nonlinear)
         if not members:
             raise ArchError(f"no architecture of this mask has a nonlinear count in {sorted(self.nonlinear)}")
         return members
 
-    def contains(self, arch: Arch) -> bool:
-        return contains(self.mask, self.nonlinear, arch)
+    def edge_parameters(self, edge: int) -> "re.Pattern":
+        """Names of the parameters that belong to the ops of `edge` (every other parameter is shared)."""
+        return re.compile(self.EDGE_PARAMETERS.format(edge=edge))
+
+    def contains(self, arch) -> bool:
+        return self.space.mask_contains(self.mask, arch) and (
+            self.nonlinear is None or self.space.nonlinear_count(arch) in self.nonlinear)
 
     @classmethod
-    def from_parent(cls, parent: "Supernet", mask: np.ndarray, nonlinear=None) -> "Supernet":
+    def from_parent(cls, parent: "MaskedSupernet", mask: np.ndarray, nonlinear=None) -> "MaskedSupernet":
         """A sub-supernet that inherits a copy of `parent`'s weights (the parent stays untouched)."""
-        mask = check_mask(mask)
+        mask = parent.space.check_mask(mask)
         if np.any(mask & ~parent.mask):
             raise ArchError("a sub-supernet's mask must lie inside its parent's mask")
         nonlinear = parent.nonlinear if nonlinear is None else frozenset(nonlinear)
@@ -170,11 +168,11 @@ class Supernet(MacroNetwork):
         child._members = None if nonlinear is None else child._enumerate_members()
         return child
 
-    def sample_arch(self, generator: torch.Generator, previous: Arch | None = None) -> Arch:
-        """Pick one allowed op per edge uniformly (RSPS single path).
+    def sample_arch(self, generator: torch.Generator, previous=None):
+        """Pick one allowed op per position uniformly (RSPS single path).
 
-        With `previous` (the official NAS-LID code's "switch" sampling), every edge that has more
-        than one allowed op takes an op different from the one it had last step. A sub-supernet
+        With `previous` (the official NAS-LID code's "switch" sampling), every position that has
+        more than one allowed op takes an op different from the one it had last step. A sub-supernet
         restricted by nonlinear count draws uniformly from its members instead.
         """
         if self._members is not None:
@@ -183,12 +181,31 @@ class Supernet(MacroNetwork):
                                 "with the nonlinear-count criterion")
             return self._members[int(torch.randint(len(self._members), (1,), generator=generator))]
         ops = []
-        for e in range(len(EDGES)):
+        for e in range(len(self.mask)):
             allowed = np.flatnonzero(self.mask[e]).tolist()
             if previous is not None and len(allowed) > 1:
                 allowed.remove(previous.ops[e])
             ops.append(allowed[int(torch.randint(len(allowed), (1,), generator=generator))])
-        return Arch(tuple(ops))
+        return self.space.arch(ops)
+
+
+class Supernet(MaskedSupernet, MacroNetwork):
+    """Weight-sharing supernet of NB201: every op on every edge of every cell (`MaskedSupernet`)."""
+
+    EDGE_PARAMETERS = r"^layers\.\d+\.ops\.{edge}\."  # edge e's ops in every cell
+
+    def __init__(self, C: int, N: int, num_classes: int, mask: np.ndarray | None = None,
+                 affine: bool = False, track_running_stats: bool = True, nonlinear=None):
+        from naslid.space import NB201Space
+        MacroNetwork.__init__(self, C, N, num_classes, [list(OPS)] * len(EDGES), affine, track_running_stats, skip_dead=True)
+        self.init_mask(NB201Space(C, N), mask, nonlinear)
+        self.to(memory_format=torch.channels_last)
+
+    def forward(self, x: torch.Tensor, arch: "Arch | EdgeChoices") -> torch.Tensor:
+        # Channels-last (NHWC) weights and activations: oneDNN's CPU convolutions ran the NB201 supernet
+        # 1.8x faster than NCHW (benchmarks/README.md), and cuDNN's tensor-core kernels want it too.
+        # Only the summation order of convolutions changes; a layer's output keeps its logical shape.
+        return super().forward(x.contiguous(memory_format=torch.channels_last), arch)
 
 
 class StandaloneNetwork(MacroNetwork):

@@ -26,8 +26,8 @@ from naslid import preempt
 from naslid.data import Dataset, batches, load_dataset
 from naslid.errors import TrainingError
 from naslid.io import atomic_torch_save, atomic_write_json, load_checkpoint
-from naslid.space.nb201 import Arch, full_mask, mask_from_lists, mask_to_lists
-from naslid.supernet import Supernet, batch_statistics
+from naslid.space import get_space
+from naslid.supernet import MaskedSupernet, batch_statistics
 
 
 def resolve_device(config: dict) -> torch.device:
@@ -43,29 +43,30 @@ def seed_everything(config: dict) -> None:
         torch.use_deterministic_algorithms(True)
 
 
-def build_supernet(config: dict, num_classes: int, mask: np.ndarray | None = None, nonlinear=None) -> Supernet:
+def build_supernet(config: dict, num_classes: int, mask: np.ndarray | None = None, nonlinear=None) -> MaskedSupernet:
+    """The supernet of the configured search space (`space.name`), restricted to `mask` if given."""
     torch.manual_seed(config["seed"])  # the initial weights depend on the seed alone
     s = config["supernet"]
-    return Supernet(config["space"]["C"], config["space"]["N"], num_classes, mask,
-                    affine=s["affine"], track_running_stats=s["track_running_stats"], nonlinear=nonlinear)
+    return get_space(config).supernet(num_classes, mask, affine=s["affine"], track_running_stats=s["track_running_stats"],
+                                      nonlinear=nonlinear)
 
 
-def supernet_checkpoint(model: Supernet, config: dict, metrics: list, sub_id: str = "") -> dict:
-    return {"kind": "supernet", "state_dict": model.state_dict(), "mask": mask_to_lists(model.mask),
+def supernet_checkpoint(model: MaskedSupernet, config: dict, metrics: list, sub_id: str = "") -> dict:
+    return {"kind": "supernet", "state_dict": model.state_dict(), "mask": model.space.mask_to_lists(model.mask),
             "nonlinear": None if model.nonlinear is None else sorted(model.nonlinear),
             "num_classes": model.classifier.out_features, "config": config, "metrics": metrics, "id": sub_id}
 
 
-def load_supernet(path: str | Path, config: dict | None = None) -> tuple[Supernet, dict]:
+def load_supernet(path: str | Path, config: dict | None = None) -> tuple[MaskedSupernet, dict]:
     """Rebuild a (sub-)supernet from its checkpoint; `config` defaults to the one saved in it."""
     ckpt = load_checkpoint(path, "supernet")
     config = config or ckpt["config"]
-    model = build_supernet(config, ckpt["num_classes"], mask_from_lists(ckpt["mask"]), ckpt.get("nonlinear"))
+    model = build_supernet(config, ckpt["num_classes"], get_space(config).mask_from_lists(ckpt["mask"]), ckpt.get("nonlinear"))
     model.load_state_dict(ckpt["state_dict"])
     return model, ckpt
 
 
-def train(config: dict, model: Supernet, dataset: Dataset, epochs: int, lr: float, out: Path,
+def train(config: dict, model: MaskedSupernet, dataset: Dataset, epochs: int, lr: float, out: Path,
           metrics_path: Path, sub_id: str = "") -> list[dict]:
     """Train `model` for `epochs` and write the final checkpoint to `out`; resumes from `<out>.resume`."""
     device = resolve_device(config)
@@ -112,9 +113,9 @@ def train(config: dict, model: Supernet, dataset: Dataset, epochs: int, lr: floa
     return state["metrics"]
 
 
-def _fingerprint(config: dict, model: Supernet, epochs: int, lr: float, sub_id: str) -> str:
+def _fingerprint(config: dict, model: MaskedSupernet, epochs: int, lr: float, sub_id: str) -> str:
     """Identifies a training run: same config, schedule and initial weights."""
-    region = [mask_to_lists(model.mask)] + ([sorted(model.nonlinear)] if model.nonlinear is not None else [])
+    region = [model.space.mask_to_lists(model.mask)] + ([sorted(model.nonlinear)] if model.nonlinear is not None else [])
     digest = hashlib.sha256(json.dumps([config, epochs, lr, sub_id, *region], sort_keys=True).encode())
     for tensor in model.state_dict().values():
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
@@ -130,7 +131,7 @@ def _train_epoch(config, model, dataset, optimizer, generator, device, epoch, ep
     bar = tqdm(batches(dataset, dataset.train, tcfg["batch_size"], generator, config["data"]["augment"]),
                total=steps, desc=f"epoch {epoch + 1}/{epochs}", leave=False, disable=None)
     for images, labels in bar:
-        previous = Arch(tuple(state["previous"])) if switch and state["previous"] else None
+        previous = model.space.arch(state["previous"]) if switch and state["previous"] else None
         arch = model.sample_arch(generator, previous)
         state["previous"] = list(arch.ops)
         images, labels = images.to(device), labels.to(device)
@@ -172,7 +173,7 @@ def _evaluate(config, model, dataset, device, epoch) -> dict:
 def pretrain(config: dict, out: Path, metrics: Path) -> list[dict]:
     seed_everything(config)
     dataset = load_dataset(config["data"])
-    model = build_supernet(config, dataset.num_classes, full_mask())
+    model = build_supernet(config, dataset.num_classes)
     return train(config, model, dataset, config["train"]["epochs"], config["train"]["lr"], out, metrics)
 
 
@@ -183,7 +184,7 @@ def finetune(config: dict, parent: Path, mask: np.ndarray, sub_id: str, out: Pat
     seed_everything(config)
     dataset = load_dataset(config["data"])
     parent_model, _ = load_supernet(parent, config)
-    model = Supernet.from_parent(parent_model, mask, nonlinear)  # checks that the child lies inside the parent
+    model = parent_model.from_parent(parent_model, mask, nonlinear)  # checks that the child lies inside the parent
     if config["finetune"]["init"] == "scratch":
         model = build_supernet(config, dataset.num_classes, model.mask, model.nonlinear)
     return train(config, model, dataset, config["finetune"]["epochs"], config["finetune"]["lr"], out, metrics, sub_id)

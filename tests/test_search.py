@@ -17,6 +17,7 @@ from naslid.evaluate import Evaluator, route
 from naslid.evolve import evolve
 from naslid.rank import correlations, protocol_archs
 from naslid.space.nb201 import EDGES, OPS, Arch, all_archs, full_mask
+from naslid.space import NB201Space
 from naslid.split import children_masks
 from naslid.supernet import Supernet
 
@@ -32,7 +33,7 @@ def _random_split_masks(rounds, seed):
             ops = list(OPS)
             rng.shuffle(ops)
             cut = int(rng.integers(1, len(ops)))
-            next_masks += children_masks(mask, EDGES[edge], [ops[:cut], ops[cut:]])
+            next_masks += children_masks(NB201Space(), mask, EDGES[edge], [ops[:cut], ops[cut:]])
         masks = next_masks
     return masks
 

@@ -13,6 +13,7 @@ from naslid.errors import NaslidError
 from naslid.profile import profile_edge
 from naslid.space.nb201 import (EDGES, NUM_ARCHS, OPS, all_archs, full_mask, mask_contains, mask_from_lists,
                                 unpartitioned_edges)
+from naslid.space import NB201Space
 from naslid.split import (children_masks, min_cut_bipartition, partition_score, separability, similarity,
                           similarity_matrix, split)
 from naslid.supernet import Supernet
@@ -151,7 +152,7 @@ def test_official_code_edge_rule_picks_the_highest_cut(trained):
 
 def test_children_masks_keep_one_group_each():
     mask = full_mask()
-    left, right = children_masks(mask, EDGES[3], [["none", "skip_connect"], ["nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]])
+    left, right = children_masks(NB201Space(), mask, EDGES[3], [["none", "skip_connect"], ["nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]])
     assert left[3].tolist() == [True, True, False, False, False] and right[3].tolist() == [False, False, True, True, True]
     assert (left[[0, 1, 2, 4, 5]]).all()
 

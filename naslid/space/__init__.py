@@ -1,1 +1,110 @@
+"""Search spaces behind one interface: `get_space(config)` for the configured `space.name`.
 
+The pipeline sees a space only through these names, so a stage never special-cases one:
+- `EDGES` the names of the choice positions (NB201's cell edges, ProxylessNAS's searchable layers),
+  `OPS` the candidate ops of a position; an architecture (`arch(ops)`, `parse(text)`, `str(arch)`)
+  is one op index per position;
+- masks (positions x ops, bool) are sub-supernets: `full_mask`, `check_mask`, `mask_contains`,
+  `mask_size`, `unpartitioned_edges`, `mask_to_lists`/`mask_from_lists` (the JSON form);
+- `nonlinear_count`, `MAX_NONLINEAR` for the nonlinear-count criterion;
+- `supernet(num_classes, mask, affine, track_running_stats, nonlinear)` and `standalone(arch, num_classes)`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from naslid.errors import ArchError
+from naslid.space import nb201, proxyless
+
+
+class NB201Space:
+    name = "nb201"
+    EDGES, OPS, MAX_NONLINEAR = nb201.EDGES, nb201.OPS, nb201.MAX_NONLINEAR
+
+    def __init__(self, C: int = 16, N: int = 5):
+        self.C, self.N = C, N
+
+    def arch(self, ops) -> nb201.Arch:
+        return nb201.Arch(tuple(int(o) for o in ops))
+
+    def parse(self, text: str) -> nb201.Arch:
+        return nb201.Arch.from_str(text)
+
+    full_mask = staticmethod(nb201.full_mask)
+    check_mask = staticmethod(nb201.check_mask)
+    mask_contains = staticmethod(nb201.mask_contains)
+    unpartitioned_edges = staticmethod(nb201.unpartitioned_edges)
+    mask_to_lists = staticmethod(nb201.mask_to_lists)
+    mask_from_lists = staticmethod(nb201.mask_from_lists)
+    nonlinear_count = staticmethod(nb201.nonlinear_count)
+    archs_in_mask = staticmethod(nb201.archs_in_mask)
+
+    @staticmethod
+    def mask_size(mask: np.ndarray) -> int:
+        return int(np.prod(mask.sum(axis=1)))
+
+    def supernet(self, num_classes: int, mask=None, affine: bool = False, track_running_stats: bool = True, nonlinear=None):
+        from naslid.supernet import Supernet
+        return Supernet(self.C, self.N, num_classes, mask, affine=affine, track_running_stats=track_running_stats,
+                        nonlinear=nonlinear)
+
+    def standalone(self, arch: nb201.Arch, num_classes: int):
+        from naslid.supernet import StandaloneNetwork
+        return StandaloneNetwork(arch, self.C, self.N, num_classes)
+
+
+class ProxylessSpace:
+    name = "proxyless"
+
+    def __init__(self, layout: proxyless.Layout = proxyless.Layout()):
+        self.layout = layout
+        self.EDGES, self.OPS = layout.edges, layout.ops
+        self.MAX_NONLINEAR = len(layout.layers)
+
+    def arch(self, ops) -> proxyless.Arch:
+        return proxyless.Arch(tuple(int(o) for o in ops), self.layout)
+
+    def parse(self, text: str) -> proxyless.Arch:
+        return proxyless.Arch.from_str(text, self.layout)
+
+    def full_mask(self) -> np.ndarray:
+        return proxyless.full_mask(self.layout)
+
+    def check_mask(self, mask) -> np.ndarray:
+        return proxyless.check_mask(mask, self.layout)
+
+    mask_contains = staticmethod(proxyless.mask_contains)
+    mask_size = staticmethod(proxyless.mask_size)
+    nonlinear_count = staticmethod(proxyless.nonlinear_count)
+
+    def unpartitioned_edges(self, mask) -> list[int]:
+        return proxyless.unpartitioned_edges(mask, self.layout)
+
+    def mask_to_lists(self, mask) -> list[list[str]]:
+        return proxyless.mask_to_lists(mask, self.layout)
+
+    def mask_from_lists(self, lists) -> np.ndarray:
+        return proxyless.mask_from_lists(lists, self.layout)
+
+    def archs_in_mask(self, mask, nonlinear=None):
+        raise ArchError("the nonlinear-count criterion enumerates the architectures of each sub-supernet, which the "
+                        f"ProxylessNAS space cannot ({self.mask_size(self.full_mask()):.3g} architectures); "
+                        "use split.criterion lid, lid-pearson, gradient, exhaustive or none")
+
+    def supernet(self, num_classes: int, mask=None, affine: bool = False, track_running_stats: bool = True, nonlinear=None):
+        from naslid.mobilenet import ProxylessSupernet
+        return ProxylessSupernet(self, num_classes, mask, affine=affine, track_running_stats=track_running_stats,
+                                 nonlinear=nonlinear)
+
+    def standalone(self, arch: proxyless.Arch, num_classes: int):
+        from naslid.mobilenet import ProxylessStandalone
+        return ProxylessStandalone(arch, num_classes)
+
+
+def get_space(config: dict):
+    """The search space of `config` (`space.name`: nb201 | proxyless)."""
+    s = config["space"]
+    if s["name"] == "proxyless":
+        return ProxylessSpace(proxyless.Layout.from_config(s))
+    return NB201Space(s["C"], s["N"])

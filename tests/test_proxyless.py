@@ -1,0 +1,171 @@
+"""The ProxylessNAS / MobileNetV2 search space behind the pipeline's search-space interface."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import thop
+import torch
+
+from conftest import REPO
+from naslid.complexity import flops_m, params_mb
+from naslid.config import load_config
+from naslid.data import load_dataset
+from naslid.errors import ArchError, ConfigError
+from naslid.gradient import shared_parameters
+from naslid.profile import COLUMNS, profile_edge
+from naslid.space import ProxylessSpace, get_space
+from naslid.space.proxyless import SKIP, Arch, Layout, macs
+from naslid.split import split
+
+TINY = REPO / "config" / "proxyless-tiny.yaml"
+LAYOUTS = {
+    "proxylessnas": Layout(),
+    "ofa-style": Layout(widths=(24, 32, 48, 96, 136, 192), depths=(4, 4, 4, 4, 4, 1), strides=(2, 2, 2, 1, 2, 1),
+                        kernels=(3, 5, 7), expansions=(3, 4, 6), stem_width=16),
+    "no-skip": Layout(depths=(1, 2, 2), widths=(8, 16, 24), strides=(1, 2, 2), skip=False),
+}
+
+
+def random_archs(layout: Layout, n: int, seed: int = 0) -> list[Arch]:
+    """Uniform draws over the layout's full mask (independent of the supernet's sampler)."""
+    space = ProxylessSpace(layout)
+    rng = np.random.default_rng(seed)
+    return [space.arch([rng.choice(np.flatnonzero(row)) for row in space.full_mask()]) for _ in range(n)]
+
+
+@pytest.mark.parametrize("name", LAYOUTS)
+def test_every_architecture_round_trips_through_its_string(name):
+    layout = LAYOUTS[name]
+    for arch in random_archs(layout, 500):
+        text = arch.to_str()
+        assert Arch.from_str(text, layout) == arch
+        assert Arch.from_str(text, layout).to_str() == text
+        assert len(text.split("|")) == len(layout.depths)
+
+
+def test_small_space_round_trips_exhaustively():
+    layout = Layout(widths=(8, 16), depths=(2, 2), strides=(1, 2), kernels=(3, 5), expansions=(3,))
+    space = ProxylessSpace(layout)
+    import itertools
+    archs = [space.arch(ops) for ops in itertools.product(*[np.flatnonzero(r) for r in space.full_mask()])]
+    assert len(archs) == space.mask_size(space.full_mask()) == 2 * 3 * 2 * 3
+    assert len({a.to_str() for a in archs}) == len(archs)
+    assert all(space.parse(a.to_str()) == a for a in archs)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "malformed"),
+    ("mb3_e3", "1 stages instead of 6"),
+    ("mb3_e3-skip-skip|mb3_e3-skip-skip-skip|mb3_e3-skip-skip-skip|mb3_e3-skip-skip-skip|mb3_e3-skip-skip-skip|mb3_e3",
+     "stage 1 has 3 layers instead of 4"),
+    ("mb3_e3-skip-skip-skip|mb4_e3-skip-skip-skip|mb3_e3-skip-skip-skip|mb3_e3-skip-skip-skip|mb3_e3-skip-skip-skip|mb3_e3",
+     "unknown op 'mb4_e3'"),
+    ("skip-mb3_e3-skip-skip|mb3_e3-skip-skip-skip|mb3_e3-skip-skip-skip|mb3_e3-skip-skip-skip|mb3_e3-skip-skip-skip|mb3_e3",
+     "cannot be 'skip'"),
+])
+def test_malformed_strings_fail_with_what_is_wrong(text, message):
+    with pytest.raises(ArchError, match=message):
+        Arch.from_str(text)
+
+
+def test_mobilenet_v2_has_its_published_flops_and_parameters():
+    """MobileNetV2 1.0 at 224x224 is this space's block with its own layout: 300.77 M multiply-adds
+    and 3,504,872 parameters (the figures torchvision and the MobileNetV2 paper publish)."""
+    layout = Layout(widths=(24, 32, 64, 96, 160, 320), depths=(2, 3, 4, 3, 3, 1), kernels=(3,), expansions=(6,), skip=False)
+    network = ProxylessSpace(layout).standalone(Arch((0,) * 16, layout), 1000)
+    assert sum(p.numel() for p in network.parameters()) == 3_504_872
+    assert flops_m(network, 224) == pytest.approx(300.774272, abs=1e-6)
+
+
+@pytest.mark.parametrize("name", ["proxylessnas", "ofa-style"])
+def test_flops_match_thop_and_the_closed_form(name):
+    """The hook counter of naslid.complexity against thop (convolutions and the classifier; BatchNorm,
+    which neither convention counts, set to zero) and against the per-block formula."""
+    layout = LAYOUTS[name]
+    for arch in random_archs(layout, 3, seed=1):
+        network = ProxylessSpace(layout).standalone(arch, 1000)
+        ours = flops_m(network, 224)
+        counted, params = thop.profile(network, inputs=(torch.zeros(1, 3, 224, 224),), verbose=False,
+                                       custom_ops={torch.nn.BatchNorm2d: lambda m, x, y: None})
+        assert ours == pytest.approx(counted / 1e6, rel=0.01)
+        assert round(ours * 1e6) == macs(arch, 224, 1000)
+        assert params / 1e6 == pytest.approx(params_mb(network), rel=1e-9)
+
+
+def test_skip_passes_the_layer_input_through():
+    layout = LAYOUTS["no-skip"].__class__(depths=(1, 2), widths=(8, 8), strides=(1, 1), kernels=(3,), expansions=(3,))
+    space = ProxylessSpace(layout)
+    torch.manual_seed(0)
+    model = space.supernet(10)
+    x = torch.randn(4, 8, 8, 8)
+    layer = model.layers[2]  # the second layer of stage 2: a shortcut, so `skip` is the identity
+    assert torch.equal(layer(x, [SKIP]), x)
+    model.eval()
+    assert torch.allclose(layer(x, ["mb3_e3"]), x + layer.blocks["mb3_e3"](x))
+
+
+def test_full_mask_forbids_skip_on_the_first_layer_of_a_stage():
+    space = get_space(load_config(TINY))
+    mask = space.full_mask()
+    firsts = [e for e, name in enumerate(space.EDGES) if name.endswith(".1")]
+    assert not mask[firsts, space.OPS.index(SKIP)].any() and mask.sum() == 7 * 7 - len(firsts)
+    bad = mask.copy()
+    bad[firsts[0], space.OPS.index(SKIP)] = True
+    with pytest.raises(ArchError, match="first layer of a stage"):
+        space.check_mask(bad)
+
+
+def test_layout_config_errors_are_clear():
+    with pytest.raises(ConfigError, match="same length"):
+        load_config(TINY, {"space": {"proxyless": {"depths": [2, 3]}}})
+    with pytest.raises(ConfigError, match="odd kernel sizes"):
+        load_config(TINY, {"space": {"proxyless": {"kernels": [3, 4]}}})
+    with pytest.raises(ConfigError, match="space.name"):
+        load_config(TINY, {"space": {"name": "darts"}})
+
+
+def test_splitting_covers_the_space_disjointly():
+    """Two rounds of LID splits (2 layers, 4 sub-supernets, the paper's setting in this space).
+
+    Proof that this holds for any split: a split takes one layer whose allowed ops are the set S and
+    gives children that keep every other row of the mask and allow, on that layer, the groups of a
+    partition of S. An architecture of the parent has exactly one op on that layer, which lies in
+    exactly one group, and it satisfies every other row in every child: it lies in exactly one child.
+    By induction over rounds, the leaves partition the root. The space is too large to enumerate
+    (7 x 6^... architectures), so membership is checked on uniform samples of the parent.
+    """
+    config = load_config(TINY)
+    space = get_space(config)
+    rng = np.random.default_rng(0)
+
+    def lid_table(mask, sub_id):  # a profile table with random LIDs: the cover cannot depend on them
+        rows = [(sub_id, space.EDGES[e], space.OPS[o], b, layer, rng.uniform(2, 20))
+                for e in space.unpartitioned_edges(mask) for o in np.flatnonzero(mask[e])
+                for b in range(2) for layer in range(len(space.EDGES))]
+        return pd.DataFrame(rows, columns=COLUMNS)
+
+    leaves = []
+    for mask, sub_id in [(space.full_mask(), "")]:
+        first = split(config, lid_table(mask, sub_id), mask, sub_id)
+        for child in first["children"]:
+            child_mask = space.mask_from_lists(child["mask"])
+            second = split(config, lid_table(child_mask, child["id"]), child_mask, child["id"])
+            leaves += [space.mask_from_lists(c["mask"]) for c in second["children"]]
+    assert len(leaves) == 4
+    for arch in random_archs(space.layout, 3000, seed=2):
+        assert sum(space.mask_contains(leaf, arch) for leaf in leaves) == 1
+    assert sum(space.mask_size(leaf) for leaf in leaves) == space.mask_size(space.full_mask())
+
+
+def test_lid_profile_and_gradient_see_the_searchable_layers(tmp_path):
+    config = load_config(TINY, {"data": {"limit": 256}, "lid": {"k": 5, "batches": 1, "batch_size": 32}})
+    space = get_space(config)
+    torch.manual_seed(0)
+    model = space.supernet(10)
+    table = profile_edge(config, model, load_dataset(config["data"]), edge=1)
+    assert set(table["op"]) == set(space.OPS) and table["layer"].nunique() == len(space.EDGES)
+    assert table["lid"].between(0, 1e3).all()
+    own = {id(p) for p in model.layers[1].parameters()}
+    shared = shared_parameters(model, 1)
+    assert own and not own & {id(p) for p in shared}
+    assert len(shared) + len(own) == len(list(model.parameters()))
