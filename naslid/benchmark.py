@@ -179,6 +179,9 @@ def _quiet():
 def open_benchmark(config: dict) -> Benchmark:
     """The benchmark of `config["benchmark"]`: the shipped proxy table unless a path is given."""
     kind, path = config["benchmark"]["kind"], config["benchmark"]["path"]
+    if kind == "none":
+        raise BenchmarkError("benchmark.kind is none: there is no ground truth to look architectures up in; "
+                             "train them with `naslid train-final`, or configure a benchmark")
     path = shipped_or_path(path)
     if not path.exists():
         raise BenchmarkError(f"benchmark file {path} does not exist; set benchmark.path in the config to the "

@@ -35,7 +35,9 @@ from naslid import preempt
 from naslid.benchmark import column_prefix
 from naslid.complexity import flops_m, params_mb
 from naslid.data import Dataset, batches, load_dataset
-from naslid.errors import ConfigError, TrainingError
+from naslid.errors import ConfigError
+from naslid.final import warmup_cosine
+from naslid.train import sgd_step
 from naslid.io import atomic_write_json, atomic_write_text, load_json
 from naslid.space.nb201 import NUM_ARCHS, OPS, Arch, all_archs
 from naslid.supernet import StandaloneNetwork
@@ -82,22 +84,14 @@ def train_standalone(config: dict, dataset: Dataset, arch: Arch, seed: int) -> d
     torch.manual_seed(seed)
     model = StandaloneNetwork(arch, b["C"], b["N"], dataset.num_classes)
     optimizer = torch.optim.SGD(model.parameters(), lr=b["lr"], momentum=0.9, nesterov=True, weight_decay=b["weight_decay"])
-    steps = b["epochs"] * math.ceil(len(dataset.train) / b["batch_size"])
-    warmup = max(1, int(b["warmup"] * steps))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: (t + 1) / warmup if t < warmup
-                                                  else 0.5 * (1 + math.cos(math.pi * (t - warmup) / max(1, steps - warmup))))
+    scheduler = warmup_cosine(optimizer, b["epochs"] * math.ceil(len(dataset.train) / b["batch_size"]), b["warmup"])
     generator = torch.Generator().manual_seed(seed)
     start = time.time()
     model.train()
     for _ in range(b["epochs"]):
         for images, labels in batches(dataset, dataset.train, b["batch_size"], generator, config["data"]["augment"]):
             loss = torch.nn.functional.cross_entropy(model(images), labels)
-            if not torch.isfinite(loss):
-                raise TrainingError(f"loss became {loss.item()} training {arch} (seed {seed}); lower build_benchmark.lr")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
+            sgd_step(model, optimizer, scheduler, loss, f"training {arch} (seed {seed}); lower build_benchmark.lr")
     return {"index": arch.index, "seed": seed, "valid_acc": accuracy(model, dataset, dataset.valid),
             "test_acc": accuracy(model, dataset, dataset.test), "seconds": round(time.time() - start, 2)}
 

@@ -195,6 +195,22 @@ def _tables(p: argparse.ArgumentParser):
     return run
 
 
+@stage("train-final", "train the searched architecture from scratch on the configured dataset (Table 4)")
+def _train_final(p: argparse.ArgumentParser):
+    p.add_argument("--evolve", type=Path, help="search result (from `naslid evolve`): its best architecture is trained")
+    p.add_argument("--arch", help="or an architecture string of the configured space")
+    p.add_argument("--out", required=True, type=Path, help="weights of the trained network to write (.pt)")
+    p.add_argument("--metrics", required=True, type=Path, help="result JSON to write (accuracy, error, FLOPs, parameters)")
+
+    def run(args):
+        from naslid.final import searched_arch, train_final
+        from naslid.space import get_space
+        config = _config(args)
+        arch = searched_arch(get_space(config), args.evolve, args.arch)
+        train_final(config, arch, args.out, args.metrics)
+    return run
+
+
 @stage("build-benchmark", "train a stratified sample of architectures stand-alone: a ground-truth table (resumable)")
 def _build_benchmark(p: argparse.ArgumentParser):
     p.add_argument("--out", required=True, type=Path, help="table to write (.csv); its record goes beside it (.json)")

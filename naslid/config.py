@@ -103,6 +103,7 @@ DEFAULTS: dict = {
     },
     "benchmark": {              # the ground truth that searched architectures are looked up in
         "kind": "csv",          # csv (compact table) | nas-bench-201 (NAS-Bench-201-v1_*.pth) | nats-tss (NATS-tss-v1_0-3ffb9*)
+                                # | none (no ground truth: the searched architectures are trained, `naslid train-final`)
         "path": None,           # null: the shipped proxy table (naslid/data/proxy_benchmark.csv); nb201: the shipped
                                 # NB201 compact table (naslid/data/nb201_accuracy.csv.gz); or a file
         "reference": "nb201",   # a second compact table the results are also looked up in; nb201: the shipped
@@ -124,6 +125,14 @@ DEFAULTS: dict = {
             "search": {"threads": 4, "mem_mb": 16000, "runtime": 240, "gpu": 1},
             "light": {"threads": 1, "mem_mb": 4000, "runtime": 30, "gpu": 0},
         },
+    },
+    "final": {                  # `naslid train-final`: the searched architecture from scratch (paper Table 4)
+        "epochs": 300,
+        "batch_size": 256,
+        "lr": 0.1,              # SGD, Nesterov momentum 0.9, linear warm-up then cosine to 0, per step
+        "warmup": 0.02,         # fraction of steps spent warming up
+        "weight_decay": 4.0e-5,
+        "label_smoothing": 0.1,
     },
     "build_benchmark": {        # `naslid build-benchmark`: stand-alone training of sampled architectures
         "archs": 200,           # stratified sample size (one per op-count composition, then uniform; + NB201 optimum)
@@ -149,7 +158,7 @@ CHOICES = {
     "finetune.init": ("inherit", "scratch"),
     "split.criterion": ("lid", "lid-pearson", "gradient", "exhaustive", "nonlinear-count", "none"),
     "split.edge_rule": ("partition-score", "official-code"),
-    "benchmark.kind": ("csv", "nas-bench-201", "nats-tss"),
+    "benchmark.kind": ("csv", "nas-bench-201", "nats-tss", "none"),
     "evaluate.bn": ("batch", "recalibrate"),
 }
 OPTIONAL_STR = {"data.root", "benchmark.path", "benchmark.reference", "workflow.container"}  # keys whose default None stands for "not set"
@@ -158,8 +167,10 @@ PROXYLESS_LISTS = ("widths", "depths", "strides", "kernels", "expansions")
 CHECKED_BELOW = {"rank.percent", "workflow.criteria", "workflow.seeds"} | {f"space.proxyless.{k}" for k in PROXYLESS_LISTS}  # keys whose rule is not a plain type (validated at the end of `validate`)
 NON_NEGATIVE = {"train.epochs", "finetune.epochs", "train.weight_decay", "train.grad_clip", "train.eval_batches",
                 "split.epochs_between_rounds", "train.momentum", "threads", "seed", "build_benchmark.sample_seed",
-                "build_benchmark.weight_decay", "build_benchmark.warmup"}
-POSITIVE = {"space.proxyless.stem_width", "space.proxyless.first_width", "space.proxyless.last_width",
+                "build_benchmark.weight_decay", "build_benchmark.warmup",
+                "final.weight_decay", "final.warmup", "final.label_smoothing"}
+POSITIVE = {"final.epochs", "final.batch_size", "final.lr",
+            "space.proxyless.stem_width", "space.proxyless.first_width", "space.proxyless.last_width",
             "space.C", "space.N", "train.batch_size", "train.lr", "finetune.lr", "lid.k", "lid.batches",
             "lid.batch_size", "lid.eps", "split.rounds", "split.exhaustive_rounds", "build_benchmark.archs", "build_benchmark.seeds", "build_benchmark.C",
             "build_benchmark.N", "build_benchmark.epochs", "build_benchmark.batch_size", "build_benchmark.lr",
@@ -266,6 +277,13 @@ def validate(config: dict) -> None:
     if not top_k or not all(isinstance(k, int) and not isinstance(k, bool) and k > 1 for k in top_k):
         raise ConfigError(f"config key 'rank.top_k' must be a list of integers > 1, got {top_k!r}")
     _validate_proxyless(config["space"]["proxyless"])
+    if config["space"]["name"] == "proxyless" and config["benchmark"]["kind"] != "none":
+        raise ConfigError("config key 'benchmark.kind' must be none with space.name proxyless: no benchmark tabulates "
+                          "this space, its searched architectures are trained from scratch (`naslid train-final`)")
+    if config["benchmark"]["kind"] == "none" and config["evolve"]["within_benchmark"]:
+        raise ConfigError("config key 'evolve.within_benchmark' needs a benchmark; set it to false with benchmark.kind none")
+    if config["final"]["warmup"] >= 1 or config["final"]["label_smoothing"] >= 1:
+        raise ConfigError("config keys 'final.warmup' and 'final.label_smoothing' are fractions, below 1")
     if config["build_benchmark"]["warmup"] >= 1:
         raise ConfigError("config key 'build_benchmark.warmup' must be a fraction of the steps, below 1")
 

@@ -21,15 +21,16 @@ import torch
 
 from naslid.data import Dataset, batches
 from naslid.errors import NaslidError
-from naslid.space.nb201 import Arch, contains
-from naslid.supernet import Supernet, batch_statistics
+from naslid.space import NB201Space
+from naslid.supernet import MaskedSupernet, batch_statistics
 
 
-def route(arch: Arch, masks: list[np.ndarray], nonlinear: list | None = None) -> int:
+def route(arch, masks: list[np.ndarray], nonlinear: list | None = None, space=NB201Space()) -> int:
     """The position of the one sub-supernet (mask, and nonlinear counts if given) that contains `arch`;
     an error if none or several do."""
     nonlinear = nonlinear or [None] * len(masks)
-    holders = [i for i, (mask, counts) in enumerate(zip(masks, nonlinear)) if contains(mask, counts, arch)]
+    holders = [i for i, (mask, counts) in enumerate(zip(masks, nonlinear))
+               if space.mask_contains(mask, arch) and (counts is None or space.nonlinear_count(arch) in counts)]
     if len(holders) != 1:
         raise NaslidError(f"architecture {arch} lies in {len(holders)} sub-supernets, not exactly one; "
                           f"the sub-supernets given do not partition the space (pass every final sub-supernet of one split)")
@@ -37,8 +38,9 @@ def route(arch: Arch, masks: list[np.ndarray], nonlinear: list | None = None) ->
 
 
 class Evaluator:
-    def __init__(self, config: dict, supernets: list[Supernet], ids: list[str], dataset: Dataset, device: torch.device):
+    def __init__(self, config: dict, supernets: list[MaskedSupernet], ids: list[str], dataset: Dataset, device: torch.device):
         self.config, self.supernets, self.ids = config, supernets, ids
+        self.space = supernets[0].space
         self.masks = [s.mask for s in supernets]
         self.nonlinear = [s.nonlinear for s in supernets]
         self.dataset, self.device = dataset, device
@@ -46,21 +48,21 @@ class Evaluator:
         self.valid = list(islice(batches(dataset, dataset.valid, ecfg["batch_size"], None), ecfg["batches"]))
         self.calibration = list(islice(batches(dataset, dataset.train, ecfg["batch_size"],
                                                torch.Generator().manual_seed(config["seed"])), ecfg["recalibration_batches"]))
-        self.cache: dict[int, float] = {}
+        self.cache: dict[tuple, float] = {}
         for supernet in supernets:
             supernet.to(device)
 
-    def sub_id(self, arch: Arch) -> str:
-        return self.ids[route(arch, self.masks, self.nonlinear)]
+    def sub_id(self, arch) -> str:
+        return self.ids[route(arch, self.masks, self.nonlinear, self.space)]
 
-    def __call__(self, arch: Arch) -> float:
+    def __call__(self, arch) -> float:
         """Estimated validation accuracy of `arch`, in %."""
-        if arch.index not in self.cache:
-            self.cache[arch.index] = self._evaluate(self.supernets[route(arch, self.masks, self.nonlinear)], arch)
-        return self.cache[arch.index]
+        if arch.ops not in self.cache:
+            self.cache[arch.ops] = self._evaluate(self.supernets[route(arch, self.masks, self.nonlinear, self.space)], arch)
+        return self.cache[arch.ops]
 
     @torch.no_grad()
-    def _evaluate(self, model: Supernet, arch: Arch) -> float:
+    def _evaluate(self, model: MaskedSupernet, arch) -> float:
         if self.config["evaluate"]["bn"] == "batch":
             with batch_statistics(model):
                 return self._accuracy(model, arch)
@@ -82,7 +84,7 @@ class Evaluator:
             for module, momentum in zip(norms, momenta):
                 module.momentum = momentum
 
-    def _accuracy(self, model: Supernet, arch: Arch) -> float:
+    def _accuracy(self, model: MaskedSupernet, arch) -> float:
         correct = seen = 0
         for images, labels in self.valid:
             correct += (model(images.to(self.device), arch).argmax(1).cpu() == labels).sum().item()

@@ -30,20 +30,22 @@ from tqdm import tqdm
 
 from naslid import preempt
 from naslid.io import atomic_write_json
-from naslid.space.nb201 import EDGES, OPS, Arch
+from naslid.space import NB201Space
 
 MAX_DRAWS = 1000  # attempts to find an unvisited child before falling back to a uniform draw
 
 
-def evolve(fitness: Callable[[Arch], float], ecfg: dict, seed: int, resume: Path | None = None,
-           on_generation: Callable[[dict], None] | None = None, candidates: list[Arch] | None = None,
-           identity: str = "") -> dict:
+def evolve(fitness: Callable, ecfg: dict, seed: int, resume: Path | None = None,
+           on_generation: Callable[[dict], None] | None = None, candidates: list | None = None,
+           identity: str = "", space=NB201Space()) -> dict:
     """Run the search; returns {evaluated: [{arch, generation, score}], generations: [stats], best: [...]}.
 
     With `candidates`, only those architectures are visited (a sampled benchmark's rows); the search
     stops early once every candidate has been evaluated. A `resume` file is used only if it was
     written by the same settings, seed, candidates and `identity` (what the fitness depends on).
+    Architectures are drawn inside the `space`'s full mask (ProxylessNAS: no `skip` where a stage starts).
     """
+    draw = _Draws(space)
     rng = np.random.default_rng(seed)
     state = {"generation": 0, "evaluated": []}
     fingerprint = hashlib.sha256(json.dumps(
@@ -56,17 +58,17 @@ def evolve(fitness: Callable[[Arch], float], ecfg: dict, seed: int, resume: Path
             print(f"resuming the search from generation {state['generation']}", file=sys.stderr)
 
     visited = {tuple(e["ops"]) for e in state["evaluated"]}
-    space = None if candidates is None else frozenset(a.ops for a in candidates)
+    allowed = None if candidates is None else frozenset(a.ops for a in candidates)
     size = ecfg["mutations"] + ecfg["crossovers"] + ecfg["randoms"]
     bar = tqdm(range(state["generation"], ecfg["generations"]), desc="evolution", disable=None)
     for generation in bar:
         if generation == 0:
-            population = [_random(rng, visited, space) for _ in range(size)]
+            population = [draw.random(rng, visited, allowed) for _ in range(size)]
         else:
-            parents = [Arch(tuple(e["ops"])) for e in _ranked(state["evaluated"])[:ecfg["parents"]]]
-            population = ([_mutate(rng, parents, visited, ecfg["mutation_prob"], space) for _ in range(ecfg["mutations"])]
-                          + [_crossover(rng, parents, visited, ecfg["crossover_prob"], space) for _ in range(ecfg["crossovers"])]
-                          + [_random(rng, visited, space) for _ in range(ecfg["randoms"])])
+            parents = [space.arch(e["ops"]) for e in _ranked(state["evaluated"])[:ecfg["parents"]]]
+            population = ([draw.mutate(rng, parents, visited, ecfg["mutation_prob"], allowed) for _ in range(ecfg["mutations"])]
+                          + [draw.crossover(rng, parents, visited, ecfg["crossover_prob"], allowed) for _ in range(ecfg["crossovers"])]
+                          + [draw.random(rng, visited, allowed) for _ in range(ecfg["randoms"])])
         population = [arch for arch in population if arch is not None]  # None: every candidate visited
         if not population:
             break
@@ -97,48 +99,69 @@ def _ranked(evaluated: list[dict]) -> list[dict]:
     return sorted(evaluated, key=lambda e: -e["score"])
 
 
-def _claim(arch: Arch, visited: set) -> Arch:
-    visited.add(arch.ops)
-    return arch
+class _Draws:
+    """Random, mutated and crossed-over architectures inside the space's full mask, never one visited.
 
+    `allowed` (a set of op tuples, or None for the whole space) restricts the draws to a sampled
+    benchmark's rows. Each op of a position is drawn among the ops the space allows there.
+    """
 
-def _random(rng: np.random.Generator, visited: set, space: frozenset | None) -> Arch | None:
-    if space is not None:
-        left = sorted(space - visited)  # sorted: the draw depends on the seed only
-        return _claim(Arch(left[rng.integers(len(left))]), visited) if left else None
-    while True:
-        arch = Arch(tuple(int(o) for o in rng.integers(0, len(OPS), len(EDGES))))
-        if arch.ops not in visited:
-            return _claim(arch, visited)
+    def __init__(self, space):
+        self.space = space
+        self.options = [np.flatnonzero(row).tolist() for row in space.full_mask()]
+        widths = {len(o) for o in self.options}
+        self.width = widths.pop() if len(widths) == 1 else None  # every position has as many ops (NB201)
 
+    def _claim(self, ops: tuple, visited: set):
+        visited.add(ops)
+        return self.space.arch(ops)
 
-def _allowed(ops: tuple, visited: set, space: frozenset | None) -> bool:
-    return ops not in visited and (space is None or ops in space)
+    def random(self, rng: np.random.Generator, visited: set, allowed: frozenset | None):
+        if allowed is not None:
+            left = sorted(allowed - visited)  # sorted: the draw depends on the seed only
+            return self._claim(left[rng.integers(len(left))], visited) if left else None
+        while True:
+            if self.width is not None:  # one vectorised draw: NB201's stream, as before spaces were pluggable
+                picks = rng.integers(0, self.width, len(self.options))
+            else:
+                picks = rng.integers(0, [len(o) for o in self.options])
+            ops = tuple(int(o[i]) for o, i in zip(self.options, picks))
+            if ops not in visited:
+                return self._claim(ops, visited)
 
+    @staticmethod
+    def _unseen(ops: tuple, visited: set, allowed: frozenset | None) -> bool:
+        return ops not in visited and (allowed is None or ops in allowed)
 
-def _mutate(rng: np.random.Generator, parents: list[Arch], visited: set, prob: float, space: frozenset | None) -> Arch | None:
-    for _ in range(MAX_DRAWS):
-        parent = parents[rng.integers(len(parents))]
-        ops = tuple(int((o + rng.integers(1, len(OPS))) % len(OPS)) if rng.random() < prob else o for o in parent.ops)
-        if _allowed(ops, visited, space):
-            return _claim(Arch(ops), visited)
-    return _random(rng, visited, space)
+    def mutate(self, rng: np.random.Generator, parents: list, visited: set, prob: float, allowed: frozenset | None):
+        for _ in range(MAX_DRAWS):
+            parent = parents[rng.integers(len(parents))]
+            ops = tuple(self._other_op(rng, e, o) if rng.random() < prob else o for e, o in enumerate(parent.ops))
+            if self._unseen(ops, visited, allowed):
+                return self._claim(ops, visited)
+        return self.random(rng, visited, allowed)
 
+    def _other_op(self, rng: np.random.Generator, position: int, op: int) -> int:
+        """A different op than `op` among those the space allows at `position`, uniformly."""
+        options = self.options[position]
+        return int(options[(options.index(op) + rng.integers(1, len(options))) % len(options)])
 
-def _crossover(rng: np.random.Generator, parents: list[Arch], visited: set, prob: float, space: frozenset | None) -> Arch | None:
-    for _ in range(MAX_DRAWS):
-        first, second = (parents[i] for i in rng.choice(len(parents), 2, replace=len(parents) < 2))
-        ops = tuple(b if rng.random() < prob else a for a, b in zip(first.ops, second.ops))
-        if _allowed(ops, visited, space):
-            return _claim(Arch(ops), visited)
-    return _random(rng, visited, space)
+    def crossover(self, rng: np.random.Generator, parents: list, visited: set, prob: float, allowed: frozenset | None):
+        for _ in range(MAX_DRAWS):
+            first, second = (parents[i] for i in rng.choice(len(parents), 2, replace=len(parents) < 2))
+            ops = tuple(b if rng.random() < prob else a for a, b in zip(first.ops, second.ops))
+            if self._unseen(ops, visited, allowed):
+                return self._claim(ops, visited)
+        return self.random(rng, visited, allowed)
 
 
 def run(config: dict, checkpoints: list[Path], out: Path) -> dict:
     """The stage: evolve with the routed supernet estimate as fitness; write the result JSON."""
     from naslid.evaluate import load_evaluator
+    from naslid.space import get_space
     from naslid.train import seed_everything
     seed_everything(config)
+    space = get_space(config)
     evaluator = load_evaluator(config, checkpoints)
     resume = Path(str(out) + ".resume")
     candidates = None
@@ -147,9 +170,13 @@ def run(config: dict, checkpoints: list[Path], out: Path) -> dict:
         candidates = open_benchmark(config).archs()
     identity = hashlib.sha256(b"".join(Path(p).read_bytes() for p in checkpoints)).hexdigest()  # the supernets scored with
     result = evolve(evaluator, config["evolve"], config["seed"], resume, candidates=candidates,
-                    identity=json.dumps([identity, config["evaluate"], config["data"]], sort_keys=True))
+                    identity=json.dumps([identity, config["evaluate"], config["data"]], sort_keys=True), space=space)
+    complexity = space.complexity_model(evaluator.dataset.num_classes, evaluator.dataset.train.images.shape[-1])
     for entry in result["evaluated"]:
-        entry["sub_id"] = evaluator.sub_id(Arch(tuple(entry["ops"])))
+        arch = space.arch(entry["ops"])
+        entry["sub_id"] = evaluator.sub_id(arch)
+        entry.update(complexity(arch))
+    result["complexity"] = complexity.describe()
     result.update({"kind": "evolve", "criterion": config["split"]["criterion"], "seed": config["seed"],
                    "name": config["name"], "supernets": [str(p) for p in checkpoints], "config": config})
     atomic_write_json(out, result)

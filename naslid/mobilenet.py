@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from naslid.space.proxyless import SKIP, Arch, Layout, parse_op
+from naslid.space.proxyless import SKIP, Arch, Layout, conv_out, macs, parse_op
 from naslid.supernet import MaskedSupernet, edge_choices
 
 
@@ -98,3 +98,57 @@ class ProxylessStandalone(MobileNetwork):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return super().forward(x, self.arch)
+
+
+class LatencyTable:
+    """FLOPs, parameters and estimated latency of every architecture of a layout (ProxylessNAS's lookup table).
+
+    Each candidate block is built once at its layer's input shape and timed alone (batch 1, eval
+    mode, median of `repeats` runs after warm-up, on this process's device and threads); an
+    architecture's latency is the fixed part (stem, first block, head) plus its blocks' entries.
+    FLOPs come from the closed form (`naslid.space.proxyless.macs`). The latencies are measurements:
+    they differ from machine to machine and a little from run to run.
+    """
+
+    def __init__(self, layout: Layout, num_classes: int, image_size: int, repeats: int = 20):
+        self.layout, self.num_classes, self.image_size = layout, num_classes, image_size
+        network = ProxylessStandalone(Arch(tuple(0 for _ in layout.layers), layout), num_classes).eval()
+        self.fixed_params = sum(p.numel() for m in (network.stem, network.head, network.classifier) for p in m.parameters())
+        image = torch.zeros(1, 3, image_size, image_size)
+        self.fixed_ms = _median_ms(lambda: network.stem(image), repeats)
+        self.entries: dict[tuple[int, int], tuple[int, float]] = {}  # (layer, op) -> (parameters, ms)
+        size, c_in = conv_out(image_size, layout.stem_stride), layout.first_width
+        for l, (_, _, width, stride) in enumerate(layout.layers):
+            features = torch.zeros(1, c_in, size, size)
+            for o, name in enumerate(layout.ops):
+                if name != SKIP:
+                    block = MBConv(c_in, width, *parse_op(name), stride, True, True).eval()
+                    self.entries[(l, o)] = (sum(p.numel() for p in block.parameters()), _median_ms(lambda: block(features), repeats))
+            size, c_in = conv_out(size, stride), width
+        features = torch.zeros(1, c_in, size, size)
+        self.fixed_ms += _median_ms(lambda: network.classifier(network.head(features).mean(dim=(2, 3))), repeats)
+
+    def __call__(self, arch: Arch) -> dict:
+        used = [self.entries[(l, o)] for l, o in enumerate(arch.ops) if self.layout.ops[o] != SKIP]
+        return {"flops_m": macs(arch, self.image_size, self.num_classes) / 1e6,
+                "params_mb": (self.fixed_params + sum(p for p, _ in used)) / 1e6,
+                "latency_ms": round(self.fixed_ms + sum(t for _, t in used), 4)}
+
+    def describe(self) -> dict:
+        return {"flops": "multiply-adds of convolutions and the classifier, closed form, millions",
+                "latency": f"sum of per-block latencies measured at batch 1 on {torch.get_num_threads()} CPU thread(s), ms",
+                "image_size": self.image_size, "fixed_ms": round(self.fixed_ms, 4),
+                "blocks_ms": {f"{self.layout.edges[l]}/{self.layout.ops[o]}": round(t, 4) for (l, o), (_, t) in self.entries.items()}}
+
+
+@torch.no_grad()
+def _median_ms(run, repeats: int) -> float:
+    import time
+    for _ in range(3):
+        run()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - start) * 1e3)
+    return float(sorted(times)[len(times) // 2])

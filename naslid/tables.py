@@ -8,6 +8,9 @@ and `<results>/cost.json`, and writes to `<results>/tables/`:
 - table2: Kendall tau and Spearman rho among the top-k, mean ± std over seeds, per criterion;
 - table3: the best searched architecture's benchmark (and reference) accuracies per criterion;
 - table5: Euclidean vs Pearson LID similarity (criteria lid and lid-pearson);
+- table4 instead of 2, 3 and 5 when there is no benchmark (`benchmark.kind: none`, e.g. the ProxylessNAS
+  space): the searched architecture trained from scratch (`final.json`), its top-1 error, FLOPs,
+  parameters and estimated latency per criterion;
 each as .md, .csv and .tex; and to `<results>/figures/`: fig1 (layer-wise LID of each op), fig4
 (separability per edge at the first split, LID vs gradient, log scale), fig5 (evolution curves).
 """
@@ -102,6 +105,22 @@ def table3(queries: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def table4(finals: list[dict], evolves: list[dict]) -> pd.DataFrame:
+    """The searched architecture of each criterion trained from scratch: top-1 error (mean ± std over
+    seeds), FLOPs, parameters and latency estimate of the first seed's architecture."""
+    latency = {(e["criterion"], e["seed"]): e["best"][0].get("latency_ms") for e in evolves}
+    rows = []
+    for criterion in sorted({f["criterion"] for f in finals}):
+        runs = sorted((f for f in finals if f["criterion"] == criterion), key=lambda f: f["seed"])
+        first = runs[0]
+        rows.append({"criterion": criterion, "seeds": len(runs), "top-1 test error %": _mean_std([f["test_error"] for f in runs]),
+                     "valid acc %": _mean_std([f["valid_acc"] for f in runs]), "arch (first seed)": first["arch"],
+                     "FLOPs M": round(first["flops_m"], 3), "params M": round(first["params_mb"], 4),
+                     "latency ms (estimate)": latency.get((criterion, first["seed"])),
+                     "train-final s": _mean_std([f["train_seconds"] for f in runs])})
+    return pd.DataFrame(rows)
+
+
 def table5(t2: pd.DataFrame, t3: pd.DataFrame) -> pd.DataFrame:
     """Euclidean (lid) vs Pearson (lid-pearson): ranking correlation and the best architecture found."""
     keep = ["lid", "lid-pearson"]
@@ -138,7 +157,7 @@ def figure1(results: Path, out: Path) -> None:
         ax.legend(fontsize=8)
     else:
         ax.text(0.5, 0.5, "criterion lid not run", ha="center")
-    ax.set_xlabel("layer (cells and reduction blocks)")
+    ax.set_xlabel("profiled layer (NB201: cells and reduction blocks; ProxylessNAS: searchable layers)")
     ax.set_ylabel("LID (MLE, k nearest neighbours)")
     _save(fig, out)
 
@@ -183,18 +202,29 @@ def figure5(evolves: list[dict], out: Path) -> None:
     _save(fig, out)
 
 
+def outputs(config: dict) -> tuple[list[int], list[int]]:
+    """(tables, figures) that `run` writes for this config: the workflow's targets."""
+    return ([1, 4] if config["benchmark"]["kind"] == "none" else [1, 2, 3, 5]), [1, 4, 5]
+
+
 def run(results: Path, config: dict) -> None:
-    ranks, queries, evolves = (_experiments(results, kind) for kind in ("rank", "query", "evolve"))
-    if not ranks or not queries or not evolves:
-        raise NaslidError(f"{results} holds no rank/query/evolve results; run the workflow first")
+    without_benchmark = config["benchmark"]["kind"] == "none"
+    kinds = ("final", "evolve") if without_benchmark else ("rank", "query", "evolve")
+    loaded = {kind: _experiments(results, kind) for kind in kinds}
+    if not all(loaded.values()):
+        raise NaslidError(f"{results} holds no {'/'.join(kinds)} results; run the workflow first")
     cost = results / "cost.json"
     if not cost.is_file():
         raise NaslidError(f"{cost} is missing; run `naslid cost` (the workflow's cost rule) first")
     write_table(table1(json.loads(cost.read_text())), results / "tables" / "table1")
-    t2, t3 = table2(ranks, config), table3(queries)
-    write_table(t2, results / "tables" / "table2")
-    write_table(t3, results / "tables" / "table3")
-    write_table(table5(t2, t3), results / "tables" / "table5")
+    evolves = loaded["evolve"]
+    if without_benchmark:
+        write_table(table4(loaded["final"], evolves), results / "tables" / "table4")
+    else:
+        t2, t3 = table2(loaded["rank"], config), table3(loaded["query"])
+        write_table(t2, results / "tables" / "table2")
+        write_table(t3, results / "tables" / "table3")
+        write_table(table5(t2, t3), results / "tables" / "table5")
     figure1(results, results / "figures" / "fig1.png")
     figure4(results, results / "figures" / "fig4.png")
     figure5(evolves, results / "figures" / "fig5.png")

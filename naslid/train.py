@@ -80,17 +80,7 @@ def train(config: dict, model: MaskedSupernet, dataset: Dataset, epochs: int, lr
 
     resume = Path(str(out) + ".resume")
     fingerprint = _fingerprint(config, model, epochs, lr, sub_id)
-    if resume.is_file():
-        ckpt = load_checkpoint(resume, "resume")
-        if ckpt["fingerprint"] == fingerprint:
-            model.load_state_dict(ckpt["model"])
-            optimizer.load_state_dict(ckpt["optimizer"])
-            scheduler.load_state_dict(ckpt["scheduler"])
-            generator.set_state(ckpt["generator"])
-            state = ckpt["state"]
-            print(f"resuming {out} from epoch {state['epoch']}", file=sys.stderr)
-        else:
-            print(f"ignoring {resume}: it belongs to another config or initial weights", file=sys.stderr)
+    state = restore(resume, fingerprint, model, optimizer, scheduler, generator) or state
 
     for epoch in range(state["epoch"], epochs):
         record = _train_epoch(config, model, dataset, optimizer, generator, device, epoch, epochs, state)
@@ -99,9 +89,7 @@ def train(config: dict, model: MaskedSupernet, dataset: Dataset, epochs: int, lr
         state["metrics"].append(record)
         state["epoch"] = epoch + 1
         print(json.dumps(record), file=sys.stderr)
-        atomic_torch_save(resume, {"kind": "resume", "fingerprint": fingerprint, "model": model.state_dict(),
-                                   "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                                   "generator": generator.get_state(), "state": state})
+        snapshot(resume, fingerprint, model, optimizer, scheduler, generator, state)
         atomic_write_json(metrics_path, {"id": sub_id, "epochs_done": epoch + 1, "epochs": epochs, "metrics": state["metrics"]})
         if epoch + 1 < epochs:
             preempt.checkpoint_done(f"epoch {epoch + 1} of {epochs} ({resume})")
@@ -111,6 +99,41 @@ def train(config: dict, model: MaskedSupernet, dataset: Dataset, epochs: int, lr
     atomic_write_json(metrics_path, {"id": sub_id, "epochs_done": epochs, "epochs": epochs, "metrics": state["metrics"]})
     resume.unlink(missing_ok=True)
     return state["metrics"]
+
+
+def restore(resume: Path, fingerprint: str, model, optimizer, scheduler, generator) -> dict | None:
+    """Load a training's `<out>.resume` into the given objects and return its state, if the file
+    exists and was written by the same run (`fingerprint`); otherwise None (start from scratch)."""
+    if not resume.is_file():
+        return None
+    saved = load_checkpoint(resume, "resume")
+    if saved.get("fingerprint") != fingerprint:
+        print(f"ignoring {resume}: it belongs to another config, architecture or initial weights", file=sys.stderr)
+        return None
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    scheduler.load_state_dict(saved["scheduler"])
+    generator.set_state(saved["generator"])
+    print(f"resuming from {resume} after epoch {saved['state']['epoch']}", file=sys.stderr)
+    return saved["state"]
+
+
+def snapshot(resume: Path, fingerprint: str, model, optimizer, scheduler, generator, state: dict) -> None:
+    """Write `<out>.resume` atomically: everything `restore` needs to go on bit-identically."""
+    atomic_torch_save(resume, {"kind": "resume", "fingerprint": fingerprint, "model": model.state_dict(),
+                               "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                               "generator": generator.get_state(), "state": state})
+
+
+def sgd_step(model, optimizer, scheduler, loss: torch.Tensor, what: str) -> None:
+    """One step on `loss`; a non-finite loss is an error naming `what` was trained and the fix."""
+    if not torch.isfinite(loss):
+        raise TrainingError(f"loss became {loss.item()} {what}")
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    if scheduler is not None:
+        scheduler.step()
 
 
 def _fingerprint(config: dict, model: MaskedSupernet, epochs: int, lr: float, sub_id: str) -> str:

@@ -27,7 +27,8 @@ CONFIG = {"space": {"C": 4, "N": 1}, "threads": 1, "data": {"limit": 512, "augme
           "finetune": {"epochs": 5},
           "evaluate": {"batches": 2, "batch_size": 128},
           "evolve": {"generations": 8, "mutations": 3, "crossovers": 3, "randoms": 2, "parents": 3},
-          "build_benchmark": {"epochs": 1, "seeds": 1, "workers": 2, "C": 4}}
+          "build_benchmark": {"epochs": 1, "seeds": 1, "workers": 2, "C": 4},
+          "final": {"epochs": 5, "batch_size": 32}}
 RNG = random.Random()
 
 
@@ -123,6 +124,30 @@ def test_evolve_interrupted_and_resumed_equals_an_uninterrupted_run(setup, sig, 
     for record in (clean, killed):
         record.pop("seconds", None)
     assert clean == killed
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_train_final_interrupted_and_resumed_equals_an_uninterrupted_run(setup, sig, tmp_path):
+    arch = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|"
+
+    def args(name):
+        return ["train-final", "--config", setup / "c.yaml", "--arch", arch, "--out", tmp_path / f"{name}.pt",
+                "--metrics", tmp_path / f"{name}.json"]
+
+    def epochs():
+        try:
+            return torch.load(tmp_path / "killed.pt.resume")["state"]["epoch"]
+        except (FileNotFoundError, RuntimeError, EOFError):
+            return 0
+    assert naslid(*args("clean")).wait() == 0
+    interrupt(args("killed"), epochs, 5, sig)
+    clean, killed = (torch.load(tmp_path / f"{n}.pt") for n in ("clean", "killed"))
+    assert all(torch.equal(clean["state_dict"][k], killed["state_dict"][k]) for k in clean["state_dict"])
+    results = [json.loads((tmp_path / f"{n}.json").read_text()) for n in ("clean", "killed")]
+    for r in results:
+        r.pop("train_seconds")
+        r["metrics"] = [{k: v for k, v in m.items() if k != "seconds"} for m in r["metrics"]]
+    assert results[0] == results[1] and not (tmp_path / "killed.pt.resume").exists()
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])

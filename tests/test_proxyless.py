@@ -1,17 +1,21 @@
 """The ProxylessNAS / MobileNetV2 search space behind the pipeline's search-space interface."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 import thop
 import torch
 
-from conftest import REPO
+from conftest import REPO, run_snakemake, workflow_copy
 from naslid.complexity import flops_m, params_mb
 from naslid.config import load_config
 from naslid.data import load_dataset
 from naslid.errors import ArchError, ConfigError
+from naslid.evolve import _Draws
 from naslid.gradient import shared_parameters
+from naslid.mobilenet import LatencyTable
 from naslid.profile import COLUMNS, profile_edge
 from naslid.space import ProxylessSpace, get_space
 from naslid.space.proxyless import SKIP, Arch, Layout, macs
@@ -169,3 +173,67 @@ def test_lid_profile_and_gradient_see_the_searchable_layers(tmp_path):
     shared = shared_parameters(model, 1)
     assert own and not own & {id(p) for p in shared}
     assert len(shared) + len(own) == len(list(model.parameters()))
+
+
+def test_evolution_draws_and_mutates_only_inside_the_full_mask():
+    space = get_space(load_config(TINY))
+    draw = _Draws(space)
+    rng, visited = np.random.default_rng(0), set()
+    archs = [draw.random(rng, visited, None) for _ in range(300)]  # Arch() itself rejects a skip where a stage starts
+    children = [draw.mutate(rng, archs[:10], visited, 0.5, None) for _ in range(300)]
+    full = space.full_mask()
+    seen = np.zeros_like(full)
+    for arch in archs + children:
+        assert space.mask_contains(full, arch)
+        seen[np.arange(len(arch.ops)), arch.ops] = True
+    assert np.array_equal(seen, full)  # and every allowed op of every layer is reached
+    assert len({a.ops for a in archs + children}) == 600  # never one visited twice
+
+
+def test_latency_table_counts_the_parameters_and_flops_of_the_network():
+    layout = Layout.from_config(load_config(TINY)["space"])
+    table = LatencyTable(layout, 10, 16, repeats=2)
+    for arch in random_archs(layout, 5, seed=3):
+        network = ProxylessSpace(layout).standalone(arch, 10)
+        entry = table(arch)
+        assert entry["params_mb"] == pytest.approx(params_mb(network), rel=1e-12)
+        assert entry["flops_m"] == pytest.approx(flops_m(network, 16), rel=1e-12)
+        assert entry["latency_ms"] > table.fixed_ms > 0
+
+
+WORKFLOW_OVERRIDES = """
+space: {proxyless: {widths: [8, 16], depths: [1, 2], strides: [1, 2], stem_width: 8, first_width: 8, last_width: 32}}
+data: {limit: 256}
+train: {epochs: 1, batch_size: 32, eval_batches: 1}
+finetune: {epochs: 1}
+lid: {k: 5, batches: 1, batch_size: 32}
+gradient: {batches: 1, batch_size: 32}
+evaluate: {batches: 1, batch_size: 64}
+evolve: {generations: 2, mutations: 3, crossovers: 3, randoms: 2, parents: 3}
+final: {epochs: 1, batch_size: 32}
+workflow: {criteria: [lid, none]}
+"""
+
+
+@pytest.mark.slow
+def test_tiny_variant_runs_through_the_same_workflow(tmp_path):
+    """config/proxyless-tiny.yaml (made smaller still) through the Snakefile every experiment uses:
+    2 rounds of LID splits give 4 sub-supernets, each search's best is trained from scratch, and the
+    tables are Table 1 (this space's characterisation cost) and Table 4; nothing is looked up."""
+    root = workflow_copy(tmp_path, WORKFLOW_OVERRIDES)
+    out = run_snakemake(root, "--cores", "2", "--configfile", "config/proxyless-tiny.yaml", "tiny.yaml")
+    assert out.returncode == 0, out.stderr[-3000:]
+    results = root / "results" / "proxyless-tiny"
+    assert sorted(p.name for p in (results / "lid" / "s0" / "final").glob("*.pt")) == ["r00.pt", "r01.pt", "r10.pt", "r11.pt"]
+    table4 = pd.read_csv(results / "tables" / "table4.csv")
+    assert list(table4["criterion"]) == ["lid", "none"]
+    space = get_space(load_config([TINY, root / "tiny.yaml"]))
+    for arch in table4["arch (first seed)"]:
+        space.parse(arch)  # a valid architecture of this space
+    assert (table4["latency ms (estimate)"] > 0).all() and (table4["FLOPs M"] > 0).all()
+    assert "NAS-LID peak MB" in (results / "tables" / "table1.md").read_text()
+    assert not list(results.glob("*/s*/query.json")) and not list(results.glob("*/s*/rank.json"))
+    final = json.loads((results / "lid" / "s0" / "final.json").read_text())
+    assert final["arch"] == json.loads((results / "lid" / "s0" / "evolve.json").read_text())["best"][0]["arch"]
+    dry = run_snakemake(root, "-n", "--cores", "2", "--configfile", "config/proxyless-tiny.yaml", "tiny.yaml")
+    assert "Nothing to be done" in dry.stdout + dry.stderr

@@ -7,7 +7,9 @@ The pipeline sees a space only through these names, so a stage never special-cas
 - masks (positions x ops, bool) are sub-supernets: `full_mask`, `check_mask`, `mask_contains`,
   `mask_size`, `unpartitioned_edges`, `mask_to_lists`/`mask_from_lists` (the JSON form);
 - `nonlinear_count`, `MAX_NONLINEAR` for the nonlinear-count criterion;
-- `supernet(num_classes, mask, affine, track_running_stats, nonlinear)` and `standalone(arch, num_classes)`.
+- `supernet(num_classes, mask, affine, track_running_stats, nonlinear)` and `standalone(arch, num_classes)`;
+- `complexity_model(num_classes, image_size)`: arch -> {flops_m, params_mb[, latency_ms]}, what the
+  search reports for every architecture it visits.
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ class NB201Space:
     def standalone(self, arch: nb201.Arch, num_classes: int):
         from naslid.supernet import StandaloneNetwork
         return StandaloneNetwork(arch, self.C, self.N, num_classes)
+
+    def complexity_model(self, num_classes: int, image_size: int):
+        return _Counted(self, num_classes, image_size)
 
 
 class ProxylessSpace:
@@ -100,6 +105,25 @@ class ProxylessSpace:
     def standalone(self, arch: proxyless.Arch, num_classes: int):
         from naslid.mobilenet import ProxylessStandalone
         return ProxylessStandalone(arch, num_classes)
+
+    def complexity_model(self, num_classes: int, image_size: int):
+        from naslid.mobilenet import LatencyTable
+        return LatencyTable(self.layout, num_classes, image_size)
+
+
+class _Counted:
+    """FLOPs and parameters of an architecture's stand-alone network, counted (`naslid.complexity`)."""
+
+    def __init__(self, space, num_classes: int, image_size: int):
+        self.space, self.num_classes, self.image_size = space, num_classes, image_size
+
+    def __call__(self, arch) -> dict:
+        from naslid.complexity import flops_m, params_mb
+        network = self.space.standalone(arch, self.num_classes)
+        return {"flops_m": round(flops_m(network, self.image_size), 6), "params_mb": round(params_mb(network), 6)}
+
+    def describe(self) -> dict:
+        return {"flops": "multiply-adds of convolutions and the classifier, counted, millions", "image_size": self.image_size}
 
 
 def get_space(config: dict):

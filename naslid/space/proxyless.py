@@ -191,13 +191,13 @@ def nonlinear_count(arch: Arch) -> int:
 
 # ---- FLOPs in closed form (an independent check of the hook counter in naslid.complexity) ----
 
-def _conv_out(size: int, stride: int) -> int:
+def conv_out(size: int, stride: int) -> int:
     return (size - 1) // stride + 1  # 'same' padding of an odd kernel
 
 
 def mbconv_macs(size: int, c_in: int, c_out: int, kernel: int, expansion: int, stride: int) -> int:
     """Multiply-accumulates of one inverted-residual block on a size x size input."""
-    mid, out = c_in * expansion, _conv_out(size, stride)
+    mid, out = c_in * expansion, conv_out(size, stride)
     expand = size * size * c_in * mid if expansion != 1 else 0
     return expand + out * out * mid * kernel * kernel + out * out * mid * c_out
 
@@ -205,7 +205,7 @@ def mbconv_macs(size: int, c_in: int, c_out: int, kernel: int, expansion: int, s
 def macs(arch: Arch, image_size: int, num_classes: int) -> int:
     """Multiply-accumulates of convolutions and the classifier for one image, by formula."""
     L = arch.layout
-    size = _conv_out(image_size, L.stem_stride)
+    size = conv_out(image_size, L.stem_stride)
     total = size * size * 3 * L.stem_width * 9
     total += mbconv_macs(size, L.stem_width, L.first_width, 3, 1, 1)
     c_in = L.first_width
@@ -214,5 +214,5 @@ def macs(arch: Arch, image_size: int, num_classes: int) -> int:
         if name != SKIP:
             kernel, expansion = parse_op(name)
             total += mbconv_macs(size, c_in, width, kernel, expansion, stride)
-        size, c_in = _conv_out(size, stride), width
+        size, c_in = conv_out(size, stride), width
     return total + size * size * c_in * L.last_width + L.last_width * num_classes

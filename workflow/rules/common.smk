@@ -13,6 +13,8 @@ from snakemake.utils import validate
 from naslid.config import load_config
 from naslid.criteria import CRITERIA as NASLID_CRITERIA, split_shape, training_epochs
 from naslid.errors import NaslidError
+from naslid.space import get_space
+from naslid.tables import outputs as table_outputs
 
 try:
     NASLID = load_config(None, {k: v for k, v in config.items()})
@@ -36,6 +38,11 @@ RESULTS = f"results/{NAME}"
 CRITERIA = NASLID["workflow"]["criteria"]
 SEEDS = NASLID["workflow"]["seeds"]
 ROUNDS = NASLID["split"]["rounds"]
+EDGES = range(
+    len(get_space(NASLID).EDGES)
+)  # candidate positions: NB201 edges, ProxylessNAS layers
+TABLES, FIGURES = table_outputs(NASLID)
+BENCHMARK = NASLID["benchmark"]["kind"] != "none"
 # The stages read the config Snakemake merged (defaults, --configfile files, --config values), saved
 # here at parse time, rewritten only when it changes. It is no rule's input: each rule's params hold
 # the sections it reads, so a change reruns exactly the stages that read what changed.
@@ -60,7 +67,7 @@ wildcard_constraints:
     criterion="|".join(CRITERIA),
     seed=r"\d+",
     node=r"r[0-9]*",
-    edge=r"\d",
+    edge=r"\d+",
 
 
 def naslid(stage):
@@ -130,7 +137,7 @@ def profiles_of(wildcards):
         return []
     return [
         (f"{EXPERIMENT}/profile/{wildcards.node}/edge{e}.csv").format(**wildcards)
-        for e in range(6)
+        for e in EDGES
     ]
 
 
@@ -164,17 +171,20 @@ def experiments(path):
 def tables_outputs():
     tables = [
         f"{RESULTS}/tables/table{t}.{ext}"
-        for t in (1, 2, 3, 5)
+        for t in TABLES
         for ext in ("md", "csv", "tex")
     ]
-    figures = [f"{RESULTS}/figures/fig{f}.png" for f in (1, 4, 5)]
+    figures = [f"{RESULTS}/figures/fig{f}.png" for f in FIGURES]
     return tables + figures
 
 
 def tables_inputs(wildcards):
-    inputs = experiments(f"{EXPERIMENT}/rank.json") + experiments(
-        f"{EXPERIMENT}/query.json"
-    )
+    if BENCHMARK:
+        inputs = experiments(f"{EXPERIMENT}/rank.json") + experiments(
+            f"{EXPERIMENT}/query.json"
+        )
+    else:
+        inputs = experiments(f"{EXPERIMENT}/final.json")
     inputs += experiments(f"{EXPERIMENT}/evolve.json")
     for criterion in CRITERIA:
         if criterion != "none":
@@ -188,7 +198,7 @@ def tables_inputs(wildcards):
                 f"{RESULTS}/{{criterion}}/s{{seed}}/profile/r/edge{{edge}}.csv",
                 criterion=criterion,
                 seed=SEEDS,
-                edge=range(6),
+                edge=EDGES,
             )
     return inputs + [f"{RESULTS}/cost.json"] + code("tables")
 
