@@ -133,6 +133,10 @@ DEFAULTS: dict = {
         "warmup": 0.02,         # fraction of steps spent warming up
         "weight_decay": 4.0e-5,
         "label_smoothing": 0.1,
+        "dataset": None,        # null: the search's data.dataset; else train on this one (the paper: search on
+        "root": None,           # CIFAR-10, train on ImageNet), read from this directory
+        "stem_stride": None,    # proxyless: strides for the final dataset's resolution (searched on CIFAR-10 with
+        "strides": None,        # CIFAR strides, trained on ImageNet with ImageNet's); null: the search's
     },
     "build_benchmark": {        # `naslid build-benchmark`: stand-alone training of sampled architectures
         "archs": 200,           # stratified sample size (one per op-count composition, then uniform; + NB201 optimum)
@@ -152,7 +156,7 @@ DEFAULTS: dict = {
 CHOICES = {
     "device": ("cpu", "cuda"),
     "space.name": ("nb201", "proxyless"),
-    "data.dataset": ("proxy", "cifar10", "cifar100", "imagenet16-120"),
+    "data.dataset": ("proxy", "cifar10", "cifar100", "imagenet16-120", "imagenet"),
     "supernet.sampling": ("uniform", "switch"),
     "lid.similarity": ("euclidean", "pearson", "cosine"),
     "finetune.init": ("inherit", "scratch"),
@@ -161,10 +165,11 @@ CHOICES = {
     "benchmark.kind": ("csv", "nas-bench-201", "nats-tss", "none"),
     "evaluate.bn": ("batch", "recalibrate"),
 }
-OPTIONAL_STR = {"data.root", "benchmark.path", "benchmark.reference", "workflow.container"}  # keys whose default None stands for "not set"
+OPTIONAL_STR = {"data.root", "benchmark.path", "benchmark.reference", "workflow.container", "final.dataset", "final.root"}  # keys whose default None stands for "not set"
 OPTIONAL_INT = {"data.limit"}
 PROXYLESS_LISTS = ("widths", "depths", "strides", "kernels", "expansions")
-CHECKED_BELOW = {"rank.percent", "workflow.criteria", "workflow.seeds"} | {f"space.proxyless.{k}" for k in PROXYLESS_LISTS}  # keys whose rule is not a plain type (validated at the end of `validate`)
+CHECKED_BELOW = ({"rank.percent", "workflow.criteria", "workflow.seeds", "final.stem_stride", "final.strides"}
+                 | {f"space.proxyless.{k}" for k in PROXYLESS_LISTS})  # keys whose rule is not a plain type (validated at the end of `validate`)
 NON_NEGATIVE = {"train.epochs", "finetune.epochs", "train.weight_decay", "train.grad_clip", "train.eval_batches",
                 "split.epochs_between_rounds", "train.momentum", "threads", "seed", "build_benchmark.sample_seed",
                 "build_benchmark.weight_decay", "build_benchmark.warmup",
@@ -282,6 +287,16 @@ def validate(config: dict) -> None:
                           "this space, its searched architectures are trained from scratch (`naslid train-final`)")
     if config["benchmark"]["kind"] == "none" and config["evolve"]["within_benchmark"]:
         raise ConfigError("config key 'evolve.within_benchmark' needs a benchmark; set it to false with benchmark.kind none")
+    if config["final"]["dataset"] is not None and config["final"]["dataset"] not in CHOICES["data.dataset"]:
+        raise ConfigError(f"config key 'final.dataset' must be null or one of {', '.join(CHOICES['data.dataset'])}, "
+                          f"got {config['final']['dataset']!r}")
+    f = config["final"]
+    if (f["stem_stride"], f["strides"]) != (None, None):
+        if config["space"]["name"] != "proxyless":
+            raise ConfigError("config keys 'final.stem_stride' and 'final.strides' apply to space.name proxyless only")
+        strides = f["strides"] if f["strides"] is not None else config["space"]["proxyless"]["strides"]
+        _validate_proxyless({**config["space"]["proxyless"], "strides": strides,
+                             "stem_stride": f["stem_stride"] if f["stem_stride"] is not None else config["space"]["proxyless"]["stem_stride"]})
     if config["final"]["warmup"] >= 1 or config["final"]["label_smoothing"] >= 1:
         raise ConfigError("config keys 'final.warmup' and 'final.label_smoothing' are fractions, below 1")
     if config["build_benchmark"]["warmup"] >= 1:
@@ -318,6 +333,10 @@ def json_schema() -> dict:
             return {"type": ["string", "null"]}
         if dotted in OPTIONAL_INT:
             return {"type": ["integer", "null"], "exclusiveMinimum": 0}
+        if dotted == "final.stem_stride":
+            return {"enum": [1, 2, None]}
+        if dotted == "final.strides":
+            return {"type": ["array", "null"], "items": {"enum": [1, 2]}, "minItems": 1}
         if dotted == "rank.percent":
             return {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 100}
         if isinstance(value, list):

@@ -77,7 +77,7 @@ def _exhaustive_decision(mask: np.ndarray, config: dict) -> dict:
 
 
 def _nonlinear_decision(mask: np.ndarray, config: dict) -> dict:
-    return {"edge": None, "groups": [[count] for count in range(get_space(config).MAX_NONLINEAR + 1)],
+    return {"edge": None, "groups": [[count] for count in get_space(config).nonlinear_counts()],
             "edge_rule": "nonlinear count", "candidates": {}}
 
 
@@ -98,7 +98,7 @@ CRITERIA = {
                           lambda table, edge, ops, config: gradient.similarity_of_edge(table, edge, ops)),
     "exhaustive": Criterion("exhaustive", [], None, None, _exhaustive_decision, children=_exhaustive_width),
     "nonlinear-count": Criterion("nonlinear-count", [], None, None, _nonlinear_decision,
-                                 children=lambda space: space.MAX_NONLINEAR + 1),
+                                 children=lambda space: len(space.nonlinear_counts())),
 }
 NO_SPLIT = "none"
 

@@ -49,6 +49,22 @@ def searched_arch(space, evolve_path: Path | None, text: str | None):
     return space.parse(result["best"][0]["arch"])
 
 
+def final_space(config: dict):
+    """The search space train-final builds in: the search's, with `final.stem_stride`/`final.strides` if set."""
+    from naslid.space import get_space
+    f = config["final"]
+    if (f["stem_stride"], f["strides"]) == (None, None):
+        return get_space(config)
+    layout = {**config["space"]["proxyless"], **{k: f[k] for k in ("stem_stride", "strides") if f[k] is not None}}
+    return get_space({**config, "space": {**config["space"], "proxyless": layout}})
+
+
+def final_data(config: dict) -> dict:
+    """The data section train-final reads: the search's, or `final.dataset` from `final.root`."""
+    f = config["final"]
+    return config["data"] if f["dataset"] is None else {**config["data"], "dataset": f["dataset"], "root": f["root"]}
+
+
 @torch.no_grad()
 def accuracy(model: torch.nn.Module, dataset: Dataset, split, device) -> float:
     model.eval()
@@ -58,13 +74,14 @@ def accuracy(model: torch.nn.Module, dataset: Dataset, split, device) -> float:
 
 
 def train_final(config: dict, arch, out: Path, metrics_path: Path) -> dict:
-    from naslid.space import get_space
     from naslid.train import resolve_device, restore, seed_everything, sgd_step, snapshot
     seed_everything(config)
     device = resolve_device(config)
     f = config["final"]
-    dataset = load_dataset(config["data"])
-    model = get_space(config).standalone(arch, dataset.num_classes)  # initial weights: config seed
+    dataset = load_dataset(final_data(config))
+    space = final_space(config)
+    arch = space.arch(arch.ops)  # the same ops in the final layout (its strides may differ from the search's)
+    model = space.standalone(arch, dataset.num_classes)  # initial weights: config seed
     complexity = {"flops_m": flops_m(model, dataset.train.images.shape[-1]), "params_mb": params_mb(model)}
     model.to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=f["lr"], momentum=0.9, nesterov=True, weight_decay=f["weight_decay"])

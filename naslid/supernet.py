@@ -137,13 +137,7 @@ class MaskedSupernet:
         self.space = space
         self.mask = space.check_mask(space.full_mask() if mask is None else mask)
         self.nonlinear = None if nonlinear is None else frozenset(nonlinear)
-        self._members = None if nonlinear is None else self._enumerate_members()
-
-    def _enumerate_members(self) -> list:
-        members = self.space.archs_in_mask(self.mask, self.nonlinear)
-        if not members:
-            raise ArchError(f"no architecture of this mask has a nonlinear count in {sorted(self.nonlinear)}")
-        return members
+        self._members = None if nonlinear is None else space.member_sampler(self.mask, self.nonlinear)
 
     def edge_parameters(self, edge: int) -> "re.Pattern":
         """Names of the parameters that belong to the ops of `edge` (every other parameter is shared)."""
@@ -165,7 +159,7 @@ class MaskedSupernet:
         child = copy.deepcopy(parent)
         child.mask = mask.copy()
         child.nonlinear = nonlinear
-        child._members = None if nonlinear is None else child._enumerate_members()
+        child._members = None if nonlinear is None else child.space.member_sampler(mask, nonlinear)
         return child
 
     def sample_arch(self, generator: torch.Generator, previous=None):
@@ -179,7 +173,7 @@ class MaskedSupernet:
             if previous is not None:
                 raise ArchError("switch sampling needs a product-form sub-supernet; use supernet.sampling: uniform "
                                 "with the nonlinear-count criterion")
-            return self._members[int(torch.randint(len(self._members), (1,), generator=generator))]
+            return self._members(generator)
         ops = []
         for e in range(len(self.mask)):
             allowed = np.flatnonzero(self.mask[e]).tolist()

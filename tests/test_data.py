@@ -51,3 +51,41 @@ def test_proxy_is_deterministic_and_batches_cover_the_split():
     assert torch.equal(a.train.images, b.train.images) and torch.equal(a.train.labels, b.train.labels)
     seen = torch.cat([labels for _, labels in batches(a, a.train, 32, torch.Generator().manual_seed(0), augment=True)])
     assert sorted(seen.tolist()) == sorted(a.train.labels.tolist())
+
+
+def _imagenet_folder(root, sizes=((300, 250), (180, 400), (224, 224))):
+    """train/ and val/ of 3 classes, one solid colour per class, images of several shapes."""
+    from PIL import Image
+    colours = {"n01440764": (255, 0, 0), "n01443537": (0, 255, 0), "n01484850": (0, 0, 255)}
+    for split in ("train", "val"):
+        for wnid, colour in colours.items():
+            (root / split / wnid).mkdir(parents=True)
+            for i, size in enumerate(sizes):
+                Image.new("RGB", size, colour).save(root / split / wnid / f"{wnid}_{i}.JPEG", quality=95)
+    return colours
+
+
+def test_imagenet_folder_is_decoded_per_batch_with_classes_in_wnid_order(tmp_path):
+    colours = _imagenet_folder(tmp_path)
+    dataset = load_dataset(load_config(None, {"data": {"dataset": "imagenet", "root": str(tmp_path)}})["data"])
+    assert dataset.num_classes == 3 and len(dataset.train) == 9 and len(dataset.valid) + len(dataset.test) == 9
+    assert set(dataset.valid.images.paths).isdisjoint(dataset.test.images.paths)
+    images = dataset.train.images[torch.arange(9)]
+    assert images.shape == (9, 3, 224, 224) and images.dtype == torch.uint8
+    for image, label in zip(images, dataset.train.labels):  # solid colours survive resize, crop and JPEG
+        expected = torch.tensor(list(colours.values())[int(label)], dtype=torch.float32)
+        assert (image.float().mean(dim=(1, 2)) - expected).abs().max() < 3
+    x, y = next(batches(dataset, dataset.train, 4, torch.Generator().manual_seed(0), augment=True))
+    assert x.shape == (4, 3, 224, 224) and x.dtype == torch.float32 and len(y) == 4
+
+
+def test_imagenet_errors_name_the_directory_or_the_file(tmp_path):
+    data = load_config(None, {"data": {"dataset": "imagenet", "root": str(tmp_path)}})["data"]
+    with pytest.raises(DataError, match="train"):
+        load_dataset(data)
+    _imagenet_folder(tmp_path)
+    bad = tmp_path / "train" / "n01440764" / "n01440764_0.JPEG"
+    bad.write_bytes(b"not a jpeg")
+    dataset = load_dataset(data)
+    with pytest.raises(DataError, match="n01440764_0.JPEG cannot be decoded"):
+        dataset.train.images[torch.arange(9)]

@@ -1,5 +1,7 @@
 """The ProxylessNAS / MobileNetV2 search space behind the pipeline's search-space interface."""
 
+import collections
+import itertools
 import json
 
 import numpy as np
@@ -18,7 +20,7 @@ from naslid.gradient import shared_parameters
 from naslid.mobilenet import LatencyTable
 from naslid.profile import COLUMNS, profile_edge
 from naslid.space import ProxylessSpace, get_space
-from naslid.space.proxyless import SKIP, Arch, Layout, macs
+from naslid.space.proxyless import SKIP, Arch, Layout, count_by_nonlinear, macs
 from naslid.split import split
 
 TINY = REPO / "config" / "proxyless-tiny.yaml"
@@ -50,7 +52,6 @@ def test_every_architecture_round_trips_through_its_string(name):
 def test_small_space_round_trips_exhaustively():
     layout = Layout(widths=(8, 16), depths=(2, 2), strides=(1, 2), kernels=(3, 5), expansions=(3,))
     space = ProxylessSpace(layout)
-    import itertools
     archs = [space.arch(ops) for ops in itertools.product(*[np.flatnonzero(r) for r in space.full_mask()])]
     assert len(archs) == space.mask_size(space.full_mask()) == 2 * 3 * 2 * 3
     assert len({a.to_str() for a in archs}) == len(archs)
@@ -201,6 +202,36 @@ def test_latency_table_counts_the_parameters_and_flops_of_the_network():
         assert entry["latency_ms"] > table.fixed_ms > 0
 
 
+SMALL = Layout(widths=(8, 16), depths=(2, 2), strides=(1, 2), kernels=(3,), expansions=(3, 6))
+
+
+def test_counting_by_nonlinear_count_matches_brute_force():
+    space = ProxylessSpace(SMALL)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        mask = space.full_mask() & (rng.random(space.full_mask().shape) < 0.7)
+        mask[np.arange(len(mask)), [np.flatnonzero(r)[0] for r in space.full_mask()]] = True  # keep every layer non-empty
+        members = [space.arch(ops) for ops in itertools.product(*[np.flatnonzero(r) for r in mask])]
+        brute = np.bincount([space.nonlinear_count(a) for a in members], minlength=len(space.EDGES) + 1)
+        assert count_by_nonlinear(mask, SMALL) == brute.tolist()
+
+
+def test_nonlinear_sub_supernets_draw_uniformly_among_their_members():
+    """20,000 draws of the sub-supernet of counts {2, 4}: its 20 members (brute force: 4 of count 2,
+    16 of count 4), each about 1,000 times (binomial sd 31; the bound is 5 sd), and nothing else."""
+    space = ProxylessSpace(SMALL)
+    model = space.supernet(10, nonlinear={2, 4})
+    generator = torch.Generator().manual_seed(0)
+    draws = collections.Counter(model.sample_arch(generator).ops for _ in range(20_000))
+    members = {ops for ops in itertools.product(*[np.flatnonzero(r) for r in space.full_mask()])
+               if space.nonlinear_count(space.arch(ops)) in {2, 4}}
+    assert set(draws) == members and len(members) == 20
+    assert all(abs(n - 1000) < 5 * 30.8 for n in draws.values())
+    assert space.nonlinear_counts() == [2, 3, 4]
+    with pytest.raises(ArchError, match="no architecture"):
+        space.supernet(10, nonlinear={0})
+
+
 WORKFLOW_OVERRIDES = """
 space: {proxyless: {widths: [8, 16], depths: [1, 2], strides: [1, 2], stem_width: 8, first_width: 8, last_width: 32}}
 data: {limit: 256}
@@ -211,7 +242,7 @@ gradient: {batches: 1, batch_size: 32}
 evaluate: {batches: 1, batch_size: 64}
 evolve: {generations: 2, mutations: 3, crossovers: 3, randoms: 2, parents: 3}
 final: {epochs: 1, batch_size: 32}
-workflow: {criteria: [lid, none]}
+workflow: {criteria: [lid, nonlinear-count, none]}
 """
 
 
@@ -226,7 +257,9 @@ def test_tiny_variant_runs_through_the_same_workflow(tmp_path):
     results = root / "results" / "proxyless-tiny"
     assert sorted(p.name for p in (results / "lid" / "s0" / "final").glob("*.pt")) == ["r00.pt", "r01.pt", "r10.pt", "r11.pt"]
     table4 = pd.read_csv(results / "tables" / "table4.csv")
-    assert list(table4["criterion"]) == ["lid", "none"]
+    assert list(table4["criterion"]) == ["lid", "none", "nonlinear-count"]
+    # a stage's first layer is never skipped: counts 2 and 3 of the 3 layers, one sub-supernet each
+    assert sorted(p.name for p in (results / "nonlinear-count" / "s0" / "final").glob("*.pt")) == ["r0.pt", "r1.pt"]
     space = get_space(load_config([TINY, root / "tiny.yaml"]))
     for arch in table4["arch (first seed)"]:
         space.parse(arch)  # a valid architecture of this space

@@ -142,3 +142,21 @@ def test_the_cluster_profile_plans_a_paper_experiment_with_gpu_jobs_where_they_b
     settings = yaml.safe_load(profile)
     assert settings["executor"] == "slurm" and settings["software-deployment-method"] == "apptainer"
     assert "--nv" in settings["apptainer-args"] and settings["rerun-incomplete"] is True and settings["retries"] >= 1
+
+
+def test_the_cluster_profile_plans_the_proxylessnas_paper_experiment(tmp_path):
+    """config/paper/proxyless-imagenet.yaml: 21 layers, 2 rounds (4 sub-supernets), and each search's
+    best trained on ImageNet in a GPU job; no query or rank (no benchmark tabulates the space)."""
+    for name in ("workflow", "config", "naslid"):
+        shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("*.parts", "__pycache__"))
+    (tmp_path / "data" / "cifar").mkdir(parents=True)
+    out = run_snakemake(tmp_path, "--profile", "workflow/profiles/slurm", "--configfile",
+                        "config/paper/proxyless-imagenet.yaml", "-n", "--sdm", "env-modules")
+    assert out.returncode == 0, out.stderr[-3000:]
+    jobs = _dry_run_jobs(out.stdout + out.stderr)
+    counts = {rule: len(v) for rule, v in jobs.items()}
+    # lid and gradient: 3 splits of 21 candidate layers each, 4 final sub-supernets; none: the supernet
+    assert counts["profile"] == 2 * 3 * 21 and counts["split"] == 2 * 3 and counts["finetune"] == 2 * 4
+    assert counts["evolve"] == counts["train_final"] == 3 and "query" not in counts and "rank" not in counts
+    for job in jobs["train_final"]:
+        assert job["gpu"] == "1" and job["slurm_partition"] == "gpu" and job["runtime"] == "4320"

@@ -2,11 +2,12 @@
 
 Registry (`DATASETS`): `proxy` (generated, no download; see `naslid.data.proxy`), `cifar10` and `cifar100` (the python
 pickle layout torchvision uses on disk: `cifar-10-batches-py/`, `cifar-100-python/`), and
-`imagenet16-120` (NB201's down-sampled ImageNet pickles). Nothing is downloaded.
+`imagenet16-120` (NB201's down-sampled ImageNet pickles), and `imagenet` (the full ImageNet from a local
+directory, decoded per batch: `naslid.data.imagenet`). Nothing is downloaded.
 
 Splits follow NB201: `cifar10` with `data.valid_split` trains on one half of the training set and
 validates on the other (NB201's `cifar10-valid`); otherwise it validates on the test set.
-`cifar100` and `imagenet16-120` validate on one half of the test set and test on the other
+`cifar100`, `imagenet16-120` and `imagenet` validate on one half of the test set and test on the other
 (NB201's `x-valid` / `x-test`). The halves are a fixed permutation (seed 0); NB201's own split
 files are not shipped, so the halves differ from NB201's, though the convention is the same.
 """
@@ -14,6 +15,7 @@ files are not shipped, so the halves differ from NB201's, though the convention 
 from __future__ import annotations
 
 import functools
+import os
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,7 +97,8 @@ def _halves(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _subset(split: Split, index: np.ndarray) -> Split:
     index = torch.as_tensor(index)
-    return Split(split.images[index], split.labels[index])
+    images = split.images.subset(index) if hasattr(split.images, "subset") else split.images[index]  # files stay undecoded
+    return Split(images, split.labels[index])
 
 
 def _require_dir(root: str | None, dataset: str, subdir: str, layout: str, how: str) -> Path:
@@ -166,6 +169,20 @@ def _imagenet16(cfg: dict) -> Dataset:
                    (0.4811, 0.4575, 0.4078), (0.2605, 0.2533, 0.2683))
 
 
+def _imagenet(cfg: dict) -> Dataset:
+    from naslid.data import imagenet
+    how = "extract ILSVRC2012 into train/<wnid>/*.JPEG and val/<wnid>/*.JPEG (the usual extraction scripts do)"
+    train_dir = _require_dir(cfg["root"], "imagenet", "train", "train/<wnid>/*.JPEG", how)
+    val_dir = _require_dir(cfg["root"], "imagenet", "val", "val/<wnid>/*.JPEG", how)
+    classes = imagenet.class_names(train_dir)
+    threads = min(16, os.cpu_count() or 1)
+    train, val = (Split(imagenet.FolderImages(paths, threads), labels)
+                  for paths, labels in (imagenet.folder_split(d, classes) for d in (train_dir, val_dir)))
+    a, b = _halves(len(val))
+    return Dataset("imagenet", train, _subset(val, a), _subset(val, b), len(classes),
+                   (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+
+
 def _proxy(cfg: dict) -> Dataset:
     """The generated proxy task (`naslid.data.proxy`): the same images in every experiment."""
     splits = [Split(torch.from_numpy(images), torch.from_numpy(labels)) for images, labels in _proxy_arrays().values()]
@@ -177,4 +194,4 @@ def _proxy_arrays():
     return proxy.generate()
 
 
-DATASETS = {"proxy": _proxy, "cifar10": _cifar10, "cifar100": _cifar100, "imagenet16-120": _imagenet16}
+DATASETS = {"proxy": _proxy, "cifar10": _cifar10, "cifar100": _cifar100, "imagenet16-120": _imagenet16, "imagenet": _imagenet}

@@ -6,7 +6,9 @@ The pipeline sees a space only through these names, so a stage never special-cas
   is one op index per position;
 - masks (positions x ops, bool) are sub-supernets: `full_mask`, `check_mask`, `mask_contains`,
   `mask_size`, `unpartitioned_edges`, `mask_to_lists`/`mask_from_lists` (the JSON form);
-- `nonlinear_count`, `MAX_NONLINEAR` for the nonlinear-count criterion;
+- `nonlinear_count`, `nonlinear_counts()` (the counts some architecture has) and
+  `member_sampler(mask, counts)` (uniform draws among a mask's architectures of those counts) for
+  the nonlinear-count criterion;
 - `supernet(num_classes, mask, affine, track_running_stats, nonlinear)` and `standalone(arch, num_classes)`;
 - `complexity_model(num_classes, image_size)`: arch -> {flops_m, params_mb[, latency_ms]}, what the
   search reports for every architecture it visits.
@@ -15,6 +17,7 @@ The pipeline sees a space only through these names, so a stage never special-cas
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from naslid.errors import ArchError
 from naslid.space import nb201, proxyless
@@ -40,11 +43,21 @@ class NB201Space:
     mask_to_lists = staticmethod(nb201.mask_to_lists)
     mask_from_lists = staticmethod(nb201.mask_from_lists)
     nonlinear_count = staticmethod(nb201.nonlinear_count)
-    archs_in_mask = staticmethod(nb201.archs_in_mask)
 
     @staticmethod
     def mask_size(mask: np.ndarray) -> int:
         return int(np.prod(mask.sum(axis=1)))
+
+    def nonlinear_counts(self) -> list[int]:
+        return list(range(self.MAX_NONLINEAR + 1))
+
+    @staticmethod
+    def member_sampler(mask: np.ndarray, counts):
+        """NB201 is small: enumerate the members once, draw one index per call."""
+        members = nb201.archs_in_mask(mask, counts)
+        if not members:
+            raise ArchError(f"no architecture of this mask has a nonlinear count in {sorted(counts)}")
+        return lambda generator: members[int(torch.randint(len(members), (1,), generator=generator))]
 
     def supernet(self, num_classes: int, mask=None, affine: bool = False, track_running_stats: bool = True, nonlinear=None):
         from naslid.supernet import Supernet
@@ -92,10 +105,14 @@ class ProxylessSpace:
     def mask_from_lists(self, lists) -> np.ndarray:
         return proxyless.mask_from_lists(lists, self.layout)
 
-    def archs_in_mask(self, mask, nonlinear=None):
-        raise ArchError("the nonlinear-count criterion enumerates the architectures of each sub-supernet, which the "
-                        f"ProxylessNAS space cannot ({self.mask_size(self.full_mask()):.3g} architectures); "
-                        "use split.criterion lid, lid-pearson, gradient, exhaustive or none")
+    def nonlinear_counts(self) -> list[int]:
+        """The counts some architecture has: a stage's first layer is never skipped."""
+        return [c for c, n in enumerate(proxyless.count_by_nonlinear(self.full_mask(), self.layout)) if n]
+
+    def member_sampler(self, mask, counts):
+        """Too many members to enumerate: uniform draws by counting (`proxyless.sample_by_nonlinear`)."""
+        proxyless.sample_by_nonlinear(mask, counts, torch.Generator().manual_seed(0), self.layout)  # fails early if empty
+        return lambda generator: proxyless.sample_by_nonlinear(mask, counts, generator, self.layout)
 
     def supernet(self, num_classes: int, mask=None, affine: bool = False, track_running_stats: bool = True, nonlinear=None):
         from naslid.mobilenet import ProxylessSupernet

@@ -189,6 +189,65 @@ def nonlinear_count(arch: Arch) -> int:
     return sum(arch.layout.ops[o] != SKIP for o in arch.ops)
 
 
+def _block_and_skip(mask: np.ndarray, layout: Layout) -> list[tuple[int, int]]:
+    """Per layer: (allowed MBConv blocks, 1 if `skip` is allowed else 0)."""
+    skip = layout.ops.index(SKIP) if SKIP in layout.ops else None
+    return [(int(row.sum()) - (1 if skip is not None and row[skip] else 0), int(skip is not None and bool(row[skip])))
+            for row in mask]
+
+
+def _suffix_counts(mask: np.ndarray, layout: Layout) -> list[list[int]]:
+    """suffix[l][c]: architectures of layers l.. of `mask` with c of them MBConv blocks.
+
+    The product over layers of (skips + blocks x): the space is too large to enumerate, but by
+    nonlinear count it is counted, and sampled uniformly, exactly (big integers).
+    """
+    suffix = [[1]]
+    for blocks, skip in reversed(_block_and_skip(mask, layout)):
+        after = suffix[0]
+        here = [0] * (len(after) + 1)
+        for c, n in enumerate(after):
+            here[c] += n * skip
+            here[c + 1] += n * blocks
+        suffix.insert(0, here)
+    return suffix
+
+
+def count_by_nonlinear(mask: np.ndarray, layout: Layout = Layout()) -> list[int]:
+    """[number of architectures of `mask` with nonlinear count c for c = 0..layers]."""
+    return _suffix_counts(mask, layout)[0]
+
+
+def sample_by_nonlinear(mask: np.ndarray, counts, generator, layout: Layout = Layout()) -> Arch:
+    """A uniform draw among the architectures of `mask` whose nonlinear count is in `counts`."""
+    import torch
+    suffix = _suffix_counts(mask, layout)
+    weights = [(c, suffix[0][c]) for c in sorted(counts) if c < len(suffix[0]) and suffix[0][c]]
+    if not weights:
+        raise ArchError(f"no architecture of this mask has a nonlinear count in {sorted(counts)}")
+
+    def below(total: int) -> int:  # uniform integer in [0, total), through the torch generator
+        return min(total - 1, int(torch.rand(1, generator=generator, dtype=torch.float64).item() * total))
+
+    u = below(sum(w for _, w in weights))
+    for remaining, w in weights:
+        if u < w:
+            break
+        u -= w
+    ops = []
+    for l, row in enumerate(mask):
+        blocks = [o for o in np.flatnonzero(row) if layout.ops[o] != SKIP]
+        with_block = len(blocks) * (suffix[l + 1][remaining - 1] if remaining >= 1 else 0)
+        skip_allowed = SKIP in layout.ops and bool(row[layout.ops.index(SKIP)])
+        skip_ways = suffix[l + 1][remaining] if skip_allowed and remaining < len(suffix[l + 1]) else 0
+        if below(with_block + skip_ways) < with_block:
+            ops.append(int(blocks[below(len(blocks))]))
+            remaining -= 1
+        else:
+            ops.append(layout.ops.index(SKIP))
+    return Arch(tuple(ops), layout)
+
+
 # ---- FLOPs in closed form (an independent check of the hook counter in naslid.complexity) ----
 
 def conv_out(size: int, stride: int) -> int:
