@@ -13,6 +13,7 @@ import torch
 from conftest import REPO, run_snakemake, workflow_copy
 from naslid.complexity import flops_m, params_mb
 from naslid.config import load_config
+from naslid.criteria import split_shape
 from naslid.data import load_dataset
 from naslid.errors import ArchError, ConfigError
 from naslid.evolve import _Draws
@@ -160,6 +161,16 @@ def test_splitting_covers_the_space_disjointly():
     for arch in random_archs(space.layout, 3000, seed=2):
         assert sum(space.mask_contains(leaf, arch) for leaf in leaves) == 1
     assert sum(space.mask_size(leaf) for leaf in leaves) == space.mask_size(space.full_mask())
+
+
+def test_exhaustive_split_takes_the_first_layer_with_every_op():
+    """A stage's first layer has one op fewer (no skip), so the exhaustive criterion splits the first
+    layer that allows all 7: every split has as many children as the workflow plans."""
+    config = load_config(TINY, {"split": {"criterion": "exhaustive"}})
+    space = get_space(config)
+    record = split(config, None, space.full_mask(), "")
+    assert record["edge"] == "s1.2" and len(record["children"]) == len(space.OPS) == 7
+    assert split_shape("exhaustive", config) == (1, 7)
 
 
 def test_lid_profile_and_gradient_see_the_searchable_layers(tmp_path):
