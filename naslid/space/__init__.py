@@ -25,6 +25,7 @@ from naslid.space import nb201, proxyless
 
 class NB201Space:
     name = "nb201"
+    CODE = ("supernet",)  # the modules that build its networks (the workflow reruns training when they change)
     EDGES, OPS, MAX_NONLINEAR = nb201.EDGES, nb201.OPS, nb201.MAX_NONLINEAR
 
     def __init__(self, C: int = 16, N: int = 5):
@@ -74,6 +75,7 @@ class NB201Space:
 
 class ProxylessSpace:
     name = "proxyless"
+    CODE = ("supernet", "mobilenet", "space/proxyless")
 
     def __init__(self, layout: proxyless.Layout = proxyless.Layout()):
         self.layout = layout

@@ -38,9 +38,9 @@ RESULTS = f"results/{NAME}"
 CRITERIA = NASLID["workflow"]["criteria"]
 SEEDS = NASLID["workflow"]["seeds"]
 ROUNDS = NASLID["split"]["rounds"]
-EDGES = range(
-    len(get_space(NASLID).EDGES)
-)  # candidate positions: NB201 edges, ProxylessNAS layers
+SPACE = get_space(NASLID)
+EDGES = range(len(SPACE.EDGES))  # candidate positions: NB201 edges, ProxylessNAS layers
+SPACE_CODE = SPACE.CODE  # the modules that build the space's networks
 TABLES, FIGURES = table_outputs(NASLID)
 BENCHMARK = NASLID["benchmark"]["kind"] != "none"
 # The stages read the config Snakemake merged (defaults, --configfile files, --config values), saved

@@ -3,7 +3,7 @@
 
 rule train_final:
     input:
-        code("final"),
+        code("final", *SPACE_CODE),
         evolve=f"{EXPERIMENT}/evolve.json",
     output:
         weights=f"{EXPERIMENT}/final.pt",

@@ -4,7 +4,7 @@
 # Between rounds: the child a later round splits (inherited weights, epochs_between_rounds more).
 rule finetune_between:
     input:
-        code("train", "supernet"),
+        code("train", *SPACE_CODE),
         unpack(parent_inputs),
     output:
         supernet=temp(f"{EXPERIMENT}/supernets/{{node}}.pt"),
@@ -32,7 +32,7 @@ rule finetune_between:
 # The final sub-supernets, fine-tuned for finetune.epochs: the ones the search evaluates.
 rule finetune:
     input:
-        code("train", "supernet"),
+        code("train", *SPACE_CODE),
         unpack(parent_inputs),
     output:
         supernet=f"{EXPERIMENT}/final/{{node}}.pt",
@@ -60,7 +60,7 @@ rule finetune:
 # The one-shot baseline (criterion none): the supernet trained on for the same total budget.
 rule finetune_none:
     input:
-        code("train", "supernet"),
+        code("train", *SPACE_CODE),
         parent=f"{RESULTS}/s{{seed}}/pretrain/supernet.pt",
     output:
         supernet=f"{RESULTS}/none/s{{seed}}/final/r.pt",

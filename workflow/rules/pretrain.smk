@@ -3,7 +3,7 @@
 
 rule pretrain:
     input:
-        code("train", "supernet", "data/__init__"),
+        code("train", *SPACE_CODE, "data/__init__"),
     output:
         supernet=f"{RESULTS}/s{{seed}}/pretrain/supernet.pt",
         metrics=f"{RESULTS}/s{{seed}}/pretrain/metrics.json",
