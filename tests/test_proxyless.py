@@ -137,8 +137,9 @@ def test_splitting_covers_the_space_disjointly():
     gives children that keep every other row of the mask and allow, on that layer, the groups of a
     partition of S. An architecture of the parent has exactly one op on that layer, which lies in
     exactly one group, and it satisfies every other row in every child: it lies in exactly one child.
-    By induction over rounds, the leaves partition the root. The space is too large to enumerate
-    (7 x 6^... architectures), so membership is checked on uniform samples of the parent.
+    By induction over rounds, the leaves partition the root. A space is in general too large to
+    enumerate (2.2e17 architectures in ProxylessNAS's layout, 518,616 in this tiny one), so membership
+    is checked on uniform samples.
     """
     config = load_config(TINY)
     space = get_space(config)

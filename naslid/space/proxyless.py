@@ -6,7 +6,7 @@ classifier. Every searchable layer picks one op: an inverted-residual block ("MB
 size k and expansion ratio e, written `mb{k}_e{e}`, or `skip` (the layer is left out and its input
 passes through unchanged). The first layer of a stage changes width or stride, so it cannot be
 skipped. With ProxylessNAS's defaults (kernels 3/5/7 x expansions 3/6 + skip, stages of depth
-4, 4, 4, 4, 4, 1) there are 21 searchable layers and 6 x 7^20 architectures.
+4, 4, 4, 4, 4, 1) there are 21 searchable layers and 6^6 x 7^15 (2.2e17) architectures.
 
 The layout is configuration (`space.proxyless`, validated in `naslid.config`): an OFA-style elastic
 space is the same block with kernels 3/5/7, expansions 3/4/6 and elastic depth expressed as skips;
