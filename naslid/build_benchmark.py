@@ -36,7 +36,7 @@ from naslid.benchmark import column_prefix
 from naslid.complexity import flops_m, params_mb
 from naslid.data import Dataset, batches, load_dataset
 from naslid.errors import ConfigError
-from naslid.final import warmup_cosine
+from naslid.final import accuracy, warmup_cosine
 from naslid.train import sgd_step
 from naslid.io import atomic_write_json, atomic_write_text, load_json
 from naslid.space.nb201 import NUM_ARCHS, OPS, Arch, all_archs
@@ -92,15 +92,8 @@ def train_standalone(config: dict, dataset: Dataset, arch: Arch, seed: int) -> d
         for images, labels in batches(dataset, dataset.train, b["batch_size"], generator, config["data"]["augment"]):
             loss = torch.nn.functional.cross_entropy(model(images), labels)
             sgd_step(model, optimizer, scheduler, loss, f"training {arch} (seed {seed}); lower build_benchmark.lr")
-    return {"index": arch.index, "seed": seed, "valid_acc": accuracy(model, dataset, dataset.valid),
-            "test_acc": accuracy(model, dataset, dataset.test), "seconds": round(time.time() - start, 2)}
-
-
-@torch.no_grad()
-def accuracy(model: torch.nn.Module, dataset: Dataset, split) -> float:
-    model.eval()
-    correct = sum((model(images).argmax(1) == labels).sum().item() for images, labels in batches(dataset, split, 500, None))
-    return 100.0 * correct / len(split)
+    return {"index": arch.index, "seed": seed, "valid_acc": accuracy(model, dataset, dataset.valid, "cpu"),
+            "test_acc": accuracy(model, dataset, dataset.test, "cpu"), "seconds": round(time.time() - start, 2)}
 
 
 def build(config: dict, out: Path, indices: list[int] | None = None, command: str | None = None) -> pd.DataFrame:
