@@ -1,9 +1,10 @@
 """Would another recipe make the proxy table's best architectures agree across seeds? A cheap trial.
 
-    .venv/bin/python scripts/proxy_seed_trial.py --epochs 16 --noise 0.1 [--stride 4] [--out trial.csv]
+    .venv/bin/python scripts/proxy_seed_trial.py --epochs 16 --noise 0.1 --contrast 0.3 0.4 [--stride 4] [--out t.csv]
 
 Retrains every `stride`-th architecture of the shipped table's top 50 (by mean valid accuracy) with
-seeds 0 and 1 under a candidate recipe (`build_benchmark` epochs, the proxy generator's pixel noise),
+seeds 0 and 1 under a candidate recipe (`build_benchmark` epochs, the proxy generator's pixel noise and
+texture contrast),
 two workers of one thread each as the real build, and prints what decides the top-50 Kendall tau:
 the seed noise (sd of one training's accuracy around its architecture's mean) and the ratio of the
 architectures' true spread to it. Between-architecture variance is the variance of the two-seed means
@@ -27,12 +28,13 @@ from naslid.benchmark import SHIPPED_PROXY_TABLE
 _WORKER: dict = {}
 
 
-def _init_worker(epochs: int, noise: float) -> None:
+def _init_worker(epochs: int, noise: float, contrast: tuple[float, float]) -> None:
     from naslid.config import load_config
     from naslid.data import load_dataset, proxy
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
-    proxy.NOISE = noise  # before the first load_dataset: the generated images are cached per process
+    # Before the first load_dataset: each process caches the images it generated.
+    proxy.NOISE, proxy.TEXTURE_CONTRAST = noise, tuple(contrast)
     config = load_config("config/proxy_benchmark.yaml", None)
     config["build_benchmark"]["epochs"] = epochs
     _WORKER.update(config=config, dataset=load_dataset(config["data"]))
@@ -60,6 +62,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=8, help="training epochs (shipped recipe: 8)")
     parser.add_argument("--noise", type=float, default=0.05, help="proxy pixel noise sigma (shipped task: 0.05)")
+    parser.add_argument("--contrast", type=float, nargs=2, default=[0.3, 0.4], metavar=("LOW", "HIGH"),
+                        help="range of a texture's brightness gap (shipped task: 0.3 0.4)")
     parser.add_argument("--stride", type=int, default=4, help="every stride-th of the shipped top 50")
     parser.add_argument("--out", help="CSV of every training's result")
     args = parser.parse_args()
@@ -69,11 +73,12 @@ def main() -> None:
     start = time.time()
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(2, mp_context=context, initializer=_init_worker,
-                                                initargs=(args.epochs, args.noise)) as pool:
+                                                initargs=(args.epochs, args.noise, args.contrast)) as pool:
         results = pd.DataFrame(pool.map(_train, *zip(*jobs)))
     if args.out:
         results.to_csv(args.out, index=False)
-    print({"epochs": args.epochs, "noise": args.noise, **summarise(results), "wall seconds": round(time.time() - start)})
+    print({"epochs": args.epochs, "noise": args.noise, "contrast": args.contrast, **summarise(results),
+           "wall seconds": round(time.time() - start)})
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ SIZE = 16
 SPLIT_SIZES = {"train": 6000, "valid": 2000, "test": 2000}
 SEED = 20230207
 NOISE = 0.05
+TEXTURE_CONTRAST = (0.3, 0.4)  # brightness gap between a texture's two colours, drawn uniformly
 SHAPES = ("disc", "ring", "square", "plus", "cross")
 TEXTURES = ("stripes", "checkerboard")
 CLASSES = tuple(f"{shape}/{texture}" for texture in TEXTURES for shape in SHAPES)
@@ -65,7 +66,7 @@ def render(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
     # brightness (darker or lighter at random), so the label is always visible: the task has no
     # irreducible error, and better networks keep getting closer to 100%.
     ink = rng.uniform(0.15, 0.55, (n, 1, 1, 1)) + rng.uniform(-0.1, 0.1, (n, 3, 1, 1))
-    paper = ink + rng.uniform(0.3, 0.4, (n, 1, 1, 1))
+    paper = ink + rng.uniform(*TEXTURE_CONTRAST, (n, 1, 1, 1))
     fill_mean = (ink + paper) / 2
     side = np.where(rng.random((n, 1, 1, 1)) < 0.5, -1.0, 1.0)
     background = np.clip(fill_mean + side * rng.uniform(0.3, 0.4, (n, 1, 1, 1)), 0.0, 1.0) + rng.uniform(-0.1, 0.1, (n, 3, 1, 1))
