@@ -21,29 +21,20 @@ import time
 
 import pandas as pd
 import scipy.stats
-import torch
 
+from naslid import build_benchmark
 from naslid.benchmark import SHIPPED_PROXY_TABLE
-
-_WORKER: dict = {}
+from naslid.config import load_config
+from naslid.data import proxy
 
 
 def _init_worker(epochs: int, noise: float, contrast: tuple[float, float]) -> None:
-    from naslid.config import load_config
-    from naslid.data import load_dataset, proxy
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
+    """build-benchmark's own worker set-up, on the candidate task and schedule."""
     # Before the first load_dataset: each process caches the images it generated.
     proxy.NOISE, proxy.TEXTURE_CONTRAST = noise, tuple(contrast)
     config = load_config("config/proxy_benchmark.yaml", None)
     config["build_benchmark"]["epochs"] = epochs
-    _WORKER.update(config=config, dataset=load_dataset(config["data"]))
-
-
-def _train(index: int, seed: int) -> dict:
-    from naslid.build_benchmark import train_standalone
-    from naslid.space.nb201 import Arch
-    return train_standalone(_WORKER["config"], _WORKER["dataset"], Arch.from_index(index), seed)
+    build_benchmark._init_worker(config)
 
 
 def summarise(results: pd.DataFrame) -> dict:
@@ -74,7 +65,7 @@ def main() -> None:
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(2, mp_context=context, initializer=_init_worker,
                                                 initargs=(args.epochs, args.noise, args.contrast)) as pool:
-        results = pd.DataFrame(pool.map(_train, *zip(*jobs)))
+        results = pd.DataFrame(pool.map(build_benchmark._train_task, *zip(*jobs)))
     if args.out:
         results.to_csv(args.out, index=False)
     print({"epochs": args.epochs, "noise": args.noise, "contrast": args.contrast, **summarise(results),
