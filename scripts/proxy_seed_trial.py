@@ -1,11 +1,12 @@
 """Would another recipe make the proxy table's best architectures agree across seeds? A cheap trial.
 
     .venv/bin/python scripts/proxy_seed_trial.py --epochs 16 --noise 0.1 --contrast 0.3 0.4 [--stride 4] [--out t.csv]
+    .venv/bin/python scripts/proxy_seed_trial.py --period-bins 3 4 4 5 --train 12000 --valid 10000 --stride 5
 
 Retrains every `stride`-th architecture of the shipped table's top 50 (by mean valid accuracy) with
-seeds 0 and 1 under a candidate recipe (`build_benchmark` epochs, the proxy generator's pixel noise and
-texture contrast),
-two workers of one thread each as the real build, and prints what decides the top-50 Kendall tau:
+seeds 0 and 1 under a candidate recipe (`build_benchmark` epochs and width C; the proxy generator's
+pixel noise, texture contrast, texture period bins and split sizes), two workers of one thread each
+as the real build, and prints what decides the top-50 Kendall tau:
 the seed noise (sd of one training's accuracy around its architecture's mean) and the ratio of the
 architectures' true spread to it. Between-architecture variance is the variance of the two-seed means
 minus half the noise variance; a tau of 0.3 between two seeds needs a ratio of about 0.83 (for
@@ -28,12 +29,14 @@ from naslid.config import load_config
 from naslid.data import proxy
 
 
-def _init_worker(epochs: int, noise: float, contrast: tuple[float, float]) -> None:
+def _init_worker(args: argparse.Namespace) -> None:
     """build-benchmark's own worker set-up, on the candidate task and schedule."""
     # Before the first load_dataset: each process caches the images it generated.
-    proxy.NOISE, proxy.TEXTURE_CONTRAST = noise, tuple(contrast)
+    proxy.NOISE, proxy.TEXTURE_CONTRAST = args.noise, tuple(args.contrast)
+    proxy.PERIOD_BINS = tuple(zip(args.period_bins[::2], args.period_bins[1::2]))
+    proxy.SPLIT_SIZES = {**proxy.SPLIT_SIZES, "train": args.train, "valid": args.valid}
     config = load_config("config/proxy_benchmark.yaml", None)
-    config["build_benchmark"]["epochs"] = epochs
+    config["build_benchmark"].update(epochs=args.epochs, C=args.width)
     build_benchmark._init_worker(config)
 
 
@@ -55,20 +58,28 @@ def main() -> None:
     parser.add_argument("--noise", type=float, default=0.05, help="proxy pixel noise sigma (shipped task: 0.05)")
     parser.add_argument("--contrast", type=float, nargs=2, default=[0.3, 0.4], metavar=("LOW", "HIGH"),
                         help="range of a texture's brightness gap (shipped task: 0.3 0.4)")
+    parser.add_argument("--period-bins", type=float, nargs="+", default=[3.5, 5.0], metavar="PX",
+                        help="texture period ranges as LOW HIGH pairs; each range is a class factor (shipped task: 3.5 5)")
+    parser.add_argument("--train", type=int, default=proxy.SPLIT_SIZES["train"], help="training images")
+    parser.add_argument("--valid", type=int, default=proxy.SPLIT_SIZES["valid"], help="validation images")
+    parser.add_argument("--width", type=int, default=8, help="stand-alone network width C (shipped recipe: 8)")
     parser.add_argument("--stride", type=int, default=4, help="every stride-th of the shipped top 50")
     parser.add_argument("--out", help="CSV of every training's result")
     args = parser.parse_args()
+    if len(args.period_bins) % 2:
+        parser.error(f"--period-bins takes LOW HIGH pairs; got {len(args.period_bins)} numbers")
     table = pd.read_csv(SHIPPED_PROXY_TABLE)
     indices = table.nlargest(50, "proxy_valid")["index"].tolist()[::args.stride]
     jobs = [(i, s) for i in indices for s in (0, 1)]
     start = time.time()
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(2, mp_context=context, initializer=_init_worker,
-                                                initargs=(args.epochs, args.noise, args.contrast)) as pool:
+                                                initargs=(args,)) as pool:
         results = pd.DataFrame(pool.map(build_benchmark._train_task, *zip(*jobs)))
     if args.out:
         results.to_csv(args.out, index=False)
-    print({"epochs": args.epochs, "noise": args.noise, "contrast": args.contrast, **summarise(results),
+    recipe = {key: getattr(args, key) for key in ("epochs", "width", "noise", "contrast", "period_bins", "train", "valid")}
+    print({**recipe, **summarise(results),
            "wall seconds": round(time.time() - start)})
 
 

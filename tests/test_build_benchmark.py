@@ -39,6 +39,24 @@ def test_proxy_task_is_deterministic_balanced_and_not_colour_separable():
     assert (guess == valid_y).mean() < 0.2
 
 
+def test_period_bins_make_the_texture_period_part_of_the_class(monkeypatch):
+    """The knob scripts/proxy_seed_trial.py screens: two period ranges, 20 classes, and the period
+    measured in the images (the strongest spatial frequency above the shapes' outlines) follows
+    the range named by the label."""
+    assert len(proxy.classes()) == 10
+    monkeypatch.setattr(proxy, "PERIOD_BINS", ((3.0, 3.6), (4.6, 5.4)))
+    assert len(proxy.classes()) == 20
+    images, labels = proxy.render(np.random.default_rng(0), 600)
+    assert set(np.unique(labels)) == set(range(20))
+    gray = images.astype(float).mean(axis=1)
+    power = np.abs(np.fft.fft2(gray - gray.mean(axis=(1, 2), keepdims=True))) ** 2
+    radius = np.hypot(*np.meshgrid(np.fft.fftfreq(16), np.fft.fftfreq(16), indexing="ij"))
+    power[:, radius < 1 / 6] = 0  # periods above 6 px: the shape, not its texture
+    period = 1 / radius.reshape(-1)[power.reshape(len(images), -1).argmax(axis=1)]
+    coarse = labels >= 10
+    assert np.median(period[~coarse]) < 4.1 < np.median(period[coarse])
+
+
 def _tiny_build_config(tmp_path, **build_benchmark):
     return load_config(None, {"data": {"limit": 128, "augment": False},
                               "build_benchmark": {"epochs": 1, "seeds": 2, "workers": 1, "C": 4, **build_benchmark}})

@@ -186,7 +186,7 @@ def _imagenet(cfg: dict) -> Dataset:
 def _proxy(cfg: dict) -> Dataset:
     """The generated proxy task (`naslid.data.proxy`): the same images in every experiment."""
     splits = [Split(torch.from_numpy(images), torch.from_numpy(labels)) for images, labels in _proxy_arrays().values()]
-    return Dataset("proxy", *splits, len(proxy.CLASSES), (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
+    return Dataset("proxy", *splits, len(proxy.classes()), (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
 
 
 @functools.lru_cache(maxsize=1)
