@@ -4,14 +4,14 @@
     .venv/bin/python scripts/proxy_seed_trial.py --period-bins 3 4 4 5 --train 12000 --valid 10000 --stride 5
 
 Retrains every `stride`-th architecture of the shipped table's top 50 (by mean valid accuracy) with
-seeds 0 and 1 under a candidate recipe (`build_benchmark` epochs and width C; the proxy generator's
-pixel noise, texture contrast, texture period bins and split sizes), two workers of one thread each
-as the real build, and prints what decides the top-50 Kendall tau:
-the seed noise (sd of one training's accuracy around its architecture's mean) and the ratio of the
-architectures' true spread to it. Between-architecture variance is the variance of the two-seed means
-minus half the noise variance; a tau of 0.3 between two seeds needs a ratio of about 0.83 (for
-normal errors, tau = 2/pi * asin(ratio / (1 + ratio))). Over a dozen architectures these are rough
-estimates, good for discarding a recipe before spending hours on a rebuild, not for accepting one.
+seeds 0 and 1 under a candidate recipe (`build_benchmark` epochs, learning rate and width C; the
+proxy generator's pixel noise, texture contrast, texture period bins and split sizes), two workers
+of one thread each as the real build, and prints what decides the top-50 Kendall tau: the seed noise
+(sd of one training's accuracy around its architecture's mean) and the ratio of the architectures'
+true spread to it. Between-architecture variance is the variance of the two-seed means minus half
+the noise variance; a tau of 0.3 between two seeds needs a ratio of about 0.83 (for normal errors,
+tau = 2/pi * asin(ratio / (1 + ratio))). Over a dozen architectures these are rough estimates, good
+for discarding a recipe before spending hours on a rebuild, not for accepting one.
 """
 
 import argparse
@@ -36,7 +36,7 @@ def _init_worker(args: argparse.Namespace) -> None:
     proxy.PERIOD_BINS = tuple(zip(args.period_bins[::2], args.period_bins[1::2]))
     proxy.SPLIT_SIZES = {**proxy.SPLIT_SIZES, "train": args.train, "valid": args.valid}
     config = load_config("config/proxy_benchmark.yaml", None)
-    config["build_benchmark"].update(epochs=args.epochs, C=args.width)
+    config["build_benchmark"].update(epochs=args.epochs, C=args.width, lr=args.lr)
     build_benchmark._init_worker(config)
 
 
@@ -55,6 +55,7 @@ def summarise(results: pd.DataFrame) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=8, help="training epochs (shipped recipe: 8)")
+    parser.add_argument("--lr", type=float, default=0.1, help="peak SGD learning rate (shipped recipe: 0.1)")
     parser.add_argument("--noise", type=float, default=0.05, help="proxy pixel noise sigma (shipped task: 0.05)")
     parser.add_argument("--contrast", type=float, nargs=2, default=[0.3, 0.4], metavar=("LOW", "HIGH"),
                         help="range of a texture's brightness gap (shipped task: 0.3 0.4)")
@@ -78,7 +79,7 @@ def main() -> None:
         results = pd.DataFrame(pool.map(build_benchmark._train_task, *zip(*jobs)))
     if args.out:
         results.to_csv(args.out, index=False)
-    recipe = {key: getattr(args, key) for key in ("epochs", "width", "noise", "contrast", "period_bins", "train", "valid")}
+    recipe = {key: getattr(args, key) for key in ("epochs", "lr", "width", "noise", "contrast", "period_bins", "train", "valid")}
     print({**recipe, **summarise(results),
            "wall seconds": round(time.time() - start)})
 
