@@ -29,14 +29,12 @@ from naslid.config import load_config
 from naslid.data import proxy
 
 
-def _init_worker(args: argparse.Namespace) -> None:
-    """build-benchmark's own worker set-up, on the candidate task and schedule."""
+def _init_worker(args: argparse.Namespace, config: dict) -> None:
+    """build-benchmark's own worker set-up, on the candidate task."""
     # Before the first load_dataset: each process caches the images it generated.
     proxy.NOISE, proxy.TEXTURE_CONTRAST = args.noise, tuple(args.contrast)
     proxy.PERIOD_BINS = tuple(zip(args.period_bins[::2], args.period_bins[1::2]))
     proxy.SPLIT_SIZES = {**proxy.SPLIT_SIZES, "train": args.train, "valid": args.valid}
-    config = load_config("config/proxy_benchmark.yaml", None)
-    config["build_benchmark"].update(epochs=args.epochs, C=args.width, lr=args.lr)
     build_benchmark._init_worker(config)
 
 
@@ -53,34 +51,39 @@ def summarise(results: pd.DataFrame) -> dict:
 
 
 def main() -> None:
+    config = load_config("config/proxy_benchmark.yaml", None)
+    recipe = config["build_benchmark"]
+    # Defaults are the shipped recipe and task, read from where they are defined.
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--epochs", type=int, default=8, help="training epochs (shipped recipe: 8)")
-    parser.add_argument("--lr", type=float, default=0.1, help="peak SGD learning rate (shipped recipe: 0.1)")
-    parser.add_argument("--noise", type=float, default=0.05, help="proxy pixel noise sigma (shipped task: 0.05)")
-    parser.add_argument("--contrast", type=float, nargs=2, default=[0.3, 0.4], metavar=("LOW", "HIGH"),
-                        help="range of a texture's brightness gap (shipped task: 0.3 0.4)")
-    parser.add_argument("--period-bins", type=float, nargs="+", default=[3.5, 5.0], metavar="PX",
-                        help="texture period ranges as LOW HIGH pairs; each range is a class factor (shipped task: 3.5 5)")
-    parser.add_argument("--train", type=int, default=proxy.SPLIT_SIZES["train"], help="training images")
-    parser.add_argument("--valid", type=int, default=proxy.SPLIT_SIZES["valid"], help="validation images")
-    parser.add_argument("--width", type=int, default=8, help="stand-alone network width C (shipped recipe: 8)")
+    parser.add_argument("--epochs", type=int, default=recipe["epochs"], help="training epochs (shipped: %(default)s)")
+    parser.add_argument("--lr", type=float, default=recipe["lr"], help="peak SGD learning rate (shipped: %(default)s)")
+    parser.add_argument("--width", type=int, default=recipe["C"], help="stand-alone network width C (shipped: %(default)s)")
+    parser.add_argument("--noise", type=float, default=proxy.NOISE, help="proxy pixel noise sigma (shipped: %(default)s)")
+    parser.add_argument("--contrast", type=float, nargs=2, default=list(proxy.TEXTURE_CONTRAST), metavar=("LOW", "HIGH"),
+                        help="range of a texture's brightness gap (shipped: %(default)s)")
+    parser.add_argument("--period-bins", type=float, nargs="+", default=[px for pair in proxy.PERIOD_BINS for px in pair],
+                        metavar="PX", help="texture period ranges as LOW HIGH pairs; each range is a class factor "
+                        "(shipped: %(default)s)")
+    parser.add_argument("--train", type=int, default=proxy.SPLIT_SIZES["train"], help="training images (shipped: %(default)s)")
+    parser.add_argument("--valid", type=int, default=proxy.SPLIT_SIZES["valid"], help="validation images (shipped: %(default)s)")
     parser.add_argument("--stride", type=int, default=4, help="every stride-th of the shipped top 50")
     parser.add_argument("--out", help="CSV of every training's result")
     args = parser.parse_args()
     if len(args.period_bins) % 2:
         parser.error(f"--period-bins takes LOW HIGH pairs; got {len(args.period_bins)} numbers")
+    recipe.update(epochs=args.epochs, C=args.width, lr=args.lr)
     table = pd.read_csv(SHIPPED_PROXY_TABLE)
     indices = table.nlargest(50, "proxy_valid")["index"].tolist()[::args.stride]
     jobs = [(i, s) for i in indices for s in (0, 1)]
     start = time.time()
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(2, mp_context=context, initializer=_init_worker,
-                                                initargs=(args,)) as pool:
+                                                initargs=(args, config)) as pool:
         results = pd.DataFrame(pool.map(build_benchmark._train_task, *zip(*jobs)))
     if args.out:
         results.to_csv(args.out, index=False)
-    recipe = {key: getattr(args, key) for key in ("epochs", "lr", "width", "noise", "contrast", "period_bins", "train", "valid")}
-    print({**recipe, **summarise(results),
+    candidate = {key: getattr(args, key) for key in ("epochs", "lr", "width", "noise", "contrast", "period_bins", "train", "valid")}
+    print({**candidate, **summarise(results),
            "wall seconds": round(time.time() - start)})
 
 
