@@ -1,6 +1,6 @@
 """Would another recipe make the proxy table's best architectures agree across seeds? A cheap trial.
 
-    .venv/bin/python scripts/proxy_seed_trial.py --epochs 16 --noise 0.1 --contrast 0.3 0.4 [--stride 4] [--out t.csv]
+    .venv/bin/python scripts/proxy_seed_trial.py --epochs 16 --noise 0.1 --contrast 0.3 0.4 [--stride 4 --offset 0] [--out t.csv]
     .venv/bin/python scripts/proxy_seed_trial.py --period-bins 3 4 4 5 --train 12000 --valid 10000 --stride 5
 
 Retrains every `stride`-th architecture of the shipped table's top 50 (by mean valid accuracy) with
@@ -67,13 +67,17 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=proxy.SPLIT_SIZES["train"], help="training images (shipped: %(default)s)")
     parser.add_argument("--valid", type=int, default=proxy.SPLIT_SIZES["valid"], help="validation images (shipped: %(default)s)")
     parser.add_argument("--stride", type=int, default=4, help="every stride-th of the shipped top 50")
+    parser.add_argument("--offset", type=int, default=0,
+                        help="start at this rank of the top 50 (0-based), to screen a disjoint set of architectures")
     parser.add_argument("--out", help="CSV of every training's result")
     args = parser.parse_args()
+    if not 0 <= args.offset < args.stride:
+        parser.error(f"--offset must lie in 0..{args.stride - 1} (below --stride); got {args.offset}")
     if len(args.period_bins) % 2:
         parser.error(f"--period-bins takes LOW HIGH pairs; got {len(args.period_bins)} numbers")
     recipe.update(epochs=args.epochs, C=args.width, lr=args.lr)
     table = pd.read_csv(SHIPPED_PROXY_TABLE)
-    indices = table.nlargest(50, "proxy_valid")["index"].tolist()[::args.stride]
+    indices = table.nlargest(50, "proxy_valid")["index"].tolist()[args.offset::args.stride]
     jobs = [(i, s) for i in indices for s in (0, 1)]
     start = time.time()
     context = multiprocessing.get_context("spawn")
