@@ -71,6 +71,8 @@ def main() -> None:
                         help="start at this rank of the top 50 (0-based), to screen a disjoint set of architectures")
     parser.add_argument("--out", help="CSV of every training's result")
     args = parser.parse_args()
+    if args.stride < 1:
+        parser.error(f"--stride must be a positive integer (1 = every architecture of the top 50); got {args.stride}")
     if not 0 <= args.offset < args.stride:
         parser.error(f"--offset must lie in 0..{args.stride - 1} (below --stride); got {args.offset}")
     if len(args.period_bins) % 2:
@@ -86,7 +88,8 @@ def main() -> None:
         results = pd.DataFrame(pool.map(build_benchmark._train_task, *zip(*jobs)))
     if args.out:
         results.to_csv(args.out, index=False)
-    candidate = {key: getattr(args, key) for key in ("epochs", "lr", "width", "noise", "contrast", "period_bins", "train", "valid")}
+    candidate = {key: getattr(args, key) for key in ("epochs", "lr", "width", "noise", "contrast", "period_bins", "train", "valid",
+                                               "stride", "offset")}
     print({**candidate, **summarise(results),
            "wall seconds": round(time.time() - start)})
 
