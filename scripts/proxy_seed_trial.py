@@ -88,8 +88,7 @@ def main() -> None:
         results = pd.DataFrame(pool.map(build_benchmark._train_task, *zip(*jobs)))
     if args.out:
         results.to_csv(args.out, index=False)
-    candidate = {key: getattr(args, key) for key in ("epochs", "lr", "width", "noise", "contrast", "period_bins", "train", "valid",
-                                               "stride", "offset")}
+    candidate = {key: value for key, value in vars(args).items() if key != "out"}  # every knob, none forgotten
     print({**candidate, **summarise(results),
            "wall seconds": round(time.time() - start)})
 
