@@ -58,6 +58,8 @@ DEFAULTS: dict = {
         "weight_decay": 0.0005,
         "grad_clip": 5.0,       # clip gradient norm at this value, or disable if == 0
         "eval_batches": 10,     # validation batches per epoch for the metrics (0: none)
+        "curriculum_epochs": 0,  # first epochs sample only the ops with weights (NB201: the convolutions),
+                                # then the whole space; 0: uniform over the space from the start
     },
     "finetune": {               # fine-tuning of each sub-supernet (same recipe, own length)
         "epochs": 50,
@@ -117,6 +119,8 @@ DEFAULTS: dict = {
     "workflow": {               # the Snakemake workflow (workflow/Snakefile); the stages ignore this section
         "criteria": ["lid", "lid-pearson", "gradient", "none"],  # experiments: every criterion x every seed
         "seeds": [0, 1, 2],
+        "profile_jobs": "edge",  # edge: one profile job per (sub-supernet, edge), many small jobs for a cluster |
+                                # sub-supernet: one job profiles every edge of a sub-supernet (fewer start-ups)
         "container": "containers/naslid.sif",  # image for --sdm apptainer: a local .sif or a docker://... URI
                                 # (build it: containers/README.md); used only with --sdm apptainer
         "resources": {          # per-stage job resources, for the executor (SLURM) to map
@@ -164,13 +168,14 @@ CHOICES = {
     "split.edge_rule": ("partition-score", "official-code"),
     "benchmark.kind": ("csv", "nas-bench-201", "nats-tss", "none"),
     "evaluate.bn": ("batch", "recalibrate"),
+    "workflow.profile_jobs": ("edge", "sub-supernet"),
 }
 OPTIONAL_STR = {"data.root", "benchmark.path", "benchmark.reference", "workflow.container", "final.dataset", "final.root"}  # keys whose default None stands for "not set"
 OPTIONAL_INT = {"data.limit"}
 PROXYLESS_LISTS = ("widths", "depths", "strides", "kernels", "expansions")
 CHECKED_BELOW = ({"rank.percent", "workflow.criteria", "workflow.seeds", "final.stem_stride", "final.strides"}
                  | {f"space.proxyless.{k}" for k in PROXYLESS_LISTS})  # keys whose rule is not a plain type (validated at the end of `validate`)
-NON_NEGATIVE = {"train.epochs", "finetune.epochs", "train.weight_decay", "train.grad_clip", "train.eval_batches",
+NON_NEGATIVE = {"train.epochs", "train.curriculum_epochs", "finetune.epochs", "train.weight_decay", "train.grad_clip", "train.eval_batches",
                 "split.epochs_between_rounds", "train.momentum", "threads", "seed", "build_benchmark.sample_seed",
                 "build_benchmark.weight_decay", "build_benchmark.warmup",
                 "final.weight_decay", "final.warmup", "final.label_smoothing"}
@@ -266,6 +271,9 @@ def validate(config: dict) -> None:
                           f"({config['lid']['batch_size']}): each sample needs k other samples as neighbours")
     if config["train"]["lr_min"] > config["train"]["lr"]:
         raise ConfigError("config key 'train.lr_min' must not exceed 'train.lr'")
+    if config["train"]["curriculum_epochs"] > config["train"]["epochs"]:
+        raise ConfigError(f"config key 'train.curriculum_epochs' ({config['train']['curriculum_epochs']}) must not "
+                          f"exceed 'train.epochs' ({config['train']['epochs']})")
     for key in ("mutation_prob", "crossover_prob"):
         if config["evolve"][key] > 1:
             raise ConfigError(f"config key 'evolve.{key}' is a probability, at most 1, got {config['evolve'][key]!r}")

@@ -35,7 +35,7 @@ import pandas as pd
 from naslid import gradient, profile
 from naslid.errors import NaslidError
 from naslid.space import get_space
-from naslid.split import profiles_of_edge, similarity_matrix
+from naslid.split import profiles_of_edge, similarity_matrix, tied_batches
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Criterion:
     name: str
     columns: list[str]
     characterise: Callable[..., pd.DataFrame] | None  # (config, model, dataset, edge, sub_id, device, checkpoint=None) -> table
-    similarity: Callable[[pd.DataFrame, str, list[str], dict], np.ndarray] | None  # (table, edge, ops, config) -> matrix
+    similarity: Callable[[pd.DataFrame, str, list[str], dict], tuple] | None  # (table, edge, ops, config) -> (matrix, excluded batches)
     decide: Callable[[np.ndarray, dict], dict] | None = None  # (mask, config) -> decision, for criteria that measure nothing
     children: int | Callable[[object], int] = 2  # sub-supernets per split, or a function of the search space
 
@@ -83,8 +83,15 @@ def _nonlinear_decision(mask: np.ndarray, config: dict) -> dict:
 
 def _lid_similarity(kind: str | None):
     def similarity(table, edge, ops, config):
-        return similarity_matrix(profiles_of_edge(table, edge, ops), kind or config["lid"]["similarity"], config["lid"]["eps"])
+        profiles = profiles_of_edge(table, edge, ops)
+        tied = tied_batches(profiles)
+        sim = similarity_matrix(profiles, kind or config["lid"]["similarity"], config["lid"]["eps"], exclude=tied)
+        return sim, [{"batch": r, "why": "every op gave the identical LID profile"} for r in tied]
     return similarity
+
+
+def _gradient_similarity(table, edge, ops, config):
+    return gradient.similarity_of_edge(table, edge, ops), []
 
 
 def _lid_characterise(config, model, dataset, edge, sub_id, device, checkpoint=None):
@@ -94,8 +101,7 @@ def _lid_characterise(config, model, dataset, edge, sub_id, device, checkpoint=N
 CRITERIA = {
     "lid": Criterion("lid", profile.COLUMNS, _lid_characterise, _lid_similarity(None)),
     "lid-pearson": Criterion("lid-pearson", profile.COLUMNS, _lid_characterise, _lid_similarity("pearson")),
-    "gradient": Criterion("gradient", gradient.COLUMNS, gradient.gradient_edge,
-                          lambda table, edge, ops, config: gradient.similarity_of_edge(table, edge, ops)),
+    "gradient": Criterion("gradient", gradient.COLUMNS, gradient.gradient_edge, _gradient_similarity),
     "exhaustive": Criterion("exhaustive", [], None, None, _exhaustive_decision, children=_exhaustive_width),
     "nonlinear-count": Criterion("nonlinear-count", [], None, None, _nonlinear_decision,
                                  children=lambda space: len(space.nonlinear_counts())),

@@ -1,6 +1,7 @@
 """Gradient-matching characterisation of one candidate edge (GM-NAS, Hu et al. 2022).
 
-For each of R batches, every other edge takes a random op allowed by the mask and the candidate
+For each of R batches, every other edge takes a random op allowed by the mask, among the choices
+that keep the candidate edge on an input-to-output path (`profile.other_edges`), and the candidate
 edge takes each of its allowed ops in turn, on the same batch and the same other-edge choices; one
 forward and one backward pass per op give the gradient of the *shared* weights (every parameter of
 the supernet except the candidate edge's own ops, in every cell). The gradients are summed over the

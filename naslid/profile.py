@@ -4,6 +4,8 @@
         --edge 2 --out results/default/profile/root/edge2.csv
 
 For each of R batches of training data, every other edge takes a random op allowed by the mask,
+drawn among the choices that keep the candidate edge on an input-to-output path of the cell
+(`other_edges`: otherwise every op of the edge computes the same and the batch only ties them),
 and the candidate edge takes each of its allowed ops in turn on the *same* batch and the same
 other-edge choices. Forward hooks on the layers (every cell and reduction block) take their
 outputs under no_grad; each is flattened per sample and its LID estimated at once, in the hook.
@@ -107,17 +109,39 @@ def edge_batches(config: dict, model: Supernet, dataset: Dataset, edge: int, sub
         raise NaslidError(f"edge {edge} does not exist; this space's edges are 0..{len(edges) - 1} ({', '.join(edges)})")
     if batch_size > len(dataset.train):
         raise NaslidError(f"{what}.batch_size {batch_size} exceeds the {len(dataset.train)} training images")
+    if not model.space.edge_can_be_on_path(model.mask, edge):
+        raise NaslidError(f"edge {edges[edge]} lies on no input-to-output path of any architecture of sub-supernet "
+                          f"{sub_id or 'root'}: its ops cannot differ, so it cannot be characterised; "
+                          f"split it with another criterion or allow more ops on the edges around it")
     generator = torch.Generator().manual_seed(config["seed"] * 7919 + zlib.crc32(f"{sub_id}/{edge}".encode()))
 
     def stream():  # checked above, drawn lazily below
         for batch in tqdm(range(batches), desc=f"{what} {sub_id or 'root'} edge {edges[edge]}", leave=False,
                           disable=None, initial=start):
             index = torch.randperm(len(dataset.train), generator=generator)[:batch_size]
-            others = edge_choices(model.sample_arch(generator))
+            others = other_edges(model, edge, generator)
             if batch >= start:
                 images = dataset.normalise(dataset.train.images[index]).to(device)
                 yield images, dataset.train.labels[index].to(device), others
     return stream()
+
+
+def other_edges(model: Supernet, edge: int, generator: torch.Generator) -> EdgeChoices:
+    """Random ops of the sub-supernet for every edge, drawn until they put `edge` on an input-to-output
+    path of the cell (uniform among the mask's architectures that do, by rejection).
+
+    Characterising an edge presupposes that its ops can change what the network computes. Drawn
+    unconditionally, the other edges sometimes cut the edge off (its source receives nothing, or its
+    target leads nowhere): then every op of the edge gives the same output, identical LID profiles
+    and gradients, and such a batch says nothing about the ops but ties them all (with Eq. 5, a
+    similarity of 1/eps). `edge_batches` has checked that some architecture of the mask does keep
+    the edge on a path, so the draws end; the bound only guards that check.
+    """
+    for _ in range(10_000):
+        others = edge_choices(model.sample_arch(generator))
+        if model.space.edge_on_path(others, edge):
+            return others
+    raise NaslidError(f"no draw of sub-supernet ops put edge {model.space.EDGES[edge]} on a path in 10,000 tries")
 
 
 def profile_edge(config: dict, model: Supernet, dataset: Dataset, edge: int, sub_id: str = "",

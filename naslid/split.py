@@ -4,7 +4,8 @@
         --profiles results/default/profile/root/edge*.csv --out results/default/split/root.json
 
 For every unpartitioned edge, the profiles of the sub-supernets that fix the edge to op i give a
-similarity matrix s_ij (Eq. 5), averaged over the R profiling batches. The ops are split into two
+similarity matrix s_ij (Eq. 5) from their distances averaged over the R profiling batches; a batch
+in which every op gave the identical profile is left out and recorded (`excluded_batches`). The ops are split into two
 groups that maximise the *partition score*, the sum of intra-group similarities (Eq. 6); with at
 most a dozen ops the exact maximum is found by enumerating every bipartition. The edge with the
 highest partition score is split (paper), or, with `split.edge_rule: official-code`, the edge with
@@ -32,27 +33,57 @@ from naslid.space import get_space
 
 # ---- similarity of two sub-supernets from their LID profiles ----
 
-def similarity(a: np.ndarray, b: np.ndarray, kind: str = "euclidean", eps: float = 1e-8) -> float:
-    """Similarity of two layer-wise LID profiles (vectors over layers)."""
-    if kind == "euclidean":  # paper Eq. 5
-        return float(1.0 / (np.linalg.norm(a - b) + eps))
-    if kind == "pearson":  # paper Table 5: 1 / (Pearson distance + eps)
+def distance(a: np.ndarray, b: np.ndarray, kind: str = "euclidean") -> float:
+    """Distance of two layer-wise LID profiles (vectors over layers): Euclidean (Eq. 5) or Pearson (Table 5)."""
+    if kind == "euclidean":
+        return float(np.linalg.norm(a - b))
+    if kind == "pearson":
         # A constant profile (a path cut off by `none` has LID 0 everywhere) has no correlation:
         # two constant profiles count as the same shape (r = 1), a constant and a varying one as r = 0.
         flat_a, flat_b = np.ptp(a) == 0, np.ptp(b) == 0
         r = float(flat_a and flat_b) if flat_a or flat_b else np.corrcoef(a, b)[0, 1]
-        return float(1.0 / ((1.0 - r) + eps))
-    if kind == "cosine":  # the official code's default
+        return 1.0 - r
+    raise NaslidError(f"unknown distance {kind!r}; use euclidean or pearson")
+
+
+def similarity(a: np.ndarray, b: np.ndarray, kind: str = "euclidean", eps: float = 1e-8) -> float:
+    """Similarity of two layer-wise LID profiles: 1 / (distance + eps) (Eq. 5, Table 5), or the
+    official code's cosine."""
+    if kind == "cosine":
         return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
-    raise NaslidError(f"unknown similarity {kind!r}; use euclidean, pearson or cosine")
+    if kind not in ("euclidean", "pearson"):
+        raise NaslidError(f"unknown similarity {kind!r}; use euclidean, pearson or cosine")
+    return float(1.0 / (distance(a, b, kind) + eps))
 
 
-def similarity_matrix(profiles: np.ndarray, kind: str = "euclidean", eps: float = 1e-8) -> np.ndarray:
-    """profiles: (m ops, R batches, L layers) -> (m, m) similarities averaged over batches, zero diagonal."""
+def tied_batches(profiles: np.ndarray) -> list[int]:
+    """Batches in which every op has exactly the same profile: the ops made no difference there."""
+    return [r for r in range(profiles.shape[1]) if (profiles[:, r] == profiles[0, r]).all()]
+
+
+def similarity_matrix(profiles: np.ndarray, kind: str = "euclidean", eps: float = 1e-8,
+                      exclude: list[int] = ()) -> np.ndarray:
+    """profiles: (m ops, R batches, L layers) -> (m, m) similarities over the batches not in
+    `exclude`, zero diagonal.
+
+    The profiles of two ops are compared batch by batch (both saw the same images and other-edge
+    ops), and the *distances* are averaged over the batches before Eq. 5 inverts them:
+    s_ij = 1 / (mean_r d(LID_i^r, LID_j^r) + eps). Averaging the inverted similarities instead would
+    let one batch in which two profiles happen to coincide (1/eps = 1e8) outweigh all others.
+    The cosine similarity is bounded and is averaged as it is.
+    """
     m, batches, _ = profiles.shape
+    kept = [r for r in range(batches) if r not in set(exclude)]
+    if not kept:
+        raise NaslidError("every profiling batch was excluded: the ops of this edge never made a difference; "
+                          "rerun `naslid profile` (it keeps the edge on an input-to-output path)")
     sim = np.zeros((m, m))
     for i, j in itertools.combinations(range(m), 2):
-        sim[i, j] = sim[j, i] = np.mean([similarity(profiles[i, r], profiles[j, r], kind, eps) for r in range(batches)])
+        if kind == "cosine":
+            value = np.mean([similarity(profiles[i, r], profiles[j, r], kind) for r in kept])
+        else:
+            value = 1.0 / (np.mean([distance(profiles[i, r], profiles[j, r], kind) for r in kept]) + eps)
+        sim[i, j] = sim[j, i] = value
     return sim
 
 
@@ -118,7 +149,8 @@ def profiles_of_edge(table: pd.DataFrame, edge: str, ops: list[str]) -> np.ndarr
 def split_edges(space, mask: np.ndarray, split_config: dict, similarity_of) -> dict:
     """Score every unpartitioned edge; return the candidates and the chosen edge and groups.
 
-    `similarity_of(edge, ops)` is the criterion's similarity matrix of the edge's ops.
+    `similarity_of(edge, ops)` is the criterion's similarity matrix of the edge's ops and the
+    profiling batches it left out, each with the reason (recorded with the candidate).
     """
     edges = space.unpartitioned_edges(mask)
     if not edges:
@@ -126,12 +158,12 @@ def split_edges(space, mask: np.ndarray, split_config: dict, similarity_of) -> d
     candidates = {}
     for e in edges:
         ops = [space.OPS[o] for o in np.flatnonzero(mask[e])]
-        sim = similarity_of(space.EDGES[e], ops)
+        sim, excluded = similarity_of(space.EDGES[e], ops)
         a, b = min_cut_bipartition(sim, split_config["balanced"])
         candidates[space.EDGES[e]] = {
             "ops": ops, "similarity": sim.round(12).tolist(), "groups": [[ops[i] for i in a], [ops[i] for i in b]],
             "partition_score": partition_score(sim, (a, b)), "cross_similarity": cross_similarity(sim, (a, b)),
-            "separability": separability(sim),
+            "separability": separability(sim), "excluded_batches": excluded,
         }
     key = "partition_score" if split_config["edge_rule"] == "partition-score" else "cross_similarity"
     chosen = max(candidates, key=lambda edge: candidates[edge][key])  # ties: the first edge in the space's order

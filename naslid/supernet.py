@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import functools
 import re
 
 import numpy as np
@@ -19,13 +18,8 @@ import torch
 from torch import nn
 
 from naslid.errors import ArchError
-from naslid.space.nb201 import EDGES, NUM_NODES, OPS, Arch
+from naslid.space.nb201 import EDGE_SOURCE, EDGE_TARGET, EDGES, NUM_NODES, OPS, Arch, live_edges
 from naslid.space.ops import ResNetBasicBlock, make_op
-
-# Edge e of EDGES feeds node EDGE_TARGET[e] from node EDGE_SOURCE[e].
-EDGE_TARGET = tuple(int(edge.split("<-")[0]) for edge in EDGES)
-EDGE_SOURCE = tuple(int(edge.split("<-")[1]) for edge in EDGES)
-
 
 def skeleton(C: int, N: int) -> list[tuple[int, bool]]:
     """(channels, is_reduction) of every layer after the stem, as NB201's layer_channels/reductions."""
@@ -45,28 +39,6 @@ EdgeChoices = tuple[tuple[int, ...], ...]
 def edge_choices(arch: "Arch | EdgeChoices") -> EdgeChoices:
     """The choices of an architecture of any search space (one op per position), or `arch` as it is."""
     return tuple((o,) for o in arch.ops) if hasattr(arch, "ops") else arch
-
-
-@functools.lru_cache(maxsize=None)
-def live_edges(choices: EdgeChoices) -> tuple[bool, ...]:
-    """Which edges can change the cell's output: an op other than `none`, fed by a node that receives
-    something from the input, feeding a node that reaches the output.
-
-    Any other edge computes nothing the loss sees: its input is all zeros, or its output is summed
-    into a node that no op leads on from. On zeros, pooling and identity give zeros, and ReLU-conv-BN
-    gives a constant (the conv's bias) that training-mode BatchNorm maps to zero, exactly in exact
-    arithmetic and up to rounding (which BN amplifies) in floating point. Skipping it leaves the
-    cell's output and every gradient unchanged; only the running BatchNorm statistics of its ops,
-    which the sampled path's output never uses, are not updated.
-    """
-    active = [any(o != 0 for o in ops) for ops in choices]
-    fed = [True] + [False] * (NUM_NODES - 1)
-    for j in range(1, NUM_NODES):  # edges point forward, so one pass in node order settles it
-        fed[j] = any(active[e] and fed[EDGE_SOURCE[e]] for e in range(len(EDGES)) if EDGE_TARGET[e] == j)
-    useful = [False] * (NUM_NODES - 1) + [True]
-    for i in reversed(range(NUM_NODES - 1)):
-        useful[i] = any(active[e] and useful[EDGE_TARGET[e]] for e in range(len(EDGES)) if EDGE_SOURCE[e] == i)
-    return tuple(active[e] and fed[EDGE_SOURCE[e]] and useful[EDGE_TARGET[e]] for e in range(len(EDGES)))
 
 
 class Cell(nn.Module):
@@ -162,8 +134,15 @@ class MaskedSupernet:
         child._members = None if nonlinear is None else child.space.member_sampler(mask, nonlinear)
         return child
 
-    def sample_arch(self, generator: torch.Generator, previous=None):
-        """Pick one allowed op per position uniformly (RSPS single path).
+    def weighted_mask(self) -> np.ndarray:
+        """The mask restricted to the ops with weights (`space.WEIGHTED_OPS`); a position that allows
+        none of them keeps what it allows."""
+        weighted = np.array([op in self.space.WEIGHTED_OPS for op in self.space.OPS])
+        return np.where((self.mask & weighted).any(axis=1, keepdims=True), self.mask & weighted, self.mask)
+
+    def sample_arch(self, generator: torch.Generator, previous=None, mask: np.ndarray | None = None):
+        """Pick one allowed op per position uniformly (RSPS single path), within `mask` if given
+        (a part of the sub-supernet's own mask).
 
         With `previous` (the official NAS-LID code's "switch" sampling), every position that has
         more than one allowed op takes an op different from the one it had last step. A sub-supernet
@@ -175,8 +154,9 @@ class MaskedSupernet:
                                 "with the nonlinear-count criterion")
             return self._members(generator)
         ops = []
-        for e in range(len(self.mask)):
-            allowed = np.flatnonzero(self.mask[e]).tolist()
+        mask = self.mask if mask is None else mask
+        for e in range(len(mask)):
+            allowed = np.flatnonzero(mask[e]).tolist()
             if previous is not None and len(allowed) > 1:
                 allowed.remove(previous.ops[e])
             ops.append(allowed[int(torch.randint(len(allowed), (1,), generator=generator))])

@@ -67,8 +67,13 @@ def load_supernet(path: str | Path, config: dict | None = None) -> tuple[MaskedS
 
 
 def train(config: dict, model: MaskedSupernet, dataset: Dataset, epochs: int, lr: float, out: Path,
-          metrics_path: Path, sub_id: str = "") -> list[dict]:
-    """Train `model` for `epochs` and write the final checkpoint to `out`; resumes from `<out>.resume`."""
+          metrics_path: Path, sub_id: str = "", on_epoch=None, curriculum: int = 0) -> list[dict]:
+    """Train `model` for `epochs` and write the final checkpoint to `out`; resumes from `<out>.resume`.
+
+    The first `curriculum` epochs sample only the ops with weights (`MaskedSupernet.weighted_mask`).
+
+    `on_epoch(record, model)`, if given, is called after every epoch (scripts that screen recipes
+    measure the supernet along one schedule with it)."""
     device = resolve_device(config)
     tcfg = config["train"]
     model.to(device)
@@ -83,12 +88,15 @@ def train(config: dict, model: MaskedSupernet, dataset: Dataset, epochs: int, lr
     state = restore(resume, fingerprint, model, optimizer, scheduler, generator) or state
 
     for epoch in range(state["epoch"], epochs):
-        record = _train_epoch(config, model, dataset, optimizer, generator, device, epoch, epochs, state)
+        within = model.weighted_mask() if epoch < curriculum else None
+        record = _train_epoch(config, model, dataset, optimizer, generator, device, epoch, epochs, state, within)
         scheduler.step()
         record.update(_evaluate(config, model, dataset, device, epoch))
         state["metrics"].append(record)
         state["epoch"] = epoch + 1
         print(json.dumps(record), file=sys.stderr)
+        if on_epoch is not None:
+            on_epoch(record, model)
         snapshot(resume, fingerprint, model, optimizer, scheduler, generator, state)
         atomic_write_json(metrics_path, {"id": sub_id, "epochs_done": epoch + 1, "epochs": epochs, "metrics": state["metrics"]})
         if epoch + 1 < epochs:
@@ -145,7 +153,7 @@ def _fingerprint(config: dict, model: MaskedSupernet, epochs: int, lr: float, su
     return digest.hexdigest()
 
 
-def _train_epoch(config, model, dataset, optimizer, generator, device, epoch, epochs, state) -> dict:
+def _train_epoch(config, model, dataset, optimizer, generator, device, epoch, epochs, state, within=None) -> dict:
     tcfg = config["train"]
     switch = config["supernet"]["sampling"] == "switch"
     model.train()
@@ -155,7 +163,7 @@ def _train_epoch(config, model, dataset, optimizer, generator, device, epoch, ep
                total=steps, desc=f"epoch {epoch + 1}/{epochs}", leave=False, disable=None)
     for images, labels in bar:
         previous = model.space.arch(state["previous"]) if switch and state["previous"] else None
-        arch = model.sample_arch(generator, previous)
+        arch = model.sample_arch(generator, previous, within)
         state["previous"] = list(arch.ops)
         images, labels = images.to(device), labels.to(device)
         optimizer.zero_grad(set_to_none=True)
@@ -197,7 +205,8 @@ def pretrain(config: dict, out: Path, metrics: Path) -> list[dict]:
     seed_everything(config)
     dataset = load_dataset(config["data"])
     model = build_supernet(config, dataset.num_classes)
-    return train(config, model, dataset, config["train"]["epochs"], config["train"]["lr"], out, metrics)
+    return train(config, model, dataset, config["train"]["epochs"], config["train"]["lr"], out, metrics,
+                 curriculum=config["train"]["curriculum_epochs"])
 
 
 def finetune(config: dict, parent: Path, mask: np.ndarray, sub_id: str, out: Path, metrics: Path,

@@ -15,7 +15,7 @@ from naslid.space.nb201 import (EDGES, NUM_ARCHS, OPS, all_archs, full_mask, mas
                                 unpartitioned_edges)
 from naslid.space import NB201Space
 from naslid.split import (children_masks, min_cut_bipartition, partition_score, separability, similarity,
-                          similarity_matrix, split)
+                          similarity_matrix, split, tied_batches)
 from naslid.supernet import Supernet
 
 
@@ -69,10 +69,28 @@ def test_similarity_equations_by_hand():
     assert similarity(a, b, "cosine") == pytest.approx((12 + 25 + 35) / (np.sqrt(83) * np.sqrt(66)))
 
 
-def test_similarity_is_averaged_over_batches():
+def test_distances_are_averaged_over_batches_before_eq5_inverts_them():
     profiles = np.array([[[0.0, 0.0], [0.0, 0.0]], [[3.0, 4.0], [1.0, 0.0]]])  # 2 ops, 2 batches, 2 layers
     sim = similarity_matrix(profiles, "euclidean", eps=0.0)
-    assert sim[0, 1] == sim[1, 0] == pytest.approx((1 / 5 + 1 / 1) / 2) and sim[0, 0] == 0
+    assert sim[0, 1] == sim[1, 0] == pytest.approx(1 / ((5 + 1) / 2)) and sim[0, 0] == 0
+    r = np.corrcoef([3.0, 4.0, 0.5], [1.0, 0.0, 2.0])[0, 1]
+    pearson = similarity_matrix(np.array([[[0.0, 1, 2], [3, 4, 0.5]], [[0.0, 2, 4], [1, 0, 2]]]), "pearson", eps=0.0)
+    assert pearson[0, 1] == pytest.approx(1 / ((0 + (1 - r)) / 2))
+
+
+def test_one_batch_of_tied_profiles_cannot_dominate_the_similarity():
+    """Three ops over three batches; in batch 1 all three coincide. Averaging inverted similarities
+    would give that pair 1/eps; averaging distances, or leaving the tied batch out, does not."""
+    rng = np.random.default_rng(0)
+    profiles = rng.uniform(5, 15, size=(3, 3, 4))
+    profiles[:, 1] = profiles[0, 1]
+    assert tied_batches(profiles) == [1]
+    sim = similarity_matrix(profiles, "euclidean", eps=1e-8, exclude=[1])
+    by_hand = 1 / (np.mean([np.linalg.norm(profiles[0, r] - profiles[2, r]) for r in (0, 2)]) + 1e-8)
+    assert sim[0, 2] == pytest.approx(by_hand) and sim.max() < 1.0
+    assert similarity_matrix(profiles, "euclidean", eps=1e-8).max() < 1.0  # tied batch kept: still bounded
+    with pytest.raises(NaslidError, match="every profiling batch was excluded"):
+        similarity_matrix(profiles, exclude=[0, 1, 2])
 
 
 def test_separability_closed_form():
@@ -98,6 +116,46 @@ def test_profile_table_shape_and_determinism(trained):
     assert len(table) == config["lid"]["batches"] * len(OPS) * len(model.layers)
     assert set(table["op"]) == set(OPS) and set(table["edge"]) == {EDGES[2]}
     assert table.equals(profile_edge(config, model, dataset, edge=2, sub_id=""))  # per (seed, sub-supernet, edge)
+
+
+def test_profiles_see_the_edge_no_batch_ties_every_op(trained):
+    """The dead-edge artifact: drawn unconditionally, the other edges cut edge 2<-1 off the cell's
+    paths in 36% of batches (1<-0: 7%, 2<-0 and 3<-1: 20%, 3<-2: 7%), where all five ops give the
+    same profile and Eq. 5 gives 1/eps. Profiles must keep the edge on a path in every batch, so no
+    batch ties every op and no candidate edge scores near 1/eps."""
+    config, model, dataset = trained
+    config = {**config, "lid": {**config["lid"], "batches": 8}}
+    table = pd.concat([profile_edge(config, model, dataset, edge=e, sub_id="") for e in range(len(EDGES))])
+    per_batch = table.groupby(["edge", "batch", "layer"])["lid"].nunique().groupby(["edge", "batch"]).max()
+    assert (per_batch > 1).all(), f"batches where every op gave the same profile: {list(per_batch[per_batch == 1].index)}"
+    record = split({**config, "split": {**config["split"], "rounds": 1}}, table, full_mask(), "")
+    scores = {edge: c["partition_score"] for edge, c in record["candidates"].items()}
+    assert max(scores.values()) < 1e6, scores
+    assert all(c["excluded_batches"] == [] for c in record["candidates"].values())
+
+
+def test_other_edges_are_drawn_among_the_choices_that_keep_the_edge_on_a_path():
+    from naslid.profile import other_edges
+    from naslid.space.nb201 import edge_on_path
+    model = Supernet(4, 1, 10)
+    generator = torch.Generator().manual_seed(0)
+    for edge in range(len(EDGES)):
+        draws = [other_edges(model, edge, generator) for _ in range(300)]
+        assert all(edge_on_path(d, edge) for d in draws)
+        # Among *all* those choices: every op that some of them give another edge appears there.
+        valid = [ops for ops in itertools.product(range(len(OPS)), repeat=len(EDGES))
+                 if edge_on_path(tuple((o,) for o in ops), edge)]
+        for e in range(len(EDGES)):
+            if e != edge:
+                assert {d[e][0] for d in draws} == {ops[e] for ops in valid}
+
+
+def test_an_edge_no_architecture_of_the_mask_puts_on_a_path_is_an_error(trained):
+    config, _, dataset = trained
+    mask = full_mask()
+    mask[0] = [True, False, False, False, False]  # 1<-0 only `none`: node 1 is never fed, so 2<-1 is dead
+    with pytest.raises(NaslidError, match="lies on no input-to-output path"):
+        profile_edge(config, Supernet(4, 1, 10, mask=mask), dataset, edge=2, sub_id="0")
 
 
 def test_ops_share_the_batch_and_the_other_edges(trained):

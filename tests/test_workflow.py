@@ -72,6 +72,33 @@ def test_complete_run_writes_tables_and_figures(run_dir):
     assert (results / "lid" / "s0" / "logs" / "evolve.log").is_file()
 
 
+def test_no_profile_of_the_run_ties_every_op_and_no_edge_scores_near_one_over_eps(run_dir):
+    """The dead-edge artifact, checked on every profile and split a run wrote: a batch in which all
+    ops of an edge gave identical profiles, or a partition score of order 1/eps (1e8), means the
+    profiled edge was cut off the cell's paths."""
+    import json
+
+    import pandas as pd
+    results = run_dir / "results" / "tiny" / "lid" / "s0"
+    profiles = sorted((results / "profile").glob("*/edge*.csv"))
+    assert profiles
+    for path in profiles:
+        table = pd.read_csv(path)
+        if len(table):
+            per_batch = table.groupby(["edge", "batch", "layer"])["lid"].nunique().groupby(["edge", "batch"]).max()
+            assert (per_batch > 1).all(), f"{path}: every op tied in {list(per_batch[per_batch == 1].index)}"
+    for path in sorted((results / "split").glob("*.json")):
+        for edge, candidate in json.loads(path.read_text())["candidates"].items():
+            assert candidate["partition_score"] < 1e6 and candidate["excluded_batches"] == [], (path, edge)
+
+
+def test_profiling_every_edge_of_a_sub_supernet_in_one_job_plans_one_job_per_sub_supernet(run_dir):
+    (run_dir / "grouped.yaml").write_text("workflow: {profile_jobs: sub-supernet}\n")
+    jobs = planned(run_dir, "grouped.yaml")
+    assert jobs["profile_sub_supernet"] == 1 and "profile" not in jobs  # lid's root (1 round)
+    assert jobs["split"] == 1 and "pretrain" not in jobs
+
+
 def test_after_a_complete_run_nothing_is_planned(run_dir):
     assert planned(run_dir) == {}
 

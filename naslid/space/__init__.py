@@ -9,6 +9,9 @@ The pipeline sees a space only through these names, so a stage never special-cas
 - `nonlinear_count`, `nonlinear_counts()` (the counts some architecture has) and
   `member_sampler(mask, counts)` (uniform draws among a mask's architectures of those counts) for
   the nonlinear-count criterion;
+- `edge_on_path(choices, edge)` (the other positions' choices let `edge` change the output) and
+  `edge_can_be_on_path(mask, edge)` (some architecture of the mask does), which profiling conditions on;
+- `WEIGHTED_OPS`, the ops with weights of their own (what a pretraining curriculum starts with);
 - `supernet(num_classes, mask, affine, track_running_stats, nonlinear)` and `standalone(arch, num_classes)`;
 - `complexity_model(num_classes, image_size)`: arch -> {flops_m, params_mb[, latency_ms]}, what the
   search reports for every architecture it visits.
@@ -27,6 +30,7 @@ class NB201Space:
     name = "nb201"
     CODE = ("supernet",)  # the modules that build its networks (the workflow reruns training when they change)
     EDGES, OPS, MAX_NONLINEAR = nb201.EDGES, nb201.OPS, nb201.MAX_NONLINEAR
+    WEIGHTED_OPS = ("nor_conv_1x1", "nor_conv_3x3")  # the ops with weights of their own
 
     def __init__(self, C: int = 16, N: int = 5):
         self.C, self.N = C, N
@@ -44,6 +48,8 @@ class NB201Space:
     mask_to_lists = staticmethod(nb201.mask_to_lists)
     mask_from_lists = staticmethod(nb201.mask_from_lists)
     nonlinear_count = staticmethod(nb201.nonlinear_count)
+    edge_on_path = staticmethod(nb201.edge_on_path)
+    edge_can_be_on_path = staticmethod(nb201.edge_can_be_on_path)
 
     @staticmethod
     def mask_size(mask: np.ndarray) -> int:
@@ -80,6 +86,7 @@ class ProxylessSpace:
     def __init__(self, layout: proxyless.Layout = proxyless.Layout()):
         self.layout = layout
         self.EDGES, self.OPS = layout.edges, layout.ops
+        self.WEIGHTED_OPS = tuple(op for op in layout.ops if op != proxyless.SKIP)
         self.MAX_NONLINEAR = len(layout.layers)
 
     def arch(self, ops) -> proxyless.Arch:
@@ -100,6 +107,15 @@ class ProxylessSpace:
 
     def unpartitioned_edges(self, mask) -> list[int]:
         return proxyless.unpartitioned_edges(mask, self.layout)
+
+    @staticmethod
+    def edge_on_path(choices, edge: int) -> bool:
+        """Layers form a chain: every layer's op reaches the output, whatever the others are."""
+        return True
+
+    @staticmethod
+    def edge_can_be_on_path(mask, edge: int) -> bool:
+        return True
 
     def mask_to_lists(self, mask) -> list[list[str]]:
         return proxyless.mask_to_lists(mask, self.layout)

@@ -28,6 +28,9 @@ OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 EDGES = ("1<-0", "2<-0", "2<-1", "3<-0", "3<-1", "3<-2")
 NUM_NODES = 4
 NUM_ARCHS = len(OPS) ** len(EDGES)  # 15,625
+# Edge e of EDGES feeds node EDGE_TARGET[e] from node EDGE_SOURCE[e].
+EDGE_TARGET = tuple(int(edge.split("<-")[0]) for edge in EDGES)
+EDGE_SOURCE = tuple(int(edge.split("<-")[1]) for edge in EDGES)
 
 _TOKEN = re.compile(r"^([a-z0-9_]+)~(\d+)$")
 
@@ -177,3 +180,44 @@ def mask_from_lists(lists: list[list[str]]) -> np.ndarray:
                 raise ArchError(f"unknown op {name!r} in mask of edge {EDGES[e]}; NB201 ops are {', '.join(OPS)}")
             mask[e, OPS.index(name)] = True
     return check_mask(mask)
+
+
+@lru_cache(maxsize=None)
+def live_edges(choices: tuple[tuple[int, ...], ...]) -> tuple[bool, ...]:
+    """Which edges can change the cell's output: an op other than `none`, fed by a node that receives
+    something from the input, feeding a node that reaches the output. `choices[e]` holds the op
+    indices summed on edge e (one for an architecture, several for a group of ops, Eq. 4).
+
+    Any other edge computes nothing the loss sees: its input is all zeros, or its output is summed
+    into a node that no op leads on from. On zeros, pooling and identity give zeros, and ReLU-conv-BN
+    gives a constant (the conv's bias) that training-mode BatchNorm maps to zero, exactly in exact
+    arithmetic and up to rounding (which BN amplifies) in floating point. Skipping it leaves the
+    cell's output and every gradient unchanged; only the running BatchNorm statistics of its ops,
+    which the sampled path's output never uses, are not updated.
+    """
+    active = [any(o != 0 for o in ops) for ops in choices]
+    fed = [True] + [False] * (NUM_NODES - 1)
+    for j in range(1, NUM_NODES):  # edges point forward, so one pass in node order settles it
+        fed[j] = any(active[e] and fed[EDGE_SOURCE[e]] for e in range(len(EDGES)) if EDGE_TARGET[e] == j)
+    useful = [False] * (NUM_NODES - 1) + [True]
+    for i in reversed(range(NUM_NODES - 1)):
+        useful[i] = any(active[e] and useful[EDGE_TARGET[e]] for e in range(len(EDGES)) if EDGE_SOURCE[e] == i)
+    return tuple(active[e] and fed[EDGE_SOURCE[e]] and useful[EDGE_TARGET[e]] for e in range(len(EDGES)))
+
+
+def edge_on_path(choices: tuple[tuple[int, ...], ...], edge: int) -> bool:
+    """Whether the other edges' `choices` put `edge` on an input-to-output path of the cell, whatever
+    op (other than `none`) it takes itself: its source is fed from the input and its target leads on
+    to the output. Only then can the ops of `edge` change what the cell computes."""
+    probe = choices[:edge] + ((1,),) + choices[edge + 1:]  # any op but `none` on the edge itself
+    return live_edges(probe)[edge]
+
+
+def edge_can_be_on_path(mask: np.ndarray, edge: int) -> bool:
+    """Whether some architecture of the sub-supernet `mask` puts `edge` on an input-to-output path.
+
+    Paths only grow as edges become active, so it is enough to activate every other edge that allows
+    an op other than `none`."""
+    widest = tuple(tuple(int(o) for o in np.flatnonzero(mask[e]) if o != 0)[:1] or (0,) for e in range(len(EDGES)))
+    return edge_on_path(widest, edge)
+

@@ -131,14 +131,19 @@ def checkpoint_of(node, criterion):
     return f"{EXPERIMENT}/supernets/{node}.pt"
 
 
+def profile_files(node):
+    """The characterisation tables of one sub-supernet: one per edge, or one for every edge
+    (workflow.profile_jobs); both match the `profile/<node>/edge*.csv` that `naslid tables` reads."""
+    if NASLID["workflow"]["profile_jobs"] == "sub-supernet":
+        return [f"{EXPERIMENT}/profile/{node}/edges.csv"]
+    return [f"{EXPERIMENT}/profile/{node}/edge{e}.csv" for e in EDGES]
+
+
 def profiles_of(wildcards):
-    """The per-edge characterisations a split reads (none for a criterion that measures nothing)."""
+    """The characterisations a split reads (none for a criterion that measures nothing)."""
     if not measures(wildcards.criterion):
         return []
-    return [
-        (f"{EXPERIMENT}/profile/{wildcards.node}/edge{e}.csv").format(**wildcards)
-        for e in EDGES
-    ]
+    return [path.format(**wildcards) for path in profile_files(wildcards.node)]
 
 
 def final_checkpoints(wildcards):
@@ -194,12 +199,11 @@ def tables_inputs(wildcards):
                 seed=SEEDS,
             )
         if measures(criterion):
-            inputs += expand(
-                f"{RESULTS}/{{criterion}}/s{{seed}}/profile/r/edge{{edge}}.csv",
-                criterion=criterion,
-                seed=SEEDS,
-                edge=EDGES,
-            )
+            inputs += [
+                path.format(criterion=criterion, seed=seed)
+                for seed in SEEDS
+                for path in profile_files("r")
+            ]
     return inputs + [f"{RESULTS}/cost.json"] + code("tables")
 
 

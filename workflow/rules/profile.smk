@@ -1,10 +1,11 @@
-# Characterise one candidate edge of one (sub-)supernet: LID profiles, or gradients for GM-NAS.
-# One job per (sub-supernet, edge); an edge split in an earlier round gives an empty table.
+# Characterise the candidate edges of one (sub-)supernet: LID profiles, or gradients for GM-NAS.
+# One job per (sub-supernet, edge), or per sub-supernet (workflow.profile_jobs); an edge split in an
+# earlier round gives an empty table (or no rows).
 
 
 rule profile:
     input:
-        code("profile", "lid", "gradient", "criteria"),
+        code("profile", "lid", "gradient", "criteria", "space/nb201", *SPACE_CODE),
         supernet=lambda w: checkpoint_of(w.node, w.criterion).format(**w),
     output:
         f"{EXPERIMENT}/profile/{{node}}/edge{{edge}}.csv",
@@ -25,3 +26,26 @@ rule profile:
     shell:
         naslid("profile")
         + " --set threads={threads} --supernet {input.supernet} --edge {wildcards.edge} --out {output} 2> {log}"
+
+
+rule profile_sub_supernet:
+    input:
+        code("profile", "lid", "gradient", "criteria", "space/nb201", *SPACE_CODE),
+        supernet=lambda w: checkpoint_of(w.node, w.criterion).format(**w),
+    output:
+        f"{EXPERIMENT}/profile/{{node}}/edges.csv",
+    log:
+        f"{EXPERIMENT}/logs/profile/{{node}}/edges.log",
+    benchmark:
+        f"{EXPERIMENT}/benchmarks/profile/{{node}}/edges.tsv"
+    threads: resources("profile")["threads"]
+    resources:
+        mem_mb=resources("profile")["mem_mb"],
+        runtime=resources("profile")["runtime"],
+        gpu=resources("profile")["gpu"],
+    params:
+        config_file=MERGED_CONFIG,
+        config=criterion_sections("data", "device"),
+    shell:
+        naslid("profile")
+        + " --set threads={threads} --supernet {input.supernet} --out {output} 2> {log}"
