@@ -57,11 +57,11 @@ def main():
         subprocess.run(["git", "clone", "-q", str(REPO), str(args.workdir)], check=True)
         details["setup_seconds"] = make(args.workdir, "setup")
         cold = make(args.workdir, "run")
-        figures["e2e_cold_seconds"] = (round(cold, 1), 900, "s (2 cores, empty results/)")
+        figures["e2e_cold_seconds"] = (round(cold, 1), 600, "s (2 cores, empty results/)")
         details["cold_seconds"] = cold
     (args.workdir / "evolve-change.yaml").write_text("evolve: {mutation_prob: 0.15}\n")
     rerun = make(args.workdir, "run", "CONFIG=config/config.yaml evolve-change.yaml")
-    figures["e2e_rerun_seconds"] = (round(rerun, 1), 120, "s (after an evolve-only config change)")
+    figures["e2e_rerun_seconds"] = (round(rerun, 1), 60, "s (after an evolve-only config change)")
     details["rerun_seconds"] = rerun
     shares = stage_seconds(args.workdir / "results" / "default")
     total = sum(shares.values())

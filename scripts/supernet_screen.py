@@ -92,7 +92,7 @@ def screen(name: str, seed: int, epochs: int, checkpoints: list[int], work: Path
             model.train()
 
     metrics = train(config, model, dataset, epochs, config["train"]["lr"], out, work / f"{name}-s{seed}.json",
-                    on_epoch=measure)
+                    on_epoch=measure, curriculum=config["train"]["curriculum_epochs"])
     result["curve"] = metrics
     return result
 

@@ -139,3 +139,25 @@ def test_batch_statistics_leaves_buffers_untouched():
         net(torch.randn(8, 3, 8, 8), Arch.from_index(5))
     assert not net.training
     assert all(torch.equal(before[k], v) for k, v in net.named_buffers())
+
+
+def test_the_curriculum_samples_only_the_ops_with_weights_where_an_edge_has_them():
+    """train.curriculum_epochs: the pretraining curriculum draws within `weighted_mask`, the
+    convolutions on NB201's edges; an edge of a sub-supernet that keeps no convolution keeps its own ops."""
+    model = Supernet(4, 1, 10)
+    mask = model.mask.copy()
+    mask[1] = [True, True, False, False, True]  # edge 2<-0 without convolutions
+    model = Supernet.from_parent(model, mask)
+    within = model.weighted_mask()
+    assert within[0].tolist() == [False, False, True, True, False]
+    assert within[1].tolist() == mask[1].tolist()
+    generator = torch.Generator().manual_seed(0)
+    draws = [model.sample_arch(generator, mask=within).ops for _ in range(200)]
+    assert {ops[0] for ops in draws} == {2, 3} and {ops[1] for ops in draws} == {0, 1, 4}
+
+
+def test_a_curriculum_longer_than_pretraining_is_a_config_error():
+    from naslid.config import load_config
+    from naslid.errors import ConfigError
+    with pytest.raises(ConfigError, match="curriculum_epochs"):
+        load_config(None, {"train": {"epochs": 5, "curriculum_epochs": 6}})
