@@ -29,9 +29,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from naslid.errors import NaslidError  # noqa: E402
-from naslid.io import atomic_write_bytes, atomic_write_text  # noqa: E402
+from naslid.io import atomic_write_bytes, atomic_write_text, load_json  # noqa: E402
 from naslid.criteria import training_epochs  # noqa: E402
 from naslid.profile import read_profiles  # noqa: E402
+from naslid.stats import bootstrap, top_k  # noqa: E402
 
 REFERENCE_COLUMNS = ("cifar10_valid", "cifar10_test", "cifar100_test", "imagenet16_test")
 
@@ -67,18 +68,114 @@ def table1(cost: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def table2(ranks: list[dict], config: dict) -> pd.DataFrame:
+def table2(ranks: list[dict], config: dict, baselines: list[dict] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Ranking correlation per criterion, baseline and ceiling: (numbers for the CSV, cells to read).
+
+    Every cell is the mean over seeds [95 % bootstrap interval] (± std over seeds with several);
+    `Δτ vs none` is each row's tau minus `none`'s on the same resampled architectures
+    (`naslid.stats.bootstrap`), a `*` marking an interval that excludes 0.
+    """
+    ks = [None, *config["rank"]["top_k"]]
+    none_runs = _runs([r for r in ranks if r["criterion"] == "none"])
     rows = []
     for criterion in sorted({r["criterion"] for r in ranks}):
-        runs = [r for r in ranks if r["criterion"] == criterion]
         epochs = training_epochs(criterion, config)
-        row = {"criterion": criterion, "seeds": len(runs), "epochs (pretrain + fine-tune)":
-               f"{epochs['pretrain']} + {epochs['fine-tune']}"}
-        for k in [c["top_k"] for c in runs[0]["correlations"]]:
-            for stat, label in (("kendall_tau", "Kendall"), ("spearman_rho", "Spearman")):
-                row[f"{label} top-{k}"] = _mean_std([c[stat] for r in runs for c in r["correlations"] if c["top_k"] == k])
-        rows.append(row)
-    return pd.DataFrame(rows)
+        rows.append(_correlation_row(criterion, "criterion", _runs([r for r in ranks if r["criterion"] == criterion]),
+                                     ks, None if criterion == "none" else none_runs,
+                                     f"{epochs['pretrain']} + {epochs['fine-tune']}"))
+    for entry in baselines[0]["baselines"] if baselines else []:
+        runs = _runs([{"seed": b["seed"], "estimates": _baseline(b, entry["baseline"])} for b in baselines])
+        rows.append({**_correlation_row(entry["baseline"], "baseline", runs, ks, none_runs, "0 (no training)"),
+                     "note": entry["description"]})
+    if baselines:
+        rows.append(_ceiling_row(baselines[0]["ceiling"], ks))  # the benchmark's, the same for every seed
+    numbers = pd.DataFrame(rows)
+    return numbers, _cells(numbers, ks)
+
+
+def _baseline(result: dict, name: str) -> list[dict]:
+    for entry in result["baselines"]:
+        if entry["baseline"] == name:
+            return entry["estimates"]
+    raise NaslidError(f"baselines of seed {result['seed']} lack {name!r}; rerun `naslid baselines` for every seed")
+
+
+def _runs(records: list[dict]) -> dict[int, list[dict]]:
+    """seed -> the per-architecture estimates of one criterion (or baseline)."""
+    return {r["seed"]: r["estimates"] for r in sorted(records, key=lambda r: r["seed"])}
+
+
+def _pairs(runs: dict[int, list[dict]], k: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per seed, (what is ranked against, the estimate) over the k best architectures by ground truth."""
+    out = []
+    for estimates in runs.values():
+        truth = np.array([e["ground_truth"] for e in estimates], dtype=float)
+        versus = np.array([e.get("versus", e["ground_truth"]) for e in estimates], dtype=float)
+        index = np.sort(top_k(truth, k))  # in file order, so a resample draws the rows scipy's bootstrap would
+        out.append((versus[index], np.array([e["estimate"] for e in estimates], dtype=float)[index]))
+    return out
+
+
+def _label(k: int | None) -> str:
+    return "all" if k is None else f"top{k}"
+
+
+def _correlation_row(name: str, kind: str, runs: dict, ks: list, none_runs: dict | None, epochs: str) -> dict:
+    n = len(next(iter(runs.values())))
+    row = {"criterion": name, "kind": kind, "seeds": len(runs), "epochs": epochs, "note": ""}
+    for k in ks:
+        if k is not None and k > n:
+            continue  # fewer architectures than k: the cell says n/a
+        for statistic in ("tau", "rho"):
+            row.update(_prefixed(f"{statistic}_{_label(k)}", bootstrap(_pairs(runs, k), statistic)))
+        if none_runs and k in ks[:2]:
+            row.update(_prefixed(f"dtau_none_{_label(k)}", _paired_with_none(name, runs, none_runs, k)))
+    return row
+
+
+def _paired_with_none(name: str, runs: dict, none_runs: dict, k: int | None) -> dict:
+    seeds = sorted(set(runs) & set(none_runs))
+    if not seeds:
+        raise NaslidError(f"{name} and none share no seed to pair; run both criteria with the same workflow.seeds")
+    if any([e["index"] for e in runs[s]] != [e["index"] for e in none_runs[s]] for s in seeds):
+        raise NaslidError(f"{name} and none ranked different architectures; rerun `naslid rank` (and "
+                          f"`naslid baselines`) of both with the same benchmark and rank.percent")
+    return bootstrap(_pairs({s: runs[s] for s in seeds}, k), "tau", minus=_pairs({s: none_runs[s] for s in seeds}, k))
+
+
+def _ceiling_row(top: dict, ks: list) -> dict:
+    """Two trainings of the ground truth against each other, ranked like a criterion."""
+    if top["estimates"] is None:
+        return {"criterion": "ceiling", "kind": "ceiling", "seeds": "", "epochs": "", "note": f"n/a: {top['reason']}"}
+    note = f"{top['description']} ({' vs '.join(top['columns'])})"
+    return {**_correlation_row("ceiling", "ceiling", {0: top["estimates"]}, ks, None, ""), "seeds": "", "note": note}
+
+
+def _prefixed(prefix: str, result: dict) -> dict:
+    return {prefix: result["mean"], f"{prefix}_std": result["std"], f"{prefix}_lo": result["lo"],
+            f"{prefix}_hi": result["hi"], f"{prefix}_n": result["n"]}
+
+
+def _cells(numbers: pd.DataFrame, ks: list) -> pd.DataFrame:
+    """The numeric table as one readable cell per quantity: mean (± std) [lo, hi]."""
+    table = numbers[["criterion", "kind", "seeds", "epochs", "note"]].rename(columns={"epochs": "epochs (pretrain + fine-tune)"})
+    for k in ks:
+        for statistic, symbol in (("tau", "τ"), ("rho", "ρ")):
+            table[f"{symbol} {'all' if k is None else f'top-{k}'}"] = [
+                _interval(row, f"{statistic}_{_label(k)}") for _, row in numbers.iterrows()]
+    for k in ks[:2]:
+        table[f"Δτ vs none {'all' if k is None else f'top-{k}'}"] = [
+            _interval(row, f"dtau_none_{_label(k)}", signed=True) for _, row in numbers.iterrows()]
+    return table
+
+
+def _interval(row: pd.Series, prefix: str, signed: bool = False) -> str:
+    if prefix not in row or pd.isna(row[prefix]):
+        return "n/a"
+    sign = "+" if signed else ""
+    spread = f" ± {row[f'{prefix}_std']:.3f}" if pd.notna(row.get(f"{prefix}_std")) else ""
+    mark = " *" if signed and (row[f"{prefix}_lo"] > 0 or row[f"{prefix}_hi"] < 0) else ""
+    return f"{row[prefix]:{sign}.3f}{spread} [{row[f'{prefix}_lo']:{sign}.3f}, {row[f'{prefix}_hi']:{sign}.3f}]{mark}"
 
 
 def _arch_row(label: str, seeds, rows: list[dict], truth: str) -> dict:
@@ -130,9 +227,10 @@ def table5(t2: pd.DataFrame, t3: pd.DataFrame) -> pd.DataFrame:
     return left.merge(right, on="criterion", how="left")
 
 
-def write_table(table: pd.DataFrame, stem: Path) -> None:
+def write_table(table: pd.DataFrame, stem: Path, numbers: pd.DataFrame | None = None) -> None:
+    """The table as markdown and LaTeX; as CSV too, or `numbers` instead (one numeric column per quantity)."""
     atomic_write_text(stem.with_suffix(".md"), table.to_markdown(index=False) + "\n")
-    atomic_write_text(stem.with_suffix(".csv"), table.to_csv(index=False))
+    atomic_write_text(stem.with_suffix(".csv"), (table if numbers is None else numbers).to_csv(index=False))
     atomic_write_text(stem.with_suffix(".tex"), table.to_latex(index=False, escape=True))
 
 
@@ -202,9 +300,38 @@ def figure5(evolves: list[dict], out: Path) -> None:
     _save(fig, out)
 
 
-def outputs(config: dict) -> tuple[list[int], list[int]]:
-    """(tables, figures) that `run` writes for this config: the workflow's targets."""
-    return ([1, 4] if config["benchmark"]["kind"] == "none" else [1, 2, 3, 5]), [1, 4, 5]
+def _baselines(results: Path) -> list[dict]:
+    """Every `<results>/s<seed>/baselines.json` (`naslid baselines`), by seed."""
+    paths = sorted(results.glob("s*/baselines.json"))
+    if not paths:
+        raise NaslidError(f"{results} holds no s<seed>/baselines.json; run `naslid baselines` (the workflow's baselines rule) first")
+    return [load_json(p, "baselines result") for p in paths]
+
+
+def figure_table2(numbers: pd.DataFrame, out: Path) -> None:
+    """Table 2's tau over every ranked architecture with its 95 % interval: criteria, baselines, ceiling."""
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(numbers) + 1.2))
+    colours = {"criterion": "tab:blue", "baseline": "tab:orange", "ceiling": "tab:green"}
+    y = np.arange(len(numbers))[::-1]
+    for kind, colour in colours.items():
+        rows = numbers["kind"] == kind
+        if rows.any() and "tau_all" in numbers:
+            part = numbers[rows]
+            ax.errorbar(part["tau_all"], y[rows.to_numpy()], fmt="o", color=colour, label=kind, capsize=3,
+                        xerr=[part["tau_all"] - part["tau_all_lo"], part["tau_all_hi"] - part["tau_all"]])
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_yticks(y, numbers["criterion"])
+    ax.set_xlabel("Kendall tau with the ground truth, all ranked architectures (95 % bootstrap interval)")
+    ax.set_title("Table 2: ranking correlation")
+    ax.legend(fontsize=8)
+    _save(fig, out)
+
+
+def outputs(config: dict) -> tuple[list[int], list[str]]:
+    """(table numbers, figure names) that `run` writes for this config: the workflow's targets."""
+    if config["benchmark"]["kind"] == "none":
+        return [1, 4], ["fig1", "fig4", "fig5"]
+    return [1, 2, 3, 5], ["fig1", "fig4", "fig5", "fig_table2"]
 
 
 def run(results: Path, config: dict) -> None:
@@ -221,8 +348,10 @@ def run(results: Path, config: dict) -> None:
     if without_benchmark:
         write_table(table4(loaded["final"], evolves), results / "tables" / "table4")
     else:
-        t2, t3 = table2(loaded["rank"], config), table3(loaded["query"])
-        write_table(t2, results / "tables" / "table2")
+        t2_numbers, t2 = table2(loaded["rank"], config, _baselines(results))
+        t3 = table3(loaded["query"])
+        write_table(t2, results / "tables" / "table2", numbers=t2_numbers)
+        figure_table2(t2_numbers, results / "figures" / "fig_table2.png")
         write_table(t3, results / "tables" / "table3")
         write_table(table5(t2, t3), results / "tables" / "table5")
     figure1(results, results / "figures" / "fig1.png")

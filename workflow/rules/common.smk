@@ -174,7 +174,7 @@ def tables_outputs():
         for t in TABLES
         for ext in ("md", "csv", "tex")
     ]
-    figures = [f"{RESULTS}/figures/fig{f}.png" for f in FIGURES]
+    figures = [f"{RESULTS}/figures/{f}.png" for f in FIGURES]
     return tables + figures
 
 
@@ -183,6 +183,7 @@ def tables_inputs(wildcards):
         inputs = experiments(f"{EXPERIMENT}/rank.json") + experiments(
             f"{EXPERIMENT}/query.json"
         )
+        inputs += expand(f"{RESULTS}/s{{seed}}/baselines.json", seed=SEEDS)
     else:
         inputs = experiments(f"{EXPERIMENT}/final.json")
     inputs += experiments(f"{EXPERIMENT}/evolve.json")
@@ -200,7 +201,7 @@ def tables_inputs(wildcards):
                 seed=SEEDS,
                 edge=EDGES,
             )
-    return inputs + [f"{RESULTS}/cost.json"] + code("tables")
+    return inputs + [f"{RESULTS}/cost.json"] + code("tables", "stats")
 
 
 def parent_inputs(wildcards):
