@@ -32,7 +32,7 @@ from naslid.errors import NaslidError  # noqa: E402
 from naslid.io import atomic_write_bytes, atomic_write_text, load_json  # noqa: E402
 from naslid.criteria import training_epochs  # noqa: E402
 from naslid.profile import read_profiles  # noqa: E402
-from naslid.stats import bootstrap, top_k  # noqa: E402
+from naslid.stats import bootstrap, seed_interval, top_k  # noqa: E402
 
 REFERENCE_COLUMNS = ("cifar10_valid", "cifar10_test", "cifar100_test", "imagenet16_test")
 
@@ -53,6 +53,11 @@ def _mean_std(values) -> str:
     if not values:
         return "n/a"
     return f"{np.mean(values):.3f} ± {np.std(values):.3f}" if len(values) > 1 else f"{values[0]:.3f}"
+
+
+def _seed_interval(values) -> str:
+    interval = seed_interval(values)
+    return "n/a (one seed)" if interval is None else f"[{interval[0]:.3f}, {interval[1]:.3f}]"
 
 
 def table1(cost: dict) -> pd.DataFrame:
@@ -129,18 +134,19 @@ def _correlation_row(name: str, kind: str, runs: dict, ks: list, none_runs: dict
         for statistic in ("tau", "rho"):
             row.update(_prefixed(f"{statistic}_{_label(k)}", bootstrap(_pairs(runs, k), statistic)))
         if none_runs and k in ks[:2]:
-            row.update(_prefixed(f"dtau_none_{_label(k)}", _paired_with_none(name, runs, none_runs, k)))
+            row.update(_prefixed(f"dtau_none_{_label(k)}", _paired_difference(name, runs, "none", none_runs, k)))
     return row
 
 
-def _paired_with_none(name: str, runs: dict, none_runs: dict, k: int | None) -> dict:
-    seeds = sorted(set(runs) & set(none_runs))
+def _paired_difference(name: str, runs: dict, other: str, other_runs: dict, k: int | None) -> dict:
+    """tau of `name` minus tau of `other`, seed s paired with seed s, on the same resampled architectures."""
+    seeds = sorted(set(runs) & set(other_runs))
     if not seeds:
-        raise NaslidError(f"{name} and none share no seed to pair; run both criteria with the same workflow.seeds")
-    if any([e["index"] for e in runs[s]] != [e["index"] for e in none_runs[s]] for s in seeds):
-        raise NaslidError(f"{name} and none ranked different architectures; rerun `naslid rank` (and "
+        raise NaslidError(f"{name} and {other} share no seed to pair; run both with the same workflow.seeds")
+    if any([e["index"] for e in runs[s]] != [e["index"] for e in other_runs[s]] for s in seeds):
+        raise NaslidError(f"{name} and {other} ranked different architectures; rerun `naslid rank` (and "
                           f"`naslid baselines`) of both with the same benchmark and rank.percent")
-    return bootstrap(_pairs({s: runs[s] for s in seeds}, k), "tau", minus=_pairs({s: none_runs[s] for s in seeds}, k))
+    return bootstrap(_pairs({s: runs[s] for s in seeds}, k), "tau", minus=_pairs({s: other_runs[s] for s in seeds}, k))
 
 
 def _ceiling_row(top: dict, ks: list) -> dict:
@@ -186,6 +192,7 @@ def _arch_row(label: str, seeds, rows: list[dict], truth: str) -> dict:
             "supernet valid": _mean_std(scores) if scores else "",
             valid: _mean_std([r["benchmark"].get(valid) for r in rows]),
             truth: _mean_std([r["benchmark"].get(truth) for r in rows]),
+            f"{truth} 95% CI over seeds": _seed_interval([r["benchmark"].get(truth) for r in rows]),
             **{f"NB201 {c}": _mean_std([(r.get("reference") or {}).get(c) for r in rows]) for c in REFERENCE_COLUMNS}}
 
 
@@ -218,13 +225,22 @@ def table4(finals: list[dict], evolves: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def table5(t2: pd.DataFrame, t3: pd.DataFrame) -> pd.DataFrame:
-    """Euclidean (lid) vs Pearson (lid-pearson): ranking correlation and the best architecture found."""
+def table5(t2: pd.DataFrame, t3: pd.DataFrame, ranks: list[dict], config: dict) -> pd.DataFrame:
+    """Euclidean (lid) vs Pearson (lid-pearson): ranking correlation and the best architecture found, and
+    the paired difference of their taus (Pearson minus Euclidean) with its 95 % interval."""
     keep = ["lid", "lid-pearson"]
     left = t2[t2["criterion"].isin(keep)].copy()
     right = t3[t3["criterion"].isin(keep)].drop(columns=["seeds"])
     left.insert(1, "similarity", left["criterion"].map({"lid": "Euclidean (Eq. 5)", "lid-pearson": "Pearson"}))
-    return left.merge(right, on="criterion", how="left")
+    table = left.merge(right, on="criterion", how="left")
+    runs = {c: _runs([r for r in ranks if r["criterion"] == c]) for c in keep}
+    if all(runs.values()):
+        difference = {"criterion": "lid-pearson − lid", "similarity": "Pearson − Euclidean (paired)"}
+        for k in [None, *config["rank"]["top_k"]][:2]:
+            numbers = pd.Series(_prefixed("d", _paired_difference("lid-pearson", runs["lid-pearson"], "lid", runs["lid"], k)))
+            difference[f"τ {'all' if k is None else f'top-{k}'}"] = _interval(numbers, "d", signed=True)
+        table = pd.concat([table.astype(object), pd.DataFrame([difference], dtype=object)], ignore_index=True).fillna("")
+    return table
 
 
 def write_table(table: pd.DataFrame, stem: Path, numbers: pd.DataFrame | None = None) -> None:
@@ -353,7 +369,7 @@ def run(results: Path, config: dict) -> None:
         write_table(t2, results / "tables" / "table2", numbers=t2_numbers)
         figure_table2(t2_numbers, results / "figures" / "fig_table2.png")
         write_table(t3, results / "tables" / "table3")
-        write_table(table5(t2, t3), results / "tables" / "table5")
+        write_table(table5(t2, t3, loaded["rank"], config), results / "tables" / "table5")
     figure1(results, results / "figures" / "fig1.png")
     figure4(results, results / "figures" / "fig4.png")
     figure5(evolves, results / "figures" / "fig5.png")

@@ -186,3 +186,26 @@ def test_baselines_stage_on_a_tiny_table_writes_every_estimate(tmp_path):
     for record in result["ceiling"]["estimates"]:
         assert (record["versus"], record["estimate"]) == (by_index[record["index"]]["test_acc_s0"], by_index[record["index"]]["test_acc_s1"])
     assert result["naswot_batch"] == 16  # data.limit caps the batch
+
+
+def test_seed_interval_is_students_t_by_hand():
+    # mean 2, sd 1, n 3: 2 ± t(0.975, 2) / sqrt(3) with t(0.975, 2) = 4.302653 (tables of Student's t)
+    assert stats.seed_interval([1.0, 2.0, 3.0]) == pytest.approx((2 - 4.302653 / 3 ** 0.5, 2 + 4.302653 / 3 ** 0.5), abs=1e-6)
+    assert stats.seed_interval([97.5]) is None
+
+
+def test_table5_pairs_pearson_with_euclidean_seed_by_seed():
+    from naslid.tables import table5
+    truth = np.arange(20.0)
+    rng = np.random.default_rng(6)
+    ranks = [_rank("lid", s, truth, truth + 5 * rng.normal(size=20)) for s in (0, 1)]
+    ranks += [_rank("lid-pearson", s, truth, truth + 20 * rng.normal(size=20)) for s in (0, 1)]
+    config = load_config(None, {"rank": {"top_k": [10]}, "split": {"rounds": 1}})
+    numbers, cells = table2(ranks, config)
+    t3 = pd.DataFrame({"criterion": ["lid", "lid-pearson"], "seeds": [2, 2]})
+    t5 = table5(cells, t3, ranks, config)
+    per_seed = [stats.kendall_tau(truth, np.array([e["estimate"] for e in p["estimates"]]))
+                - stats.kendall_tau(truth, np.array([e["estimate"] for e in q["estimates"]])) for p, q in zip(ranks[2:], ranks[:2])]
+    row = t5.set_index("criterion").loc["lid-pearson − lid"]
+    assert row["τ all"].startswith(f"{np.mean(per_seed):+.3f} ± {np.std(per_seed):.3f} [")
+    assert "±" in t5.set_index("criterion").loc["lid", "τ all"]  # two seeds: mean ± std over seeds
