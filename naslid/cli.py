@@ -195,7 +195,7 @@ def _cost(p: argparse.ArgumentParser):
     return run
 
 
-@stage("tables", "the paper's tables (2, 3, 5) and figures (1, 4, 5) from a results tree")
+@stage("tables", "the paper's tables (2, 3, 5) and figures (1, 4, 5, Table 2's) from a results tree")
 def _tables(p: argparse.ArgumentParser):
     p.add_argument("--results", required=True, type=Path, help="results directory of one config (results/<name>)")
 

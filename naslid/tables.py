@@ -3,16 +3,20 @@
     naslid tables --config config/config.yaml --results results/default
 
 Reads `<results>/<criterion>/s<seed>/{rank,query,evolve}.json`, the first split and its profiles,
-and `<results>/cost.json`, and writes to `<results>/tables/`:
+`<results>/s<seed>/baselines.json` and `<results>/cost.json`, and writes to `<results>/tables/`:
 - table1: peak memory and time of characterising one edge, GM-NAS vs NAS-LID, per input size;
-- table2: Kendall tau and Spearman rho among the top-k, mean ± std over seeds, per criterion;
-- table3: the best searched architecture's benchmark (and reference) accuracies per criterion;
-- table5: Euclidean vs Pearson LID similarity (criteria lid and lid-pearson);
+- table2: Kendall tau and Spearman rho over all ranked architectures and among the top-k, mean ± std
+  over seeds with 95 % bootstrap intervals (`naslid.stats`), and the paired Δτ vs `none`, per
+  criterion; then the baselines (params, flops, naswot) and the ground truth's ceiling;
+- table3: the best searched architecture's benchmark (and reference) accuracies per criterion, with
+  a 95 % interval over seeds;
+- table5: Euclidean vs Pearson LID similarity (criteria lid and lid-pearson) and their paired Δτ;
 - table4 instead of 2, 3 and 5 when there is no benchmark (`benchmark.kind: none`, e.g. the ProxylessNAS
   space): the searched architecture trained from scratch (`final.json`), its top-1 error, FLOPs,
   parameters and estimated latency per criterion;
 each as .md, .csv and .tex; and to `<results>/figures/`: fig1 (layer-wise LID of each op), fig4
-(separability per edge at the first split, LID vs gradient, log scale), fig5 (evolution curves).
+(separability per edge at the first split, LID vs gradient, log scale), fig5 (evolution curves), and
+fig_table2 (Table 2's tau over all architectures with its interval, per row).
 """
 
 from __future__ import annotations
