@@ -126,7 +126,13 @@ def _pairs(runs: dict[int, list[dict]], k: int | None) -> list[tuple[np.ndarray,
 
 
 def _label(k: int | None) -> str:
+    """The CSV's name of a set of architectures: all, top50, ..."""
     return "all" if k is None else f"top{k}"
+
+
+def _heading(k: int | None) -> str:
+    """The readable tables' name of the same: all, top-50, ..."""
+    return "all" if k is None else f"top-{k}"
 
 
 def _correlation_row(name: str, kind: str, runs: dict, ks: list, none_runs: dict | None, epochs: str) -> dict:
@@ -171,10 +177,10 @@ def _cells(numbers: pd.DataFrame, ks: list) -> pd.DataFrame:
     table = numbers[["criterion", "kind", "seeds", "epochs", "note"]].rename(columns={"epochs": "epochs (pretrain + fine-tune)"})
     for k in ks:
         for statistic, symbol in (("tau", "τ"), ("rho", "ρ")):
-            table[f"{symbol} {'all' if k is None else f'top-{k}'}"] = [
+            table[f"{symbol} {_heading(k)}"] = [
                 _interval(row, f"{statistic}_{_label(k)}") for _, row in numbers.iterrows()]
     for k in ks[:2]:
-        table[f"Δτ vs none {'all' if k is None else f'top-{k}'}"] = [
+        table[f"Δτ vs none {_heading(k)}"] = [
             _interval(row, f"dtau_none_{_label(k)}", signed=True) for _, row in numbers.iterrows()]
     return table
 
@@ -242,7 +248,7 @@ def table5(t2: pd.DataFrame, t3: pd.DataFrame, ranks: list[dict], config: dict) 
         difference = {"criterion": "lid-pearson − lid", "similarity": "Pearson − Euclidean (paired)"}
         for k in [None, *config["rank"]["top_k"]][:2]:
             numbers = pd.Series(_prefixed("d", _paired_difference("lid-pearson", runs["lid-pearson"], "lid", runs["lid"], k)))
-            difference[f"τ {'all' if k is None else f'top-{k}'}"] = _interval(numbers, "d", signed=True)
+            difference[f"τ {_heading(k)}"] = _interval(numbers, "d", signed=True)
         table = pd.concat([table.astype(object), pd.DataFrame([difference], dtype=object)], ignore_index=True).fillna("")
     return table
 
