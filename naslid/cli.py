@@ -171,6 +171,16 @@ def _rank(p: argparse.ArgumentParser):
     return _on_final_supernets(p, "rank", "rank result JSON to write")
 
 
+@stage("baselines", "params, FLOPs and the NASWOT zero-cost proxy of the ranked architectures, and the ground truth's ceiling (Table 2)")
+def _baselines(p: argparse.ArgumentParser):
+    p.add_argument("--out", required=True, type=Path, help="baselines JSON to write")
+
+    def run(args):
+        from naslid.baselines import run as baselines
+        baselines(_config(args), args.out)
+    return run
+
+
 @stage("cost", "peak memory and time of characterising one edge, LID vs gradient matching (Table 1)")
 def _cost(p: argparse.ArgumentParser):
     p.add_argument("--supernet", required=True, type=Path, help="checkpoint of the supernet to characterise")
@@ -185,7 +195,7 @@ def _cost(p: argparse.ArgumentParser):
     return run
 
 
-@stage("tables", "the paper's tables (2, 3, 5) and figures (1, 4, 5) from a results tree")
+@stage("tables", "the paper's tables (2, 3, 5) and figures (1, 4, 5, Table 2's) from a results tree")
 def _tables(p: argparse.ArgumentParser):
     p.add_argument("--results", required=True, type=Path, help="results directory of one config (results/<name>)")
 

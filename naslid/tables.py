@@ -3,16 +3,20 @@
     naslid tables --config config/config.yaml --results results/default
 
 Reads `<results>/<criterion>/s<seed>/{rank,query,evolve}.json`, the first split and its profiles,
-and `<results>/cost.json`, and writes to `<results>/tables/`:
+`<results>/s<seed>/baselines.json` and `<results>/cost.json`, and writes to `<results>/tables/`:
 - table1: peak memory and time of characterising one edge, GM-NAS vs NAS-LID, per input size;
-- table2: Kendall tau and Spearman rho among the top-k, mean ± std over seeds, per criterion;
-- table3: the best searched architecture's benchmark (and reference) accuracies per criterion;
-- table5: Euclidean vs Pearson LID similarity (criteria lid and lid-pearson);
+- table2: Kendall tau and Spearman rho over all ranked architectures and among the top-k, mean ± std
+  over seeds with 95 % bootstrap intervals (`naslid.stats`), and the paired Δτ vs `none`, per
+  criterion; then the baselines (params, flops, naswot) and the ground truth's ceiling;
+- table3: the best searched architecture's benchmark (and reference) accuracies per criterion, with
+  a 95 % interval over seeds;
+- table5: Euclidean vs Pearson LID similarity (criteria lid and lid-pearson) and their paired Δτ;
 - table4 instead of 2, 3 and 5 when there is no benchmark (`benchmark.kind: none`, e.g. the ProxylessNAS
   space): the searched architecture trained from scratch (`final.json`), its top-1 error, FLOPs,
   parameters and estimated latency per criterion;
 each as .md, .csv and .tex; and to `<results>/figures/`: fig1 (layer-wise LID of each op), fig4
-(separability per edge at the first split, LID vs gradient, log scale), fig5 (evolution curves).
+(separability per edge at the first split, LID vs gradient, log scale), fig5 (evolution curves), and
+fig_table2 (Table 2's tau over all architectures with its interval, per row).
 """
 
 from __future__ import annotations
@@ -29,9 +33,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from naslid.errors import NaslidError  # noqa: E402
-from naslid.io import atomic_write_bytes, atomic_write_text  # noqa: E402
+from naslid.io import atomic_write_bytes, atomic_write_text, load_json  # noqa: E402
 from naslid.criteria import training_epochs  # noqa: E402
 from naslid.profile import read_profiles  # noqa: E402
+from naslid.stats import bootstrap, seed_interval, top_k  # noqa: E402
 
 REFERENCE_COLUMNS = ("cifar10_valid", "cifar10_test", "cifar100_test", "imagenet16_test")
 
@@ -54,6 +59,11 @@ def _mean_std(values) -> str:
     return f"{np.mean(values):.3f} ± {np.std(values):.3f}" if len(values) > 1 else f"{values[0]:.3f}"
 
 
+def _seed_interval(values) -> str:
+    interval = seed_interval(values)
+    return "n/a (one seed)" if interval is None else f"[{interval[0]:.3f}, {interval[1]:.3f}]"
+
+
 def table1(cost: dict) -> pd.DataFrame:
     """Peak memory and time of characterising one edge, per input size: GM-NAS vs NAS-LID."""
     rows = []
@@ -67,18 +77,121 @@ def table1(cost: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def table2(ranks: list[dict], config: dict) -> pd.DataFrame:
+def table2(ranks: list[dict], config: dict, baselines: list[dict] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Ranking correlation per criterion, baseline and ceiling: (numbers for the CSV, cells to read).
+
+    Every cell is the mean over seeds [95 % bootstrap interval] (± std over seeds with several);
+    `Δτ vs none` is each row's tau minus `none`'s on the same resampled architectures
+    (`naslid.stats.bootstrap`), a `*` marking an interval that excludes 0.
+    """
+    ks = [None, *config["rank"]["top_k"]]
+    none_runs = _runs([r for r in ranks if r["criterion"] == "none"])
     rows = []
     for criterion in sorted({r["criterion"] for r in ranks}):
-        runs = [r for r in ranks if r["criterion"] == criterion]
         epochs = training_epochs(criterion, config)
-        row = {"criterion": criterion, "seeds": len(runs), "epochs (pretrain + fine-tune)":
-               f"{epochs['pretrain']} + {epochs['fine-tune']}"}
-        for k in [c["top_k"] for c in runs[0]["correlations"]]:
-            for stat, label in (("kendall_tau", "Kendall"), ("spearman_rho", "Spearman")):
-                row[f"{label} top-{k}"] = _mean_std([c[stat] for r in runs for c in r["correlations"] if c["top_k"] == k])
-        rows.append(row)
-    return pd.DataFrame(rows)
+        rows.append(_correlation_row(criterion, "criterion", _runs([r for r in ranks if r["criterion"] == criterion]),
+                                     ks, None if criterion == "none" else none_runs,
+                                     f"{epochs['pretrain']} + {epochs['fine-tune']}"))
+    for entry in baselines[0]["baselines"] if baselines else []:
+        runs = _runs([{"seed": b["seed"], "estimates": _baseline(b, entry["baseline"])} for b in baselines])
+        rows.append({**_correlation_row(entry["baseline"], "baseline", runs, ks, none_runs, "0 (no training)"),
+                     "note": entry["description"]})
+    if baselines:
+        rows.append(_ceiling_row(baselines[0]["ceiling"], ks))  # the benchmark's, the same for every seed
+    numbers = pd.DataFrame(rows)
+    return numbers, _cells(numbers, ks)
+
+
+def _baseline(result: dict, name: str) -> list[dict]:
+    for entry in result["baselines"]:
+        if entry["baseline"] == name:
+            return entry["estimates"]
+    raise NaslidError(f"baselines of seed {result['seed']} lack {name!r}; rerun `naslid baselines` for every seed")
+
+
+def _runs(records: list[dict]) -> dict[int, list[dict]]:
+    """seed -> the per-architecture estimates of one criterion (or baseline)."""
+    return {r["seed"]: r["estimates"] for r in sorted(records, key=lambda r: r["seed"])}
+
+
+def _pairs(runs: dict[int, list[dict]], k: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per seed, (what is ranked against, the estimate) over the k best architectures by ground truth."""
+    out = []
+    for estimates in runs.values():
+        truth = np.array([e["ground_truth"] for e in estimates], dtype=float)
+        versus = np.array([e.get("versus", e["ground_truth"]) for e in estimates], dtype=float)
+        index = np.sort(top_k(truth, k))  # in file order, so a resample draws the rows scipy's bootstrap would
+        out.append((versus[index], np.array([e["estimate"] for e in estimates], dtype=float)[index]))
+    return out
+
+
+def _label(k: int | None) -> str:
+    """The CSV's name of a set of architectures: all, top50, ..."""
+    return "all" if k is None else f"top{k}"
+
+
+def _heading(k: int | None) -> str:
+    """The readable tables' name of the same: all, top-50, ..."""
+    return "all" if k is None else f"top-{k}"
+
+
+def _correlation_row(name: str, kind: str, runs: dict, ks: list, none_runs: dict | None, epochs: str) -> dict:
+    n = len(next(iter(runs.values())))
+    row = {"criterion": name, "kind": kind, "seeds": len(runs), "epochs": epochs, "note": ""}
+    for k in ks:
+        if k is not None and k > n:
+            continue  # fewer architectures than k: the cell says n/a
+        for statistic in ("tau", "rho"):
+            row.update(_prefixed(f"{statistic}_{_label(k)}", bootstrap(_pairs(runs, k), statistic)))
+        if none_runs and k in ks[:2]:
+            row.update(_prefixed(f"dtau_none_{_label(k)}", _paired_difference(name, runs, "none", none_runs, k)))
+    return row
+
+
+def _paired_difference(name: str, runs: dict, other: str, other_runs: dict, k: int | None) -> dict:
+    """tau of `name` minus tau of `other`, seed s paired with seed s, on the same resampled architectures."""
+    seeds = sorted(set(runs) & set(other_runs))
+    if not seeds:
+        raise NaslidError(f"{name} and {other} share no seed to pair; run both with the same workflow.seeds")
+    if any([e["index"] for e in runs[s]] != [e["index"] for e in other_runs[s]] for s in seeds):
+        raise NaslidError(f"{name} and {other} ranked different architectures; rerun `naslid rank` (and "
+                          f"`naslid baselines`) of both with the same benchmark and rank.percent")
+    return bootstrap(_pairs({s: runs[s] for s in seeds}, k), "tau", minus=_pairs({s: other_runs[s] for s in seeds}, k))
+
+
+def _ceiling_row(top: dict, ks: list) -> dict:
+    """Two trainings of the ground truth against each other, ranked like a criterion."""
+    if top["estimates"] is None:
+        return {"criterion": "ceiling", "kind": "ceiling", "seeds": "", "epochs": "", "note": f"n/a: {top['reason']}"}
+    note = f"{top['description']} ({' vs '.join(top['columns'])})"
+    return {**_correlation_row("ceiling", "ceiling", {0: top["estimates"]}, ks, None, ""), "seeds": "", "note": note}
+
+
+def _prefixed(prefix: str, result: dict) -> dict:
+    return {prefix: result["mean"], f"{prefix}_std": result["std"], f"{prefix}_lo": result["lo"],
+            f"{prefix}_hi": result["hi"], f"{prefix}_n": result["n"]}
+
+
+def _cells(numbers: pd.DataFrame, ks: list) -> pd.DataFrame:
+    """The numeric table as one readable cell per quantity: mean (± std) [lo, hi]."""
+    table = numbers[["criterion", "kind", "seeds", "epochs", "note"]].rename(columns={"epochs": "epochs (pretrain + fine-tune)"})
+    for k in ks:
+        for statistic, symbol in (("tau", "τ"), ("rho", "ρ")):
+            table[f"{symbol} {_heading(k)}"] = [
+                _interval(row, f"{statistic}_{_label(k)}") for _, row in numbers.iterrows()]
+    for k in ks[:2]:
+        table[f"Δτ vs none {_heading(k)}"] = [
+            _interval(row, f"dtau_none_{_label(k)}", signed=True) for _, row in numbers.iterrows()]
+    return table
+
+
+def _interval(row: pd.Series, prefix: str, signed: bool = False) -> str:
+    if prefix not in row or pd.isna(row[prefix]):
+        return "n/a"
+    sign = "+" if signed else ""
+    spread = f" ± {row[f'{prefix}_std']:.3f}" if pd.notna(row.get(f"{prefix}_std")) else ""
+    mark = " *" if signed and (row[f"{prefix}_lo"] > 0 or row[f"{prefix}_hi"] < 0) else ""
+    return f"{row[prefix]:{sign}.3f}{spread} [{row[f'{prefix}_lo']:{sign}.3f}, {row[f'{prefix}_hi']:{sign}.3f}]{mark}"
 
 
 def _arch_row(label: str, seeds, rows: list[dict], truth: str) -> dict:
@@ -89,6 +202,7 @@ def _arch_row(label: str, seeds, rows: list[dict], truth: str) -> dict:
             "supernet valid": _mean_std(scores) if scores else "",
             valid: _mean_std([r["benchmark"].get(valid) for r in rows]),
             truth: _mean_std([r["benchmark"].get(truth) for r in rows]),
+            f"{truth} 95% CI over seeds": _seed_interval([r["benchmark"].get(truth) for r in rows]),
             **{f"NB201 {c}": _mean_std([(r.get("reference") or {}).get(c) for r in rows]) for c in REFERENCE_COLUMNS}}
 
 
@@ -121,18 +235,28 @@ def table4(finals: list[dict], evolves: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def table5(t2: pd.DataFrame, t3: pd.DataFrame) -> pd.DataFrame:
-    """Euclidean (lid) vs Pearson (lid-pearson): ranking correlation and the best architecture found."""
+def table5(t2: pd.DataFrame, t3: pd.DataFrame, ranks: list[dict], config: dict) -> pd.DataFrame:
+    """Euclidean (lid) vs Pearson (lid-pearson): ranking correlation and the best architecture found, and
+    the paired difference of their taus (Pearson minus Euclidean) with its 95 % interval."""
     keep = ["lid", "lid-pearson"]
     left = t2[t2["criterion"].isin(keep)].copy()
     right = t3[t3["criterion"].isin(keep)].drop(columns=["seeds"])
     left.insert(1, "similarity", left["criterion"].map({"lid": "Euclidean (Eq. 5)", "lid-pearson": "Pearson"}))
-    return left.merge(right, on="criterion", how="left")
+    table = left.merge(right, on="criterion", how="left")
+    runs = {c: _runs([r for r in ranks if r["criterion"] == c]) for c in keep}
+    if all(runs.values()):
+        difference = {"criterion": "lid-pearson − lid", "similarity": "Pearson − Euclidean (paired)"}
+        for k in [None, *config["rank"]["top_k"]][:2]:
+            numbers = pd.Series(_prefixed("d", _paired_difference("lid-pearson", runs["lid-pearson"], "lid", runs["lid"], k)))
+            difference[f"τ {_heading(k)}"] = _interval(numbers, "d", signed=True)
+        table = pd.concat([table.astype(object), pd.DataFrame([difference], dtype=object)], ignore_index=True).fillna("")
+    return table
 
 
-def write_table(table: pd.DataFrame, stem: Path) -> None:
+def write_table(table: pd.DataFrame, stem: Path, numbers: pd.DataFrame | None = None) -> None:
+    """The table as markdown and LaTeX; as CSV too, or `numbers` instead (one numeric column per quantity)."""
     atomic_write_text(stem.with_suffix(".md"), table.to_markdown(index=False) + "\n")
-    atomic_write_text(stem.with_suffix(".csv"), table.to_csv(index=False))
+    atomic_write_text(stem.with_suffix(".csv"), (table if numbers is None else numbers).to_csv(index=False))
     atomic_write_text(stem.with_suffix(".tex"), table.to_latex(index=False, escape=True))
 
 
@@ -202,9 +326,38 @@ def figure5(evolves: list[dict], out: Path) -> None:
     _save(fig, out)
 
 
-def outputs(config: dict) -> tuple[list[int], list[int]]:
-    """(tables, figures) that `run` writes for this config: the workflow's targets."""
-    return ([1, 4] if config["benchmark"]["kind"] == "none" else [1, 2, 3, 5]), [1, 4, 5]
+def _baselines(results: Path) -> list[dict]:
+    """Every `<results>/s<seed>/baselines.json` (`naslid baselines`), by seed."""
+    paths = sorted(results.glob("s*/baselines.json"))
+    if not paths:
+        raise NaslidError(f"{results} holds no s<seed>/baselines.json; run `naslid baselines` (the workflow's baselines rule) first")
+    return [load_json(p, "baselines result") for p in paths]
+
+
+def figure_table2(numbers: pd.DataFrame, out: Path) -> None:
+    """Table 2's tau over every ranked architecture with its 95 % interval: criteria, baselines, ceiling."""
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(numbers) + 1.2))
+    colours = {"criterion": "tab:blue", "baseline": "tab:orange", "ceiling": "tab:green"}
+    y = np.arange(len(numbers))[::-1]
+    for kind, colour in colours.items():
+        rows = numbers["kind"] == kind
+        if rows.any() and "tau_all" in numbers:
+            part = numbers[rows]
+            ax.errorbar(part["tau_all"], y[rows.to_numpy()], fmt="o", color=colour, label=kind, capsize=3,
+                        xerr=[part["tau_all"] - part["tau_all_lo"], part["tau_all_hi"] - part["tau_all"]])
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_yticks(y, numbers["criterion"])
+    ax.set_xlabel("Kendall tau with the ground truth, all ranked architectures (95 % bootstrap interval)")
+    ax.set_title("Table 2: ranking correlation")
+    ax.legend(fontsize=8)
+    _save(fig, out)
+
+
+def outputs(config: dict) -> tuple[list[int], list[str]]:
+    """(table numbers, figure names) that `run` writes for this config: the workflow's targets."""
+    if config["benchmark"]["kind"] == "none":
+        return [1, 4], ["fig1", "fig4", "fig5"]
+    return [1, 2, 3, 5], ["fig1", "fig4", "fig5", "fig_table2"]
 
 
 def run(results: Path, config: dict) -> None:
@@ -221,10 +374,12 @@ def run(results: Path, config: dict) -> None:
     if without_benchmark:
         write_table(table4(loaded["final"], evolves), results / "tables" / "table4")
     else:
-        t2, t3 = table2(loaded["rank"], config), table3(loaded["query"])
-        write_table(t2, results / "tables" / "table2")
+        t2_numbers, t2 = table2(loaded["rank"], config, _baselines(results))
+        t3 = table3(loaded["query"])
+        write_table(t2, results / "tables" / "table2", numbers=t2_numbers)
+        figure_table2(t2_numbers, results / "figures" / "fig_table2.png")
         write_table(t3, results / "tables" / "table3")
-        write_table(table5(t2, t3), results / "tables" / "table5")
+        write_table(table5(t2, t3, loaded["rank"], config), results / "tables" / "table5")
     figure1(results, results / "figures" / "fig1.png")
     figure4(results, results / "figures" / "fig4.png")
     figure5(evolves, results / "figures" / "fig5.png")

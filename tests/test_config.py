@@ -48,5 +48,13 @@ def test_overrides_merge_and_defaults_stay(tmp_path):
 
 def test_shipped_configs_are_valid():
     from conftest import REPO
-    for path in [REPO / "config" / "config.yaml", *sorted((REPO / "config" / "paper").glob("*.yaml"))]:
+    for path in [REPO / "config" / "config.yaml", REPO / "config" / "compare.yaml", *sorted((REPO / "config" / "paper").glob("*.yaml"))]:
         load_config(path)
+
+
+def test_compare_config_is_the_embedded_default_over_three_seeds():
+    from conftest import REPO
+    default, compare = (load_config(REPO / "config" / f"{name}.yaml") for name in ("config", "compare"))
+    assert compare["workflow"].pop("seeds") == [0, 1, 2] and compare.pop("name") == "compare"
+    default["workflow"].pop("seeds"), default.pop("name")
+    assert compare == default

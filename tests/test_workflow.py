@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from conftest import REPO, SNAKEMAKE, run_snakemake, workflow_copy
@@ -61,8 +62,12 @@ def test_complete_run_writes_tables_and_figures(run_dir):
     for t in (1, 2, 3, 5):
         for ext in ("md", "csv", "tex"):
             assert (results / "tables" / f"table{t}.{ext}").stat().st_size > 0
-    for f in (1, 4, 5):
+    for f in ("1", "4", "5", "_table2"):
         assert (results / "figures" / f"fig{f}.png").read_bytes()[:4] == b"\x89PNG"
+    numbers = pd.read_csv(results / "tables" / "table2.csv")
+    assert list(numbers["criterion"]) == ["exhaustive", "lid", "none", "nonlinear-count", "params", "flops", "naswot", "ceiling"]
+    assert numbers["tau_all"].iloc[:-1].notna().all() and numbers["dtau_none_all"].notna().sum() == 6  # all but none, ceiling
+    assert "n/a: the benchmark" in (results / "tables" / "table2.md").read_text()  # table.csv has one training per arch
     table2 = (results / "tables" / "table2.md").read_text()
     assert "lid" in table2 and "nonlinear-count" in table2
     assert "| 1 + 2 " in table2 and "| 1 + 7 " in table2  # budget: lid and none 2 fine-tunes, nonlinear-count 7

@@ -179,7 +179,7 @@ def tables_outputs():
         for t in TABLES
         for ext in ("md", "csv", "tex")
     ]
-    figures = [f"{RESULTS}/figures/fig{f}.png" for f in FIGURES]
+    figures = [f"{RESULTS}/figures/{f}.png" for f in FIGURES]
     return tables + figures
 
 
@@ -188,6 +188,7 @@ def tables_inputs(wildcards):
         inputs = experiments(f"{EXPERIMENT}/rank.json") + experiments(
             f"{EXPERIMENT}/query.json"
         )
+        inputs += expand(f"{RESULTS}/s{{seed}}/baselines.json", seed=SEEDS)
     else:
         inputs = experiments(f"{EXPERIMENT}/final.json")
     inputs += experiments(f"{EXPERIMENT}/evolve.json")
@@ -204,7 +205,7 @@ def tables_inputs(wildcards):
                 for seed in SEEDS
                 for path in profile_files("r")
             ]
-    return inputs + [f"{RESULTS}/cost.json"] + code("tables")
+    return inputs + [f"{RESULTS}/cost.json"] + code("tables", "stats")
 
 
 def parent_inputs(wildcards):

@@ -1,0 +1,30 @@
+# What Table 2's criteria must beat: parameters, FLOPs, the NASWOT zero-cost proxy of the ranked
+# architectures, and the ground truth's two trainings against each other (its ceiling).
+
+
+rule baselines:
+    input:
+        code(
+            "baselines",
+            "rank",
+            "benchmark",
+            "complexity",
+            *SPACE_CODE,
+            "data/__init__",
+        ),
+    output:
+        f"{RESULTS}/s{{seed}}/baselines.json",
+    log:
+        f"{RESULTS}/logs/s{{seed}}/baselines.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/s{{seed}}/baselines.tsv"
+    threads: resources("light")["threads"]
+    resources:
+        mem_mb=resources("light")["mem_mb"],
+        runtime=resources("light")["runtime"],
+    params:
+        config_file=MERGED_CONFIG,
+        config=sections("rank", "benchmark", "data", "space"),
+    shell:
+        "naslid baselines --config {params.config_file} --set seed={wildcards.seed} --set threads={threads} "
+        "--out {output} 2> {log}"
