@@ -147,9 +147,9 @@ def test_correlations_match_scipy_on_the_top_k():
 
 
 def test_gm_nas_protocol_is_the_top_one_percent_of_nb201(nb201_table):
-    from conftest import SHARED_NB201
+    from conftest import NB201_TABLE
     from naslid.benchmark import CompactTable
-    archs = protocol_archs(CompactTable(SHARED_NB201), "cifar10_test", None)
+    archs = protocol_archs(CompactTable(NB201_TABLE), "cifar10_test", None)
     truth = [t for _, t in archs]
     assert len(archs) == 157  # ceil(1% of 15,625); GM-NAS says "about 156"
     assert truth == sorted(truth, reverse=True)
