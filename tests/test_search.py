@@ -75,13 +75,42 @@ def test_evaluator_uses_the_sub_supernet_that_holds_the_arch_and_caches(tmp_path
     assert evaluator(arch) == score
 
 
-def test_recalibration_leaves_the_supernet_unchanged(tmp_path):
-    config = tiny_config(tmp_path, evaluate={"bn": "recalibrate", "batches": 1, "batch_size": 64, "recalibration_batches": 2})
+def test_recalibration_estimates_with_fresh_statistics_and_leaves_the_supernet_unchanged(tmp_path):
+    """`bn: recalibrate` equals a by-hand recalibration of a copy (running statistics reset, the
+    calibration batches forwarded in train mode, then eval mode), differs from evaluating with the
+    supernet's own running statistics, and leaves the supernet's buffers as they were."""
+    import copy
+    from itertools import islice
+
+    from naslid.data import batches
+    config = tiny_config(tmp_path, evaluate={"bn": "recalibrate", "batches": 4, "batch_size": 64, "recalibration_batches": 2})
     dataset = load_dataset(config["data"])
-    supernet = Supernet(4, 1, 10)
+    torch.manual_seed(0)
+    supernet, arch = Supernet(4, 1, 10), Arch.from_index(9930)
+    with torch.no_grad():  # running statistics far from any batch's, as after training on other paths
+        for module in supernet.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.fill_(3.0)
+                module.running_var.fill_(0.01)
     before = {k: v.clone() for k, v in supernet.state_dict().items()}
-    Evaluator(config, [supernet], [""], dataset, torch.device("cpu"))(Arch.from_index(9930))
+    score = Evaluator(config, [supernet], [""], dataset, torch.device("cpu"))(arch)
     assert all(torch.equal(before[k], v) for k, v in supernet.state_dict().items())
+
+    def accuracy(model):
+        valid = islice(batches(dataset, dataset.valid, 64, None), 4)
+        return 100 * sum((model(x, arch).argmax(1) == y).sum().item() for x, y in valid) / 256
+    by_hand = copy.deepcopy(supernet)
+    with torch.no_grad():
+        stale = accuracy(by_hand.eval())
+        for module in by_hand.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.reset_running_stats()
+                module.momentum = None
+        by_hand.train()
+        for images, _ in islice(batches(dataset, dataset.train, 64, torch.Generator().manual_seed(config["seed"])), 2):
+            by_hand(images, arch)
+        recalibrated = accuracy(by_hand.eval())
+    assert score == pytest.approx(recalibrated) and score != pytest.approx(stale)
 
 
 def _hamming_fitness(target):
