@@ -18,6 +18,9 @@ from naslid.split import (children_masks, min_cut_bipartition, partition_score, 
                           similarity_matrix, split)
 from naslid.supernet import Supernet
 
+# Under pytest-xdist the tests share one trained supernet (`trained`): one worker runs them all.
+pytestmark = pytest.mark.xdist_group("split")
+
 
 def brute_force_best(sim, balanced):
     """Every assignment of nodes to two labelled groups, scored from scratch."""

@@ -11,6 +11,9 @@ import pytest
 
 from conftest import REPO, SNAKEMAKE, run_snakemake, workflow_copy
 
+# Under pytest-xdist the tests share one run directory (`run_dir`): one worker runs them all.
+pytestmark = pytest.mark.xdist_group("workflow")
+
 TINY = """
 name: tiny
 space: {C: 4, N: 1}
