@@ -108,7 +108,7 @@ def build(config: dict, out: Path, indices: list[int] | None = None, command: st
     todo = [(a.index, s) for a in archs for s in seeds if not _part(parts, a.index, s).is_file()]
     done_before = len(archs) * len(seeds) - len(todo)
     if done_before:
-        print(f"resuming: {done_before} of {len(archs) * len(seeds)} trainings already in {parts}", file=sys.stderr)
+        preempt.resumed("build-benchmark", "training", done_before, len(archs) * len(seeds), parts)
 
     start = time.time()
     context = multiprocessing.get_context("spawn")  # a clean interpreter per worker: no forked torch state

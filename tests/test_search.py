@@ -15,6 +15,7 @@ from naslid.data import load_dataset
 from naslid.errors import NaslidError
 from naslid.evaluate import Evaluator, route
 from naslid.evolve import evolve
+from naslid.preempt import RESUMED
 from naslid.rank import correlations, protocol_archs
 from naslid.space.nb201 import EDGES, OPS, Arch, all_archs, full_mask
 from naslid.space import NB201Space
@@ -145,7 +146,9 @@ def test_evolution_on_the_nb201_landscape_finds_its_optimum(nb201_table):
     assert Arch.from_str(result["best"][0]["arch"]).index == 6111
 
 
-def test_evolution_resumes_from_its_generation_checkpoint(tmp_path):
+def test_evolution_resumes_from_its_generation_checkpoint(tmp_path, capsys):
+    """Resumed, not restarted: a search from scratch would end equal too (it is seeded), so the resume
+    must say it starts at generation 2 of 5 and score only the architectures of generations 2-4."""
     ecfg = load_config(None, {"evolve": {"generations": 5}})["evolve"]
     fitness = _hamming_fitness(Arch.from_index(4242))
     clean = evolve(fitness, ecfg, seed=1)
@@ -160,7 +163,11 @@ def test_evolution_resumes_from_its_generation_checkpoint(tmp_path):
     with pytest.raises(Killed):
         evolve(fitness, ecfg, seed=1, resume=resume, on_generation=kill_after_two)
     assert json.loads(resume.read_text())["state"]["generation"] == 2
-    assert evolve(fitness, ecfg, seed=1, resume=resume) == clean
+    capsys.readouterr()
+    scored = []
+    assert evolve(lambda arch: scored.append(arch) or fitness(arch), ecfg, seed=1, resume=resume) == clean
+    assert RESUMED.findall(capsys.readouterr().err) == [("evolve", "generation", "2", "5")]
+    assert scored == [Arch(tuple(e["ops"])) for e in clean["evaluated"] if e["generation"] >= 2]
 
 
 def test_correlations_match_scipy_on_the_top_k():
