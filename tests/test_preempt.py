@@ -111,13 +111,40 @@ def epochs_done(out):
     return done
 
 
-def same_checkpoint(a, b):
+@pytest.fixture(scope="module")
+def clean(setup):
+    """The uninterrupted reference runs, each computed once per module, when a test first asks for it:
+    `clean(name, args)` runs `naslid *args(stem)` with outputs at `stem` (setup/<name>) and returns stem."""
+    done = set()
+
+    def reference(name, args):
+        stem = setup / name
+        if name not in done:
+            proc = naslid(*args(stem))
+            _, err = proc.communicate()
+            assert proc.returncode == 0, err.decode()[-2000:]
+            done.add(name)
+        return stem
+    return reference
+
+
+def same_weights(a, b):
     a, b = torch.load(a), torch.load(b)
     assert a["state_dict"].keys() == b["state_dict"].keys()
     for key in a["state_dict"]:
         assert torch.equal(a["state_dict"][key], b["state_dict"][key]), key
-    strip = lambda m: [{k: v for k, v in r.items() if k != "seconds"} for r in m]
-    assert strip(a["metrics"]) == strip(b["metrics"])
+    return a, b
+
+
+def same_json(a, b, *timings):
+    """Equal JSON results, but for the `timings` keys and the per-epoch `seconds`."""
+    records = [json.loads(Path(p).read_text()) for p in (a, b)]
+    for record in records:
+        for key in timings:
+            record.pop(key, None)
+        if "metrics" in record:
+            record["metrics"] = [{k: v for k, v in m.items() if k != "seconds"} for m in record["metrics"]]
+    assert records[0] == records[1]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
@@ -126,105 +153,76 @@ def test_pretrain_interrupted_and_resumed_equals_an_uninterrupted_run(setup, sig
     result, k = interrupt(args, epochs_done(tmp_path / "s.pt"), 5, sig, rng)
     assert_resumed(result, "train", "epoch", k, 5)
     assert epochs_trained(result) == list(range(k + 1, 6))  # the k epochs saved are not trained again
-    same_checkpoint(setup / "clean.pt", tmp_path / "s.pt")
+    same_weights(setup / "clean.pt", tmp_path / "s.pt")
+    same_json(setup / "clean.json", tmp_path / "m.json")
     assert not (tmp_path / "s.pt.resume").exists()
     assert json.loads((tmp_path / "m.json").read_text())["epochs_done"] == 5
 
 
-@pytest.fixture(scope="module")
-def clean_finetune(setup):
-    """The uninterrupted fine-tuning every interrupted one is compared with (computed once)."""
-    assert naslid(*finetune_args(setup, setup / "ft_clean")).wait() == 0
-    return setup / "ft_clean.pt"
+def finetune_args(setup):
+    return lambda stem: ["finetune", "--config", setup / "c.yaml", "--parent", setup / "clean.pt",
+                         "--out", f"{stem}.pt", "--metrics", f"{stem}.json"]
 
 
-def finetune_args(setup, stem):
-    return ["finetune", "--config", setup / "c.yaml", "--parent", setup / "clean.pt",
-            "--out", f"{stem}.pt", "--metrics", f"{stem}.json"]
-
-
-@pytest.mark.xdist_group("preempt-finetune")  # one worker computes the clean reference
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
-def test_finetune_interrupted_and_resumed_equals_an_uninterrupted_run(setup, clean_finetune, sig, tmp_path, rng):
-    result, k = interrupt(finetune_args(setup, tmp_path / "killed"), epochs_done(tmp_path / "killed.pt"), 5, sig, rng)
-    assert_resumed(result, "train", "epoch", k, 5)
-    assert epochs_trained(result) == list(range(k + 1, 6))
-    same_checkpoint(clean_finetune, tmp_path / "killed.pt")
-
-
-def evolve_args(setup, out):
-    return ["evolve", "--config", setup / "c.yaml", "--supernets", setup / "clean.pt", "--out", out]
-
-
-@pytest.fixture(scope="module")
-def clean_evolve(setup):
-    assert naslid(*evolve_args(setup, setup / "evolve_clean.json")).wait() == 0
-    return setup / "evolve_clean.json"
+def evolve_args(setup):
+    return lambda stem: ["evolve", "--config", setup / "c.yaml", "--supernets", setup / "clean.pt", "--out", f"{stem}.json"]
 
 
 @pytest.mark.xdist_group("preempt-evolve")  # one worker computes the clean reference
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
-def test_evolve_interrupted_and_resumed_equals_an_uninterrupted_run(setup, clean_evolve, sig, tmp_path, rng):
+def test_evolve_interrupted_and_resumed_equals_an_uninterrupted_run(setup, clean, sig, tmp_path, rng):
     def generations():
         try:
             return json.loads((tmp_path / "killed.json.resume").read_text())["state"]["generation"]
         except (FileNotFoundError, json.JSONDecodeError):
             return 0
-    result, k = interrupt(evolve_args(setup, tmp_path / "killed.json"), generations, 8, sig, rng)
+    reference = clean("evolve_clean", evolve_args(setup))
+    result, k = interrupt(evolve_args(setup)(tmp_path / "killed"), generations, 8, sig, rng)
     assert_resumed(result, "evolve", "generation", k, 8)
-    clean, killed = (json.loads(p.read_text()) for p in (clean_evolve, tmp_path / "killed.json"))
-    for record in (clean, killed):
-        record.pop("seconds", None)
-    assert clean == killed
+    same_json(f"{reference}.json", tmp_path / "killed.json", "seconds")
 
 
 FINAL_ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_1x1~1|nor_conv_3x3~2|"
 
 
-def final_args(setup, stem):
-    return ["train-final", "--config", setup / "c.yaml", "--arch", FINAL_ARCH, "--out", f"{stem}.pt", "--metrics", f"{stem}.json"]
+def final_args(setup):
+    return lambda stem: ["train-final", "--config", setup / "c.yaml", "--arch", FINAL_ARCH,
+                         "--out", f"{stem}.pt", "--metrics", f"{stem}.json"]
 
 
-@pytest.fixture(scope="module")
-def clean_final(setup):
-    assert naslid(*final_args(setup, setup / "final_clean")).wait() == 0
-    return setup / "final_clean"
+TRAININGS = {"finetune": ("train", finetune_args), "train-final": ("train-final", final_args)}  # stage: (says, args)
 
 
-@pytest.mark.xdist_group("preempt-train-final")  # one worker computes the clean reference
+@pytest.mark.parametrize("stage", [pytest.param(stage, marks=pytest.mark.xdist_group(f"preempt-{stage}")) for stage in TRAININGS])
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
-def test_train_final_interrupted_and_resumed_equals_an_uninterrupted_run(setup, clean_final, sig, tmp_path, rng):
-    result, k = interrupt(final_args(setup, tmp_path / "killed"), epochs_done(tmp_path / "killed.pt"), 5, sig, rng)
-    assert_resumed(result, "train-final", "epoch", k, 5)
+def test_training_interrupted_and_resumed_equals_an_uninterrupted_run(setup, clean, stage, sig, tmp_path, rng):
+    """Fine-tuning a sub-supernet and training the searched architecture (train-final): the restart
+    resumes at epoch k and trains only epochs k+1..5; weights and metrics equal the clean run's."""
+    says, args = TRAININGS[stage]
+    reference = clean(f"{stage}_clean", args(setup))
+    result, k = interrupt(args(setup)(tmp_path / "killed"), epochs_done(tmp_path / "killed.pt"), 5, sig, rng)
+    assert_resumed(result, says, "epoch", k, 5)
     assert epochs_trained(result) == list(range(k + 1, 6))
-    clean, killed = (torch.load(f"{stem}.pt") for stem in (clean_final, tmp_path / "killed"))
-    assert all(torch.equal(clean["state_dict"][key], killed["state_dict"][key]) for key in clean["state_dict"])
-    results = [json.loads(Path(f"{stem}.json").read_text()) for stem in (clean_final, tmp_path / "killed")]
-    for r in results:
-        r.pop("train_seconds")
-        r["metrics"] = [{key: v for key, v in m.items() if key != "seconds"} for m in r["metrics"]]
-    assert results[0] == results[1] and not (tmp_path / "killed.pt.resume").exists()
+    same_weights(f"{reference}.pt", tmp_path / "killed.pt")
+    same_json(f"{reference}.json", tmp_path / "killed.json", "train_seconds")
+    assert not (tmp_path / "killed.pt.resume").exists()
 
 
-BUILD_ARCHS = ["--archs", 3, 105, 777, 1651, 4242, 6111, 9930]
-
-
-@pytest.fixture(scope="module")
-def clean_build(setup):
-    out = setup / "build_clean.csv"
-    assert naslid("build-benchmark", "--config", setup / "c.yaml", "--out", out, *BUILD_ARCHS).wait() == 0
-    return out
+def build_args(setup):
+    return lambda stem: ["build-benchmark", "--config", setup / "c.yaml", "--out", f"{stem}.csv",
+                         "--archs", 3, 105, 777, 1651, 4242, 6111, 9930]
 
 
 @pytest.mark.xdist_group("preempt-build-benchmark")  # one worker computes the clean reference
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
-def test_build_benchmark_interrupted_and_resumed_equals_an_uninterrupted_run(setup, clean_build, sig, tmp_path, rng):
-    args = ["build-benchmark", "--config", setup / "c.yaml", "--out", tmp_path / "killed.csv", *BUILD_ARCHS]
+def test_build_benchmark_interrupted_and_resumed_equals_an_uninterrupted_run(setup, clean, sig, tmp_path, rng):
+    reference = clean("build_clean", build_args(setup))
     parts = tmp_path / "killed.csv.parts"
     # On SIGTERM the 2 workers finish the trainings they run, and start no new one.
-    result, k = interrupt(args, lambda: len(list(parts.glob("*-s0.json"))), 7, sig, rng, running=2)
+    result, k = interrupt(build_args(setup)(tmp_path / "killed"), lambda: len(list(parts.glob("*-s0.json"))), 7, sig, rng,
+                          running=2)
     assert_resumed(result, "build-benchmark", "training", k, 7)
-    assert clean_build.read_text() == (tmp_path / "killed.csv").read_text()
+    assert Path(f"{reference}.csv").read_text() == (tmp_path / "killed.csv").read_text()
     assert not parts.exists()
 
 
@@ -232,30 +230,16 @@ PROFILE_BATCHES = 8
 
 
 def profile_args(setup, criterion):
-    return ["profile", "--config", setup / "c.yaml", "--set", f"split.criterion={criterion}",
-            "--set", "lid.k=5", "--set", f"lid.batches={PROFILE_BATCHES}", "--set", "lid.batch_size=64",
-            "--set", f"gradient.batches={PROFILE_BATCHES}", "--set", "gradient.batch_size=64",
-            "--supernet", setup / "clean.pt", "--edge", 1, "--edge", 4]
-
-
-@pytest.fixture(scope="module")
-def clean_profiles(setup):
-    """The uninterrupted profile of each criterion, computed when a test first asks for it."""
-    cache = {}
-
-    def clean(criterion):
-        if criterion not in cache:
-            out = setup / f"profile_clean_{criterion}.csv"
-            assert naslid(*profile_args(setup, criterion), "--out", out).wait() == 0
-            cache[criterion] = out
-        return cache[criterion]
-    return clean
+    return lambda stem: ["profile", "--config", setup / "c.yaml", "--set", f"split.criterion={criterion}",
+                         "--set", "lid.k=5", "--set", f"lid.batches={PROFILE_BATCHES}", "--set", "lid.batch_size=64",
+                         "--set", f"gradient.batches={PROFILE_BATCHES}", "--set", "gradient.batch_size=64",
+                         "--supernet", setup / "clean.pt", "--edge", 1, "--edge", 4, "--out", f"{stem}.csv"]
 
 
 @pytest.mark.xdist_group("preempt-profile")  # one worker computes the clean reference
 @pytest.mark.parametrize("criterion", ["lid", "gradient"])
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
-def test_profile_interrupted_and_resumed_equals_an_uninterrupted_run(setup, clean_profiles, criterion, sig, tmp_path, rng):
+def test_profile_interrupted_and_resumed_equals_an_uninterrupted_run(setup, clean, criterion, sig, tmp_path, rng):
     """Profiling checkpoints after every batch group (all candidate ops on one batch), for LID
     profiles and gradient matching alike; two edges per job, so a resume can land in either (one
     `resumed` line per edge begun: a finished first edge says 8 of 8, the second the rest)."""
@@ -265,11 +249,10 @@ def test_profile_interrupted_and_resumed_equals_an_uninterrupted_run(setup, clea
         except (FileNotFoundError, EOFError, RuntimeError):
             return 0
         return sum(done for done, _ in saved["edges"].values())
-    clean = clean_profiles(criterion)
-    args = [*profile_args(setup, criterion), "--out", tmp_path / "killed.csv"]
-    result, k = interrupt(args, batches_done, 2 * PROFILE_BATCHES, sig, rng)
+    reference = clean(f"profile_clean_{criterion}", profile_args(setup, criterion))
+    result, k = interrupt(profile_args(setup, criterion)(tmp_path / "killed"), batches_done, 2 * PROFILE_BATCHES, sig, rng)
     assert_resumed(result, "profile", "batch", k, 2 * PROFILE_BATCHES, per_line=PROFILE_BATCHES)
-    assert clean.read_bytes() == (tmp_path / "killed.csv").read_bytes()
+    assert Path(f"{reference}.csv").read_bytes() == (tmp_path / "killed.csv").read_bytes()
     assert not (tmp_path / "killed.csv.resume").exists()
 
 
@@ -290,31 +273,29 @@ def test_profile_resume_of_another_supernet_is_ignored(setup, tmp_path):
 
 @pytest.mark.parametrize("stage", ["pretrain", pytest.param("evolve", marks=pytest.mark.xdist_group("preempt-evolve")),
                                    pytest.param("train-final", marks=pytest.mark.xdist_group("preempt-train-final"))])
-def test_a_stale_resume_file_is_ignored_and_the_run_starts_over(setup, request, stage, tmp_path):
+def test_a_stale_resume_file_is_ignored_and_the_run_starts_over(setup, clean, stage, tmp_path):
     """A resume file of another run (another config, supernet or architecture: its fingerprint differs)
     is reported as ignored and not used: the stage starts from scratch and ends as the clean run. The
     stale file claims units done (epoch 3, generation 5), which a stage trusting it would skip."""
-    out = tmp_path / ("killed.json" if stage == "evolve" else "killed.pt")
+    killed = tmp_path / "killed"
     if stage == "evolve":
-        clean = request.getfixturevalue("clean_evolve")
-        args = evolve_args(setup, out)
-        out.with_name(out.name + ".resume").write_text(json.dumps(
-            {"fingerprint": "another run", "state": {"generation": 5, "evaluated": []}, "rng": None}))
+        reference, args = clean("evolve_clean", evolve_args(setup)), evolve_args(setup)(killed)
+        resume = tmp_path / "killed.json.resume"
+        resume.write_text(json.dumps({"fingerprint": "another run", "state": {"generation": 5, "evaluated": []}, "rng": None}))
     else:
-        clean = setup / "clean.pt" if stage == "pretrain" else Path(f"{request.getfixturevalue('clean_final')}.pt")
-        args = (["pretrain", "--config", setup / "c.yaml", "--out", out, "--metrics", tmp_path / "killed.json"]
-                if stage == "pretrain" else final_args(setup, tmp_path / "killed"))
-        atomic_torch_save(f"{out}.resume", {"kind": "resume", "fingerprint": "another run", "state": {"epoch": 3}})
+        if stage == "pretrain":
+            reference = setup / "clean"
+            args = ["pretrain", "--config", setup / "c.yaml", "--out", f"{killed}.pt", "--metrics", f"{killed}.json"]
+        else:
+            reference, args = clean("train-final_clean", final_args(setup)), final_args(setup)(killed)
+        resume = tmp_path / "killed.pt.resume"
+        atomic_torch_save(resume, {"kind": "resume", "fingerprint": "another run", "state": {"epoch": 3}})
     run = naslid(*args)
     _, err = run.communicate()
     assert run.returncode == 0, err.decode()[-2000:]
     assert b"ignoring" in err and not RESUMED.findall(err.decode())
     if stage == "evolve":
-        records = [json.loads(p.read_text()) for p in (clean, out)]
-        for record in records:
-            record.pop("seconds", None)
-        assert records[0] == records[1]
+        same_json(f"{reference}.json", f"{killed}.json", "seconds")
     else:
-        a, b = torch.load(clean), torch.load(out)
-        assert all(torch.equal(a["state_dict"][key], b["state_dict"][key]) for key in a["state_dict"])
-    assert not out.with_name(out.name + ".resume").exists()
+        same_weights(f"{reference}.pt", f"{killed}.pt")
+    assert not resume.exists()
