@@ -60,7 +60,7 @@ def test_equals_a_plain_loop_reference():
 def test_equals_scikit_dimension_up_to_its_documented_factor():
     """skdim's pointwise MLE is Levina-Bickel's (k-1) / sum log(r_k/r_i); the paper's Amsaleg form is
     k / sum log(r_k/r_i) over the same k neighbours, so they differ by exactly k/(k-1)."""
-    skdim = pytest.importorskip("skdim")
+    import skdim  # pinned in requirements.lock and the test extra: a missing package fails, it does not skip
     x = np.random.default_rng(1).normal(size=(300, 40))
     k = 20
     theirs = skdim.id.MLE().fit(x, n_neighbors=k).dimension_pw_
