@@ -19,8 +19,10 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 run: setup
 	PATH=$(abspath $(VENV))/bin:$$PATH scripts/run-workflow.sh --cores 2 --configfile $(CONFIG)
 
+# Two workers (pytest-xdist): tests that share a module fixture carry an xdist_group mark and run in
+# one worker (--dist loadgroup); the 15 slowest tests are listed at the end of every run.
 test: setup
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n 2 --dist loadgroup --durations=15
 
 clean:
 	rm -rf results

@@ -14,6 +14,7 @@ the command, the resolved config and the build time.
 from __future__ import annotations
 
 import concurrent.futures
+import itertools
 import json
 import math
 import multiprocessing
@@ -107,22 +108,27 @@ def build(config: dict, out: Path, indices: list[int] | None = None, command: st
     todo = [(a.index, s) for a in archs for s in seeds if not _part(parts, a.index, s).is_file()]
     done_before = len(archs) * len(seeds) - len(todo)
     if done_before:
-        print(f"resuming: {done_before} of {len(archs) * len(seeds)} trainings already in {parts}", file=sys.stderr)
+        preempt.resumed("build-benchmark", "training", done_before, len(archs) * len(seeds), parts)
 
     start = time.time()
     context = multiprocessing.get_context("spawn")  # a clean interpreter per worker: no forked torch state
     with concurrent.futures.ProcessPoolExecutor(b["workers"], mp_context=context, initializer=_init_worker,
                                                 initargs=(config,)) as pool:
-        futures = [pool.submit(_train_task, index, seed) for index, seed in todo]
-        for future in tqdm(concurrent.futures.as_completed(futures), total=len(futures), desc="stand-alone trainings",
-                           disable=None):
-            if future.cancelled():
-                continue
-            result = future.result()
-            atomic_write_json(_part(parts, result["index"], result["seed"]), result)
-            if preempt.requested():  # let the running trainings finish and be saved; start no new one
-                for pending in futures:
-                    pending.cancel()
+        # One training per worker in flight, the next submitted only when one ends: the pool queues
+        # what is submitted beyond its workers where cancel() cannot reach it, so after SIGTERM the
+        # running trainings finish and are saved, and no new one starts.
+        waiting = iter(todo)
+        running = {pool.submit(_train_task, *task) for task in itertools.islice(waiting, b["workers"])}
+        bar = tqdm(total=len(todo), desc="stand-alone trainings", disable=None)
+        while running:
+            finished, running = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in finished:
+                result = future.result()
+                atomic_write_json(_part(parts, result["index"], result["seed"]), result)
+                bar.update()
+            if not preempt.requested():
+                running |= {pool.submit(_train_task, *task) for task in itertools.islice(waiting, len(finished))}
+        bar.close()
     if preempt.requested():
         done = sum(1 for a in archs for s in seeds if _part(parts, a.index, s).is_file())
         preempt.checkpoint_done(f"{done} of {len(archs) * len(seeds)} trainings, saved in {parts}")

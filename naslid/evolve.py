@@ -55,7 +55,9 @@ def evolve(fitness: Callable, ecfg: dict, seed: int, resume: Path | None = None,
         if saved.get("fingerprint") == fingerprint:
             state = saved["state"]
             rng.bit_generator.state = saved["rng"]
-            print(f"resuming the search from generation {state['generation']}", file=sys.stderr)
+            preempt.resumed("evolve", "generation", state["generation"], ecfg["generations"], resume)
+        else:
+            print(f"ignoring {resume}: it belongs to another search (settings, seed, candidates or supernets)", file=sys.stderr)
 
     visited = {tuple(e["ops"]) for e in state["evaluated"]}
     allowed = None if candidates is None else frozenset(a.ops for a in candidates)

@@ -92,7 +92,7 @@ def train_final(config: dict, arch, out: Path, metrics_path: Path) -> dict:
 
     resume = Path(str(out) + ".resume")
     fingerprint = hashlib.sha256(json.dumps([config, arch.to_str()], sort_keys=True).encode()).hexdigest()
-    state = restore(resume, fingerprint, model, optimizer, scheduler, generator) or state
+    state = restore(resume, fingerprint, model, optimizer, scheduler, generator, "train-final", f["epochs"]) or state
 
     for epoch in range(state["epoch"], f["epochs"]):
         start, seen, loss_sum = time.time(), 0, 0.0

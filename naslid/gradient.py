@@ -39,7 +39,7 @@ def op_gradients(config: dict, model: Supernet, dataset: Dataset, edge: int, sub
     shared = shared_parameters(model, edge)
     model.to(device)
     sums = {o: torch.zeros(sum(p.numel() for p in shared), dtype=torch.float64) for o in allowed}
-    done, sums = checkpoint.resume(edge, sums) if checkpoint else (0, sums)
+    done, sums = checkpoint.resume(edge, sums, gcfg["batches"]) if checkpoint else (0, sums)
     sums = {o: s.to(device) for o, s in sums.items()}
     stream = edge_batches(config, model, dataset, edge, sub_id, gcfg["batches"], gcfg["batch_size"], "gradient", device, done)
     with batch_statistics(model):  # train-mode BatchNorm, running statistics restored afterwards

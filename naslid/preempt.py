@@ -14,11 +14,16 @@ Short stages (split, query, rank, tables) simply end; their outputs appear atomi
 
 from __future__ import annotations
 
+import re
 import signal
+import sys
 
 from naslid.errors import NaslidError
 
 EXIT_STATUS = 128 + signal.SIGTERM  # 143: what a shell reports for a process ended by SIGTERM
+
+# The line a resumed stage prints to stderr, one per resume: `resumed <stage> at <unit> <k> of <n> from <file>`.
+RESUMED = re.compile(r"^resumed (\S+) at (\w+) (\d+) of (\d+) from ", re.MULTILINE)
 
 _requested = False
 
@@ -47,3 +52,9 @@ def checkpoint_done(what: str) -> None:
     """Call right after a unit's checkpoint is written: stop here if SIGTERM has arrived."""
     if _requested:
         raise Preempted(f"stopped by SIGTERM after {what}; rerun the same command to resume from there")
+
+
+def resumed(stage: str, unit: str, done: int, total: int, source) -> None:
+    """Say that `stage` continues from its checkpoint `source` with `done` of `total` units finished
+    (they are not computed again), in the one format (`RESUMED`) an operator or a test can grep."""
+    print(f"resumed {stage} at {unit} {done} of {total} from {source}", file=sys.stderr)

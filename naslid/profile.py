@@ -68,7 +68,7 @@ class Checkpoint:
 
     def __init__(self, path: Path, config: dict, supernet: Path):
         from naslid.space import get_space
-        edges = get_space(config).EDGES
+        self.names = get_space(config).EDGES
         self.path = Path(path)
         digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode())
         digest.update(Path(supernet).read_bytes())
@@ -78,14 +78,16 @@ class Checkpoint:
             saved = load_checkpoint(self.path, "profile-resume")
             if saved["fingerprint"] == self.fingerprint:
                 self.edges = saved["edges"]
-                print(f"resuming {self.path}: " + ", ".join(f"edge {edges[e]} after {done} batches"
-                                                             for e, (done, _) in self.edges.items()), file=sys.stderr)
             else:
                 print(f"ignoring {self.path}: it belongs to another config or supernet", file=sys.stderr)
 
-    def resume(self, edge: int, fresh):
-        """(batches done, state) of `edge`; (0, fresh) if it has not started."""
-        return self.edges.get(edge, (0, fresh))
+    def resume(self, edge: int, fresh, batches: int):
+        """(batches done, state) of `edge`, announced as `resumed profile at batch k of <batches>`;
+        (0, fresh) if it has not started."""
+        if edge not in self.edges:
+            return 0, fresh
+        preempt.resumed("profile", "batch", self.edges[edge][0], batches, f"{self.path} (edge {self.names[edge]})")
+        return self.edges[edge]
 
     def save(self, edge: int, done: int, state) -> None:
         self.edges[edge] = (done, state)
@@ -149,7 +151,7 @@ def profile_edge(config: dict, model: Supernet, dataset: Dataset, edge: int, sub
                  checkpoint: Checkpoint | None = None) -> pd.DataFrame:
     """LID profiles of `model` with `edge` fixed to each candidate (an op, or a group summed as Eq. 4)."""
     lcfg = config["lid"]
-    done, rows = checkpoint.resume(edge, []) if checkpoint else (0, [])
+    done, rows = checkpoint.resume(edge, [], lcfg["batches"]) if checkpoint else (0, [])
     stream = edge_batches(config, model, dataset, edge, sub_id, lcfg["batches"], lcfg["batch_size"], "lid", device, done)
     allowed = [int(o) for o in model.mask[edge].nonzero()[0]]
     candidates = candidates or [(o,) for o in allowed]

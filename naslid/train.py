@@ -85,7 +85,7 @@ def train(config: dict, model: MaskedSupernet, dataset: Dataset, epochs: int, lr
 
     resume = Path(str(out) + ".resume")
     fingerprint = _fingerprint(config, model, epochs, lr, sub_id)
-    state = restore(resume, fingerprint, model, optimizer, scheduler, generator) or state
+    state = restore(resume, fingerprint, model, optimizer, scheduler, generator, "train", epochs) or state
 
     for epoch in range(state["epoch"], epochs):
         within = model.weighted_mask() if epoch < curriculum else None
@@ -109,9 +109,10 @@ def train(config: dict, model: MaskedSupernet, dataset: Dataset, epochs: int, lr
     return state["metrics"]
 
 
-def restore(resume: Path, fingerprint: str, model, optimizer, scheduler, generator) -> dict | None:
+def restore(resume: Path, fingerprint: str, model, optimizer, scheduler, generator, stage: str, epochs: int) -> dict | None:
     """Load a training's `<out>.resume` into the given objects and return its state, if the file
-    exists and was written by the same run (`fingerprint`); otherwise None (start from scratch)."""
+    exists and was written by the same run (`fingerprint`); otherwise None (start from scratch).
+    A resume is announced as `resumed <stage> at epoch k of <epochs>` (`preempt.resumed`)."""
     if not resume.is_file():
         return None
     saved = load_checkpoint(resume, "resume")
@@ -122,7 +123,7 @@ def restore(resume: Path, fingerprint: str, model, optimizer, scheduler, generat
     optimizer.load_state_dict(saved["optimizer"])
     scheduler.load_state_dict(saved["scheduler"])
     generator.set_state(saved["generator"])
-    print(f"resuming from {resume} after epoch {saved['state']['epoch']}", file=sys.stderr)
+    preempt.resumed(stage, "epoch", saved["state"]["epoch"], epochs, resume)
     return saved["state"]
 
 

@@ -1,5 +1,6 @@
-"""The bad-input table: each row a wrong input, the error class it must raise and a fragment of its
-message. Every one ends in one clear NaslidError and leaves no partial output."""
+"""The bad-input table: each row a wrong input, the error class it must raise, a fragment of its
+message and the outputs the failed call would have written. Every one ends in one clear NaslidError;
+none of those outputs exists afterwards, nor any temporary file (the other rows only read)."""
 
 import errno
 import math
@@ -81,31 +82,32 @@ def _disk_full(tmp_path, monkeypatch):
 
 
 ROWS = [
-    ("missing dataset directory", _missing_dataset_dir, DataError, "does not exist"),
-    ("truncated checkpoint", _truncated_checkpoint, CheckpointError, "corrupt or truncated"),
-    ("corrupt checkpoint", _garbage_checkpoint, CheckpointError, "corrupt or truncated"),
-    ("benchmark file missing", _benchmark_missing, BenchmarkError, "does not exist"),
-    ("benchmark file of the wrong format", _benchmark_wrong_format, BenchmarkError, "is not a readable nas-bench-201 benchmark"),
-    ("malformed arch string", lambda t: Arch.from_str("|nor_conv_3x3~0|+|none~1|"), ArchError, "malformed architecture string"),
-    ("unknown op name", lambda t: Arch.from_str("|conv_7x7~0|+|none~0|none~1|+|none~0|none~1|none~2|"), ArchError, "unknown op 'conv_7x7'"),
-    ("config with an unknown key", lambda t: _config_file(t, "train: {epochz: 3}\n"), ConfigError, "unknown config key 'train.epochz'"),
-    ("config with a wrong type", lambda t: _config_file(t, "space: {C: eight}\n"), ConfigError, "'space.C' must be of type int"),
-    ("config with negative epochs", lambda t: _config_file(t, "finetune: {epochs: -1}\n"), ConfigError, "'finetune.epochs' must be >= 0"),
-    ("config with k >= batch size", lambda t: _config_file(t, "lid: {k: 64, batch_size: 64}\n"), ConfigError, "must be smaller than 'lid.batch_size'"),
-    ("config file that is not YAML", lambda t: _config_file(t, "train: [unclosed\n"), ConfigError, "is not valid YAML"),
-    ("CUDA requested on a machine without it", _cuda_missing, TrainingError, "no CUDA device"),
-    ("NaN loss", _nan_loss, TrainingError, "loss became"),
-    ("mask that leaves an edge with no op", lambda t: check_mask(np.zeros((6, 5), dtype=bool)), ArchError, "with no op"),
+    ("missing dataset directory", _missing_dataset_dir, DataError, "does not exist", ()),
+    ("truncated checkpoint", _truncated_checkpoint, CheckpointError, "corrupt or truncated", ()),
+    ("corrupt checkpoint", _garbage_checkpoint, CheckpointError, "corrupt or truncated", ()),
+    ("benchmark file missing", _benchmark_missing, BenchmarkError, "does not exist", ()),
+    ("benchmark file of the wrong format", _benchmark_wrong_format, BenchmarkError, "is not a readable nas-bench-201 benchmark", ()),
+    ("malformed arch string", lambda t: Arch.from_str("|nor_conv_3x3~0|+|none~1|"), ArchError, "malformed architecture string", ()),
+    ("unknown op name", lambda t: Arch.from_str("|conv_7x7~0|+|none~0|none~1|+|none~0|none~1|none~2|"), ArchError, "unknown op 'conv_7x7'", ()),
+    ("config with an unknown key", lambda t: _config_file(t, "train: {epochz: 3}\n"), ConfigError, "unknown config key 'train.epochz'", ()),
+    ("config with a wrong type", lambda t: _config_file(t, "space: {C: eight}\n"), ConfigError, "'space.C' must be of type int", ()),
+    ("config with negative epochs", lambda t: _config_file(t, "finetune: {epochs: -1}\n"), ConfigError, "'finetune.epochs' must be >= 0", ()),
+    ("config with k >= batch size", lambda t: _config_file(t, "lid: {k: 64, batch_size: 64}\n"), ConfigError, "must be smaller than 'lid.batch_size'", ()),
+    ("config file that is not YAML", lambda t: _config_file(t, "train: [unclosed\n"), ConfigError, "is not valid YAML", ()),
+    ("CUDA requested on a machine without it", _cuda_missing, TrainingError, "no CUDA device", ()),
+    ("NaN loss", _nan_loss, TrainingError, "loss became", ("out/s.pt", "out/m.json", "out/s.pt.resume")),
+    ("mask that leaves an edge with no op", lambda t: check_mask(np.zeros((6, 5), dtype=bool)), ArchError, "with no op", ()),
 ]
 
 
-@pytest.mark.parametrize("name, make, error, fragment", ROWS, ids=[r[0] for r in ROWS])
-def test_bad_input_table(tmp_path, name, make, error, fragment):
+@pytest.mark.parametrize("name, make, error, fragment, outputs", ROWS, ids=[r[0] for r in ROWS])
+def test_bad_input_table(tmp_path, name, make, error, fragment, outputs):
     with pytest.raises(error, match=fragment) as caught:
         make(tmp_path)
     assert isinstance(caught.value, NaslidError)
     assert "\n" not in str(caught.value)  # one line
-    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())  # no partial output
+    assert [o for o in outputs if (tmp_path / o).exists()] == []  # no partial output
+    assert list(tmp_path.rglob("*.tmp")) == []  # nor a temporary left behind
 
 
 def test_disk_full_while_writing_leaves_no_file_and_no_temporary(tmp_path, monkeypatch):

@@ -132,8 +132,8 @@ def test_bad_benchmark_files_fail_with_one_clear_message(tmp_path, kind, content
 
 
 def test_compact_nb201_table_loads_and_answers_the_documented_optimum(nb201_table):
-    from conftest import SHARED_NB201
-    table = CompactTable(SHARED_NB201)
+    from conftest import NB201_TABLE
+    table = CompactTable(NB201_TABLE)
     assert len(table) == 15625
     answer = table.query(Arch.from_index(6111))
     assert answer["cifar10_valid"] == pytest.approx(91.6067, abs=1e-3)

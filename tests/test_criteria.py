@@ -21,21 +21,15 @@ from naslid.split import min_cut_bipartition, partition_score, split
 from naslid.supernet import Supernet
 
 
-def test_gradient_similarity_equals_autograd_per_op_and_cosine_by_hand(tmp_path):
-    config = tiny_config(tmp_path, gradient={"batches": 2, "batch_size": 16})
-    dataset = load_dataset(config["data"])
-    torch.manual_seed(0)
-    model = Supernet(4, 1, 10)
-    edge = 3
-    table = gradient_edge(config, model, dataset, edge, sub_id="01")
-
-    # By hand: the same batches and other-edge ops, torch.autograd.grad per op, summed, cosine in numpy.
+def _cosines_by_hand(config, model, dataset, edge, sub_id) -> dict[tuple[str, str], float]:
+    """The same batches and other-edge ops, torch.autograd.grad per op, summed, cosine in numpy."""
+    gcfg = config["gradient"]
     shared = [p for name, p in model.named_parameters() if f".ops.{edge}." not in name]
-    generator = torch.Generator().manual_seed(config["seed"] * 7919 + zlib.crc32(f"01/{edge}".encode()))
+    generator = torch.Generator().manual_seed(config["seed"] * 7919 + zlib.crc32(f"{sub_id}/{edge}".encode()))
     sums = {o: 0 for o in range(len(OPS))}
     model.train()
-    for _ in range(2):
-        index = torch.randperm(len(dataset.train), generator=generator)[:16]
+    for _ in range(gcfg["batches"]):
+        index = torch.randperm(len(dataset.train), generator=generator)[:gcfg["batch_size"]]
         images, labels = dataset.normalise(dataset.train.images[index]), dataset.train.labels[index]
         others = model.sample_arch(generator).ops
         for o in range(len(OPS)):
@@ -44,16 +38,33 @@ def test_gradient_similarity_equals_autograd_per_op_and_cosine_by_hand(tmp_path)
             grads = torch.autograd.grad(loss, shared, allow_unused=True)
             sums[o] = sums[o] + np.concatenate([np.zeros(p.numel()) if g is None else g.double().flatten().numpy()
                                                 for g, p in zip(grads, shared)])
-    for row in table.itertuples():
-        a, b = sums[OPS.index(row.op_i)], sums[OPS.index(row.op_j)]
-        assert row.similarity == pytest.approx(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)), abs=1e-9)
+    assert all(np.linalg.norm(v) > 0 for v in sums.values())  # every op leaves a gradient on the shared weights
+    return {(OPS[i], OPS[j]): sums[i] @ sums[j] / (np.linalg.norm(sums[i]) * np.linalg.norm(sums[j]))
+            for i, j in itertools.combinations(range(len(OPS)), 2)}
+
+
+def test_gradient_similarity_equals_autograd_per_op_and_cosine_by_hand(tmp_path):
+    config = tiny_config(tmp_path, gradient={"batches": 2, "batch_size": 16})
+    dataset = load_dataset(config["data"])
+    torch.manual_seed(0)
+    model = Supernet(4, 1, 10)
+    table = gradient_edge(config, model, dataset, 3, sub_id="01")
+    expected = _cosines_by_hand(config, model, dataset, 3, "01")
+    assert {(r.op_i, r.op_j): pytest.approx(r.similarity, abs=1e-9) for r in table.itertuples()} == expected
     assert len(table) == 10  # every pair of the 5 ops
 
 
 def test_none_op_has_no_gradient_path_through_its_edge_but_still_a_defined_similarity(tmp_path):
+    """`none` on edge 1<-0 feeds node 1 nothing, so the ops after it get no gradient through it; the
+    shared weights elsewhere still do, and its cosines with the other ops are the ones computed by hand."""
     config = tiny_config(tmp_path, gradient={"batches": 1, "batch_size": 16})
-    table = gradient_edge(config, Supernet(4, 1, 10), load_dataset(config["data"]), 0)
-    assert np.isfinite(table["similarity"]).all() and (table["similarity"].abs() <= 1 + 1e-12).all()
+    dataset = load_dataset(config["data"])
+    torch.manual_seed(0)
+    model = Supernet(4, 1, 10)
+    table = gradient_edge(config, model, dataset, 0)
+    expected = _cosines_by_hand(config, model, dataset, 0, "")
+    assert {(r.op_i, r.op_j): pytest.approx(r.similarity, abs=1e-9) for r in table.itertuples()} == expected
+    assert sorted(r.op_j for r in table.itertuples() if r.op_i == "none") == sorted(OPS[1:])
 
 
 @pytest.mark.parametrize("name", sorted(CRITERIA))

@@ -15,6 +15,7 @@ from naslid.data import load_dataset
 from naslid.errors import NaslidError
 from naslid.evaluate import Evaluator, route
 from naslid.evolve import evolve
+from naslid.preempt import RESUMED
 from naslid.rank import correlations, protocol_archs
 from naslid.space.nb201 import EDGES, OPS, Arch, all_archs, full_mask
 from naslid.space import NB201Space
@@ -75,13 +76,42 @@ def test_evaluator_uses_the_sub_supernet_that_holds_the_arch_and_caches(tmp_path
     assert evaluator(arch) == score
 
 
-def test_recalibration_leaves_the_supernet_unchanged(tmp_path):
-    config = tiny_config(tmp_path, evaluate={"bn": "recalibrate", "batches": 1, "batch_size": 64, "recalibration_batches": 2})
+def test_recalibration_estimates_with_fresh_statistics_and_leaves_the_supernet_unchanged(tmp_path):
+    """`bn: recalibrate` equals a by-hand recalibration of a copy (running statistics reset, the
+    calibration batches forwarded in train mode, then eval mode), differs from evaluating with the
+    supernet's own running statistics, and leaves the supernet's buffers as they were."""
+    import copy
+    from itertools import islice
+
+    from naslid.data import batches
+    config = tiny_config(tmp_path, evaluate={"bn": "recalibrate", "batches": 4, "batch_size": 64, "recalibration_batches": 2})
     dataset = load_dataset(config["data"])
-    supernet = Supernet(4, 1, 10)
+    torch.manual_seed(0)
+    supernet, arch = Supernet(4, 1, 10), Arch.from_index(9930)
+    with torch.no_grad():  # running statistics far from any batch's, as after training on other paths
+        for module in supernet.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.fill_(3.0)
+                module.running_var.fill_(0.01)
     before = {k: v.clone() for k, v in supernet.state_dict().items()}
-    Evaluator(config, [supernet], [""], dataset, torch.device("cpu"))(Arch.from_index(9930))
+    score = Evaluator(config, [supernet], [""], dataset, torch.device("cpu"))(arch)
     assert all(torch.equal(before[k], v) for k, v in supernet.state_dict().items())
+
+    def accuracy(model):
+        valid = islice(batches(dataset, dataset.valid, 64, None), 4)
+        return 100 * sum((model(x, arch).argmax(1) == y).sum().item() for x, y in valid) / 256
+    by_hand = copy.deepcopy(supernet)
+    with torch.no_grad():
+        stale = accuracy(by_hand.eval())
+        for module in by_hand.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.reset_running_stats()
+                module.momentum = None
+        by_hand.train()
+        for images, _ in islice(batches(dataset, dataset.train, 64, torch.Generator().manual_seed(config["seed"])), 2):
+            by_hand(images, arch)
+        recalibrated = accuracy(by_hand.eval())
+    assert score == pytest.approx(recalibrated) and score != pytest.approx(stale)
 
 
 def _hamming_fitness(target):
@@ -116,7 +146,9 @@ def test_evolution_on_the_nb201_landscape_finds_its_optimum(nb201_table):
     assert Arch.from_str(result["best"][0]["arch"]).index == 6111
 
 
-def test_evolution_resumes_from_its_generation_checkpoint(tmp_path):
+def test_evolution_resumes_from_its_generation_checkpoint(tmp_path, capsys):
+    """Resumed, not restarted: a search from scratch would end equal too (it is seeded), so the resume
+    must say it starts at generation 2 of 5 and score only the architectures of generations 2-4."""
     ecfg = load_config(None, {"evolve": {"generations": 5}})["evolve"]
     fitness = _hamming_fitness(Arch.from_index(4242))
     clean = evolve(fitness, ecfg, seed=1)
@@ -131,7 +163,11 @@ def test_evolution_resumes_from_its_generation_checkpoint(tmp_path):
     with pytest.raises(Killed):
         evolve(fitness, ecfg, seed=1, resume=resume, on_generation=kill_after_two)
     assert json.loads(resume.read_text())["state"]["generation"] == 2
-    assert evolve(fitness, ecfg, seed=1, resume=resume) == clean
+    capsys.readouterr()
+    scored = []
+    assert evolve(lambda arch: scored.append(arch) or fitness(arch), ecfg, seed=1, resume=resume) == clean
+    assert RESUMED.findall(capsys.readouterr().err) == [("evolve", "generation", "2", "5")]
+    assert scored == [Arch(tuple(e["ops"])) for e in clean["evaluated"] if e["generation"] >= 2]
 
 
 def test_correlations_match_scipy_on_the_top_k():
@@ -147,9 +183,9 @@ def test_correlations_match_scipy_on_the_top_k():
 
 
 def test_gm_nas_protocol_is_the_top_one_percent_of_nb201(nb201_table):
-    from conftest import SHARED_NB201
+    from conftest import NB201_TABLE
     from naslid.benchmark import CompactTable
-    archs = protocol_archs(CompactTable(SHARED_NB201), "cifar10_test", None)
+    archs = protocol_archs(CompactTable(NB201_TABLE), "cifar10_test", None)
     truth = [t for _, t in archs]
     assert len(archs) == 157  # ceil(1% of 15,625); GM-NAS says "about 156"
     assert truth == sorted(truth, reverse=True)

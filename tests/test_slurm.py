@@ -19,6 +19,9 @@ import yaml
 
 from conftest import REPO, run_snakemake, workflow_copy
 
+# Under pytest-xdist one worker starts the one local SLURM cluster.
+pytestmark = pytest.mark.xdist_group("slurm")
+
 TINY = """
 name: tiny
 threads: 1

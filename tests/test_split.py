@@ -18,6 +18,9 @@ from naslid.split import (children_masks, min_cut_bipartition, partition_score, 
                           similarity_matrix, split, tied_batches)
 from naslid.supernet import Supernet
 
+# Under pytest-xdist the tests share one trained supernet (`trained`): one worker runs them all.
+pytestmark = pytest.mark.xdist_group("split")
+
 
 def brute_force_best(sim, balanced):
     """Every assignment of nodes to two labelled groups, scored from scratch."""
@@ -29,6 +32,33 @@ def brute_force_best(sim, balanced):
         score = sum(sim[i, j] for i in range(m) for j in range(i + 1, m) if labels[i] == labels[j])
         best = max(best, score)
     return best
+
+
+def choice_by_hand(table: pd.DataFrame, mask: np.ndarray, edge_rule: str, eps: float) -> tuple[str, list[list[str]]]:
+    """The split a record must choose, from the tidy profile table alone: per unpartitioned edge, Eq. 5
+    similarities of the ops' per-batch profiles averaged over batches, the balanced bipartition with
+    the highest intra-group sum (Eq. 6; the first op in the first group); then the edge with the
+    highest partition score (paper) or cross-group similarity (official code)."""
+    best = {}
+    for e in unpartitioned_edges(mask):
+        ops = [OPS[o] for o in np.flatnonzero(mask[e])]
+        part = table[table["edge"] == EDGES[e]]
+        vectors = {key: rows.sort_values("layer")["lid"].to_numpy() for key, rows in part.groupby(["op", "batch"])}
+        batches = sorted(set(part["batch"]))
+        sim = {(i, j): np.mean([1 / (np.linalg.norm(vectors[i, b] - vectors[j, b]) + eps) for b in batches])
+               for i, j in itertools.permutations(ops, 2)}
+        for size in range(1, len(ops)):
+            for first in itertools.combinations(ops, size):
+                second = [o for o in ops if o not in first]
+                if ops[0] not in first or abs(len(first) - len(second)) > 1:
+                    continue
+                score = sum(sim[pair] for group in (first, second) for pair in itertools.combinations(group, 2))
+                cut = sum(sim[i, j] for i in first for j in second)
+                if EDGES[e] not in best or score > best[EDGES[e]][0]:
+                    best[EDGES[e]] = (score, cut, [list(first), second])
+    rank = 0 if edge_rule == "partition-score" else 1
+    edge = max(best, key=lambda name: best[name][rank])
+    return edge, best[edge][2]
 
 
 @pytest.mark.parametrize("balanced", [True, False])
@@ -188,8 +218,7 @@ def test_four_rounds_give_16_disjoint_sub_supernets_covering_the_space(trained):
         for sub_id, sub in level:
             table = pd.concat([profile_edge(config, sub, dataset, e, sub_id) for e in unpartitioned_edges(sub.mask)])
             record = split(config, table, sub.mask, sub_id)
-            scores = [c["partition_score"] for c in record["candidates"].values()]
-            assert record["candidates"][record["edge"]]["partition_score"] == max(scores)
+            assert [record["edge"], record["groups"]] == [*choice_by_hand(table, sub.mask, "partition-score", config["lid"]["eps"])]
             next_level += [(c["id"], Supernet.from_parent(sub, mask_from_lists(c["mask"]))) for c in record["children"]]
         level = next_level
     assert sorted(sub_id for sub_id, _ in level) == sorted("".join(bits) for bits in itertools.product("01", repeat=4))
@@ -204,8 +233,25 @@ def test_official_code_edge_rule_picks_the_highest_cut(trained):
     table = pd.concat([profile_edge(config, model, dataset, e) for e in range(len(EDGES))])
     config = {**config, "split": {**config["split"], "edge_rule": "official-code"}}
     record = split(config, table, model.mask, "")
-    cuts = {edge: c["cross_similarity"] for edge, c in record["candidates"].items()}
-    assert record["edge"] == max(cuts, key=cuts.get)
+    assert [record["edge"], record["groups"]] == [*choice_by_hand(table, model.mask, "official-code", config["lid"]["eps"])]
+
+
+def test_both_edge_rules_choose_as_by_hand_on_random_profiles(tmp_path):
+    """Random tidy profile tables (6 edges, 5 ops, 2 batches, 3 layers): each rule's choice is the one
+    computed by hand, and on some tables the rules disagree, so each rule is tested, not just one."""
+    config = tiny_config(tmp_path)
+    disagreements = 0
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        table = pd.DataFrame([("", edge, op, b, layer, rng.uniform(1, 20)) for edge in EDGES for op in OPS
+                              for b in range(2) for layer in range(3)], columns=["id", "edge", "op", "batch", "layer", "lid"])
+        chosen = {}
+        for rule in ("partition-score", "official-code"):
+            record = split({**config, "split": {**config["split"], "edge_rule": rule}}, table, full_mask(), "")
+            chosen[rule] = [record["edge"], record["groups"]]
+            assert chosen[rule] == [*choice_by_hand(table, full_mask(), rule, config["lid"]["eps"])], (seed, rule)
+        disagreements += chosen["partition-score"][0] != chosen["official-code"][0]
+    assert disagreements > 0
 
 
 def test_children_masks_keep_one_group_each():

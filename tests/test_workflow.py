@@ -12,6 +12,9 @@ import pytest
 
 from conftest import REPO, SNAKEMAKE, run_snakemake, workflow_copy
 
+# Under pytest-xdist the tests share one run directory (`run_dir`): one worker runs them all.
+pytestmark = pytest.mark.xdist_group("workflow")
+
 TINY = """
 name: tiny
 space: {C: 4, N: 1}
@@ -62,8 +65,7 @@ def test_complete_run_writes_tables_and_figures(run_dir):
     for t in (1, 2, 3, 5):
         for ext in ("md", "csv", "tex"):
             assert (results / "tables" / f"table{t}.{ext}").stat().st_size > 0
-    for f in ("1", "4", "5", "_table2"):
-        assert (results / "figures" / f"fig{f}.png").read_bytes()[:4] == b"\x89PNG"
+    assert (results / "figures" / "fig_table2.png").read_bytes()[:4] == b"\x89PNG"  # 1, 4, 5: redrawn below
     numbers = pd.read_csv(results / "tables" / "table2.csv")
     assert list(numbers["criterion"]) == ["exhaustive", "lid", "none", "nonlinear-count", "params", "flops", "naswot", "ceiling"]
     assert numbers["tau_all"].iloc[:-1].notna().all() and numbers["dtau_none_all"].notna().sum() == 6  # all but none, ceiling
@@ -104,6 +106,26 @@ def test_profiling_every_edge_of_a_sub_supernet_in_one_job_plans_one_job_per_sub
     assert jobs["split"] == 1 and "pretrain" not in jobs
 
 
+def test_figures_are_drawn_from_the_result_files(run_dir, tmp_path):
+    """Each figure is a PNG equal, pixel for pixel, to the one drawn again now from the run's result
+    files, and unlike the one drawn from no results (an empty or placeholder plot)."""
+    import numpy as np
+    from PIL import Image
+
+    from naslid.tables import _experiments, figure1, figure4, figure5
+    results = run_dir / "results" / "tiny"
+    draw = {1: figure1, 4: figure4, 5: lambda where, out: figure5(_experiments(where, "evolve"), out)}
+    pixels = lambda path: np.asarray(Image.open(path).convert("RGB"))
+    for f, figure in draw.items():
+        shown = pixels(results / "figures" / f"fig{f}.png")
+        figure(results, tmp_path / f"again{f}.png")
+        figure(tmp_path / "no-results", tmp_path / f"empty{f}.png")
+        empty = pixels(tmp_path / f"empty{f}.png")
+        assert shown.shape[0] > 200 and shown.shape[1] > 300, (f, shown.shape)
+        assert np.array_equal(shown, pixels(tmp_path / f"again{f}.png")), f
+        assert shown.shape != empty.shape or not np.array_equal(shown, empty), f
+
+
 def test_after_a_complete_run_nothing_is_planned(run_dir):
     assert planned(run_dir) == {}
 
@@ -111,7 +133,8 @@ def test_after_a_complete_run_nothing_is_planned(run_dir):
 def test_changing_evolution_plans_only_the_search_and_its_consumers(run_dir):
     (run_dir / "evo.yaml").write_text("evolve: {generations: 3}\n")
     jobs = planned(run_dir, "evo.yaml")
-    assert jobs["evolve"] == 4 and set(jobs) <= {"evolve", "query", "rank", "tables", "all"}
+    # rank reads no evolve.* setting (its params: rank, evaluate, benchmark, data, device): it stays
+    assert jobs["evolve"] == 4 and jobs["query"] == 4 and set(jobs) <= {"evolve", "query", "tables", "all"}
 
 
 def test_changing_lid_k_replans_profiles_and_downstream_but_not_pretraining(run_dir):
@@ -145,10 +168,15 @@ def test_deleting_one_sub_supernet_reruns_only_that_job_and_its_consumers(run_di
     ("data: {dataset: cifar10, root: /nonexistent/cifar}\n", "/nonexistent/cifar"),
 ])
 def test_bad_config_fails_before_any_job_with_a_message_naming_it(run_dir, content, message):
+    """A real run, not a dry one: it stops with the message, no job is announced and no result file
+    is touched (a config that passed would rerun most of the workflow)."""
     (run_dir / "bad.yaml").write_text(content)
-    out = snakemake(run_dir, "-n", "--configfile", "tiny.yaml", "bad.yaml")
+    before = {p: p.stat().st_mtime_ns for p in (run_dir / "results").rglob("*") if p.is_file()}
+    out = snakemake(run_dir, "--configfile", "tiny.yaml", "bad.yaml")
     assert out.returncode != 0
     assert message in out.stderr + out.stdout
+    assert not re.search(r"^\s*(local)?rule \w+:", out.stderr + out.stdout, re.M), out.stderr[-2000:]
+    assert {p: p.stat().st_mtime_ns for p in (run_dir / "results").rglob("*") if p.is_file()} == before
 
 
 def test_committed_schema_is_the_one_generated_from_the_config_rules():
