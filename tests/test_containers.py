@@ -42,15 +42,16 @@ def test_dockerfile_takes_base_torch_variant_and_package_index_as_build_argument
 
 
 def test_the_cuda_variant_installs_the_lock_with_the_registrys_torch_of_the_locked_version():
-    """TORCH=cuda rewrites the lock's torch==X+cpu to torch==X (the registry's Linux wheel is the CUDA
-    build); TORCH=cpu installs the lock as it is. The sed expression is applied here as the build does."""
+    """TORCH=cuda rewrites the lock's torch==X+cpu to torch===X (exactly X, the registry's Linux wheel:
+    the CUDA build; torch==X would also match X+cpu); TORCH=cpu installs the lock as it is. The sed
+    expression is applied here as the build does."""
     text = DOCKERFILE.read_text()
     lock = (REPO / "requirements.lock").read_text()
     expression = re.search(r"cuda\) sed -E '(s/.+/)' requirements\.lock", text).group(1)
     out = subprocess.run(["sed", "-E", expression], input=lock, capture_output=True, text=True, check=True).stdout
     locked = re.search(r"^torch==([\d.]+)\+cpu$", lock, re.M).group(1)
-    assert f"\ntorch=={locked}\n" in out and "+cpu" not in out
-    assert out.replace(f"torch=={locked}\n", "") == lock.replace(f"torch=={locked}+cpu\n", "")
+    assert f"\ntorch==={locked}\n" in out and "+cpu" not in out
+    assert out.replace(f"torch==={locked}\n", "") == lock.replace(f"torch=={locked}+cpu\n", "")
     assert "cpu) cp requirements.lock /tmp/requirements.txt" in text
     assert "sys.exit(cuda != (sys.argv[1] == 'cuda'))" in text  # the build fails on the wrong variant
 
