@@ -28,8 +28,9 @@ step() {
 
 finish() {
     local rc=$?
-    [ -n "${HOST_PID:-}" ] && kill -- "-$HOST_PID" 2>/dev/null
-    [ -n "${CTR:-}" ] && bah rm "$CTR" >/dev/null 2>&1
+    set +e  # clean up all of it, whatever fails here
+    [ -z "${HOST_PID:-}" ] || kill -- "-$HOST_PID" 2>/dev/null
+    [ -z "${CTR:-}" ] || bah rm "$CTR" >/dev/null 2>&1
     rm -rf "$TMP"
     if [ "$rc" -ne 0 ]; then
         echo "container-check: FAILED at step '$STEP' (exit $rc, after $((SECONDS - START)) s); its output is above" >&2
