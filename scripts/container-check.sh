@@ -103,11 +103,7 @@ step "Debian bookworm base (mmdebstrap)"
 sources=/etc/apt/sources.list.d/debian.sources
 [ -f "$sources" ] || sources=/etc/apt/sources.list
 t0=$SECONDS
-# once more after a failure: its apt-get update found no index once here (a mirror hiccup)
-for try in 1 2; do
-    mmdebstrap --quiet --variant=minbase --include=python3,python3-venv bookworm "$TMP/rootfs.tar" "$sources" && break
-    [ "$try" = 1 ] && echo "mmdebstrap failed; once more" || exit 1
-done
+mmdebstrap --quiet --variant=minbase --include=python3,python3-venv bookworm "$TMP/rootfs.tar" "$sources"
 CTR=$(bah from scratch)
 bah add --quiet "$CTR" "$TMP/rootfs.tar" / >/dev/null
 bah commit --quiet "$CTR" localhost/naslid-base:bookworm >/dev/null
