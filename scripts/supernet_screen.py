@@ -35,17 +35,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # name -> dotted overrides of config/config.yaml
 RECIPES = {
-    "baseline": {},
+    "default": {},                                   # the embedded default as it is
+    "N=2": {"space.N": 2},                           # the old default's skeleton
     "N=1": {"space.N": 1},
-    "lr=0.025": {"train.lr": 0.025},
-    "N=1,lr=0.05": {"space.N": 1, "train.lr": 0.05},
-    "fair": {"supernet.sampling": "fair"},
-    "N=1,fair": {"space.N": 1, "supernet.sampling": "fair"},
-    "N=1,bs=32": {"space.N": 1, "train.batch_size": 32},
-    "N=1,affine": {"space.N": 1, "supernet.affine": True},
     "N=1,curriculum10": {"space.N": 1, "train.curriculum_epochs": 10},
-    "N=1,curriculum20": {"space.N": 1, "train.curriculum_epochs": 20},
-    "curriculum10": {"train.curriculum_epochs": 10},
+    "N=1,affine": {"space.N": 1, "supernet.affine": True},
+    "N=1,lr=0.05": {"space.N": 1, "train.lr": 0.05},
 }
 
 
@@ -131,7 +126,8 @@ def main() -> None:
     parser.add_argument("--plot", type=Path, nargs="+", help="draw the figure from these screen results instead of screening")
     args = parser.parse_args()
     if args.plot:
-        plot([run for path in args.plot for run in json.loads(path.read_text())], args.out)
+        loaded = [json.loads(path.read_text()) for path in args.plot]
+        plot([run for screen in loaded for run in (screen["runs"] if isinstance(screen, dict) else screen)], args.out)
         return
     if not args.recipe:
         parser.error("give at least one --recipe (or --plot with screen results)")
