@@ -18,6 +18,7 @@ from naslid.gradient import gradient_edge
 from naslid.space.nb201 import (EDGES, OPS, all_archs, archs_in_mask, full_mask, mask_from_lists, mask_to_lists,
                                 nonlinear_count, unpartitioned_edges)
 from naslid.split import min_cut_bipartition, partition_score, split
+from naslid.space.nb201 import edge_on_path
 from naslid.supernet import Supernet
 
 
@@ -32,6 +33,8 @@ def _cosines_by_hand(config, model, dataset, edge, sub_id) -> dict[tuple[str, st
         index = torch.randperm(len(dataset.train), generator=generator)[:gcfg["batch_size"]]
         images, labels = dataset.normalise(dataset.train.images[index]), dataset.train.labels[index]
         others = model.sample_arch(generator).ops
+        while not edge_on_path(tuple((x,) for x in others), edge):  # the profiled edge must reach the output
+            others = model.sample_arch(generator).ops
         for o in range(len(OPS)):
             ops = tuple((x,) for x in others[:edge] + (o,) + others[edge + 1:])
             loss = torch.nn.functional.cross_entropy(model(images, ops), labels)

@@ -36,7 +36,7 @@ def brute_force_best(sim, balanced):
 
 def choice_by_hand(table: pd.DataFrame, mask: np.ndarray, edge_rule: str, eps: float) -> tuple[str, list[list[str]]]:
     """The split a record must choose, from the tidy profile table alone: per unpartitioned edge, Eq. 5
-    similarities of the ops' per-batch profiles averaged over batches, the balanced bipartition with
+    similarities of the ops' profiles from their distances averaged over batches, the balanced bipartition with
     the highest intra-group sum (Eq. 6; the first op in the first group); then the edge with the
     highest partition score (paper) or cross-group similarity (official code)."""
     best = {}
@@ -45,7 +45,7 @@ def choice_by_hand(table: pd.DataFrame, mask: np.ndarray, edge_rule: str, eps: f
         part = table[table["edge"] == EDGES[e]]
         vectors = {key: rows.sort_values("layer")["lid"].to_numpy() for key, rows in part.groupby(["op", "batch"])}
         batches = sorted(set(part["batch"]))
-        sim = {(i, j): np.mean([1 / (np.linalg.norm(vectors[i, b] - vectors[j, b]) + eps) for b in batches])
+        sim = {(i, j): 1 / (np.mean([np.linalg.norm(vectors[i, b] - vectors[j, b]) for b in batches]) + eps)
                for i, j in itertools.permutations(ops, 2)}
         for size in range(1, len(ops)):
             for first in itertools.combinations(ops, size):
