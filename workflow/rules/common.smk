@@ -133,7 +133,8 @@ def checkpoint_of(node, criterion):
 
 def profile_files(node):
     """The characterisation tables of one sub-supernet: one per edge, or one for every edge
-    (workflow.profile_jobs); both match the `profile/<node>/edge*.csv` that `naslid tables` reads."""
+    (workflow.profile_jobs); both match the `profile/<node>/edge*.csv` that `naslid tables` reads.
+    """
     if NASLID["workflow"]["profile_jobs"] == "sub-supernet":
         return [f"{EXPERIMENT}/profile/{node}/edges.csv"]
     return [f"{EXPERIMENT}/profile/{node}/edge{e}.csv" for e in EDGES]
