@@ -5,9 +5,9 @@
 
 For every unpartitioned edge, the profiles of the sub-supernets that fix the edge to op i give a
 similarity matrix s_ij (Eq. 5) from their distances averaged over the R profiling batches; a batch
-in which every op gave the identical profile is left out and recorded (`excluded_batches`). The ops are split into two
-groups that maximise the *partition score*, the sum of intra-group similarities (Eq. 6); with at
-most a dozen ops the exact maximum is found by enumerating every bipartition. The edge with the
+in which every op gave the identical profile is left out and recorded (`excluded_batches`). The ops
+are split into two groups that maximise the *partition score*, the sum of intra-group similarities
+(Eq. 6); with at most a dozen ops the exact maximum is found by enumerating every bipartition. The edge with the
 highest partition score is split (paper), or, with `split.edge_rule: official-code`, the edge with
 the highest cross-group similarity (what the official NAS-LID code does). The two children's masks
 keep one group each on that edge. Sub-supernet ids are paths of child indices: "" is the supernet,

@@ -13,7 +13,6 @@ between two checkpoints of one run, so the screen reports every checkpoint and e
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import sys
 import time
@@ -44,15 +43,16 @@ RECIPES = {
 }
 
 
-def with_overrides(config: dict, overrides: dict) -> dict:
-    config = copy.deepcopy(config)
-    for dotted, value in overrides.items():
-        *path, key = dotted.split(".")
-        node = config
-        for part in path:
-            node = node[part]
-        node[key] = value
-    return config
+def nested(dotted: dict) -> dict:
+    """{"space.N": 1} -> {"space": {"N": 1}}: overrides in the form load_config validates."""
+    tree: dict = {}
+    for key, value in dotted.items():
+        *parents, leaf = key.split(".")
+        node = tree
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return tree
 
 
 def taus(config: dict, model, dataset, benchmark) -> dict:
@@ -68,8 +68,7 @@ def taus(config: dict, model, dataset, benchmark) -> dict:
 
 
 def screen(name: str, seed: int, epochs: int, checkpoints: list[int], work: Path) -> dict:
-    config = load_config(ROOT / "config" / "config.yaml")
-    config = with_overrides(config, {**RECIPES[name], "seed": seed, "train.epochs": epochs})
+    config = load_config(ROOT / "config" / "config.yaml", nested({**RECIPES[name], "seed": seed, "train.epochs": epochs}))
     seed_everything(config)
     dataset = load_dataset(config["data"])
     benchmark = open_benchmark(config)
