@@ -127,7 +127,7 @@ def _split(p: argparse.ArgumentParser):
     return run
 
 
-def _on_final_supernets(p: argparse.ArgumentParser, module: str, out_help: str):
+def _on_final_supernets(p: argparse.ArgumentParser, module: str, out_help: str, options: tuple = ()):
     """A stage that reads the final sub-supernets of one split and writes one JSON: evolve, rank."""
     p.add_argument("--supernets", required=True, type=Path, nargs="+",
                    help="the final sub-supernet checkpoints of one split (one checkpoint: no split)")
@@ -135,13 +135,16 @@ def _on_final_supernets(p: argparse.ArgumentParser, module: str, out_help: str):
 
     def run(args):
         import importlib
-        importlib.import_module(f"naslid.{module}").run(_config(args), args.supernets, args.out)
+        importlib.import_module(f"naslid.{module}").run(_config(args), args.supernets, args.out,
+                                                         **{name: getattr(args, name) for name in options})
     return run
 
 
 @stage("evolve", "evolutionary search scored by the supernet, each architecture routed to its sub-supernet")
 def _evolve(p: argparse.ArgumentParser):
-    return _on_final_supernets(p, "evolve", "search result JSON to write")
+    p.add_argument("--estimates", type=Path, help="a rank result (rank.json) of the same sub-supernets: "
+                   "the architectures it ranked are not evaluated again")
+    return _on_final_supernets(p, "evolve", "search result JSON to write", options=("estimates",))
 
 
 @stage("query", "look architectures up in the configured benchmark: one (--arch) or a search's best (--evolve)")

@@ -8,11 +8,16 @@ architecture). BatchNorm, by `evaluate.bn`:
   evaluation; a supernet's running statistics mix every sampled path and fit none of them;
 - `recalibrate`: reset the running statistics, forward `evaluate.recalibration_batches` training
   batches through the architecture, then evaluate in eval mode (slower, per architecture).
-Estimates are cached by architecture for the life of the `Evaluator`.
+Estimates are cached by architecture for the life of the `Evaluator`, and one stage may lend its
+estimates to another (`reuse`: evolve reads rank's) when both scored with the same sub-supernets,
+evaluation settings and data (`scoring_identity`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import sys
 from itertools import islice
 from pathlib import Path
 
@@ -21,6 +26,7 @@ import torch
 
 from naslid.data import Dataset, batches
 from naslid.errors import NaslidError
+from naslid.io import load_json
 from naslid.space import NB201Space
 from naslid.supernet import MaskedSupernet, batch_statistics
 
@@ -49,6 +55,8 @@ class Evaluator:
         self.calibration = list(islice(batches(dataset, dataset.train, ecfg["batch_size"],
                                                torch.Generator().manual_seed(config["seed"])), ecfg["recalibration_batches"]))
         self.cache: dict[tuple, float] = {}
+        self.identity = None  # what the estimates depend on (scoring_identity); set by load_evaluator
+        self.computed = 0  # estimates this evaluator computed (not cached, not lent by `reuse`)
         for supernet in supernets:
             supernet.to(device)
 
@@ -58,8 +66,21 @@ class Evaluator:
     def __call__(self, arch) -> float:
         """Estimated validation accuracy of `arch`, in %."""
         if arch.ops not in self.cache:
+            self.computed += 1
             self.cache[arch.ops] = self._evaluate(self.supernets[route(arch, self.masks, self.nonlinear, self.space)], arch)
         return self.cache[arch.ops]
+
+    def reuse(self, path: Path) -> None:
+        """Take the estimates of a rank result scored with the same sub-supernets, settings and data;
+        a result scored otherwise is ignored, with a message, and every architecture is evaluated."""
+        ranked = load_json(path, "rank result")
+        if ranked.get("scored_with") != self.identity:
+            print(f"not reusing the estimates of {path}: they were scored with other sub-supernets, "
+                  "evaluation settings or data", file=sys.stderr)
+            return
+        for entry in ranked["estimates"]:
+            self.cache[tuple(self.space.parse(entry["arch"]).ops)] = entry["estimate"]
+        print(f"reusing the {len(ranked['estimates'])} estimates of {path}", file=sys.stderr)
 
     @torch.no_grad()
     def _evaluate(self, model: MaskedSupernet, arch) -> float:
@@ -92,10 +113,18 @@ class Evaluator:
         return 100.0 * correct / seen
 
 
+def scoring_identity(config: dict, checkpoints: list[Path]) -> str:
+    """What an estimate depends on: the sub-supernets' bytes, the evaluation settings and the data."""
+    weights = hashlib.sha256(b"".join(Path(p).read_bytes() for p in checkpoints)).hexdigest()
+    return json.dumps([weights, config["evaluate"], config["data"]], sort_keys=True)
+
+
 def load_evaluator(config: dict, checkpoints: list[Path]) -> Evaluator:
     """An evaluator over the final sub-supernets in `checkpoints` (one checkpoint: no split)."""
     from naslid.data import load_dataset
     from naslid.train import load_supernet, resolve_device
     device = resolve_device(config)
     loaded = [load_supernet(path, config) for path in checkpoints]
-    return Evaluator(config, [m for m, _ in loaded], [c["id"] for _, c in loaded], load_dataset(config["data"]), device)
+    evaluator = Evaluator(config, [m for m, _ in loaded], [c["id"] for _, c in loaded], load_dataset(config["data"]), device)
+    evaluator.identity = scoring_identity(config, checkpoints)
+    return evaluator

@@ -157,22 +157,29 @@ class _Draws:
         return self.random(rng, visited, allowed)
 
 
-def run(config: dict, checkpoints: list[Path], out: Path) -> dict:
-    """The stage: evolve with the routed supernet estimate as fitness; write the result JSON."""
-    from naslid.evaluate import load_evaluator
+def run(config: dict, checkpoints: list[Path], out: Path, estimates: Path | None = None) -> dict:
+    """The stage: evolve with the routed supernet estimate as fitness; write the result JSON.
+
+    `estimates` (a rank.json of the same sub-supernets) lends its estimates: an architecture ranked
+    there is not evaluated again. The estimate is the same computation either way, so the search and
+    its result are unchanged; only its time is (on a sampled benchmark, every candidate is ranked).
+    """
+    from naslid.evaluate import load_evaluator, scoring_identity
     from naslid.space import get_space
     from naslid.train import seed_everything
     seed_everything(config)
     space = get_space(config)
     evaluator = load_evaluator(config, checkpoints)
+    if estimates is not None:
+        evaluator.reuse(estimates)
     resume = Path(str(out) + ".resume")
     candidates = None
     if config["evolve"]["within_benchmark"]:
         from naslid.benchmark import open_benchmark
         candidates = open_benchmark(config).archs()
-    identity = hashlib.sha256(b"".join(Path(p).read_bytes() for p in checkpoints)).hexdigest()  # the supernets scored with
     result = evolve(evaluator, config["evolve"], config["seed"], resume, candidates=candidates,
-                    identity=json.dumps([identity, config["evaluate"], config["data"]], sort_keys=True), space=space)
+                    identity=scoring_identity(config, checkpoints), space=space)
+    result["estimates"] = {"lent_by": None if estimates is None else str(estimates), "computed": evaluator.computed}
     complexity = space.complexity_model(evaluator.dataset.num_classes, evaluator.dataset.train.images.shape[-1])
     for entry in result["evaluated"]:
         arch = space.arch(entry["ops"])

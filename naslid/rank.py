@@ -61,7 +61,7 @@ def run(config: dict, checkpoints: list[Path], out: Path) -> dict:
     truth = [t for _, t in archs]
     result = {"kind": "rank", "name": config["name"], "criterion": config["split"]["criterion"],
               "similarity": config["lid"]["similarity"], "seed": config["seed"], "benchmark": str(benchmark.path),
-              "ground_truth": column, "archs": len(archs), "ground_truth_range": [min(truth), max(truth)],
+              "ground_truth": column, "scored_with": evaluator.identity, "archs": len(archs), "ground_truth_range": [min(truth), max(truth)],
               "correlations": correlations(truth, estimates, config["rank"]["top_k"]),
               "estimates": [{"arch": a.to_str(), "index": a.index, "ground_truth": t, "estimate": e,
                              "sub_id": evaluator.sub_id(a)} for (a, t), e in zip(archs, estimates)]}

@@ -99,6 +99,42 @@ def test_no_profile_of_the_run_ties_every_op_and_no_edge_scores_near_one_over_ep
             assert candidate["partition_score"] < 1e6 and candidate["excluded_batches"] == [], (path, edge)
 
 
+def test_the_search_takes_ranks_estimates_and_ends_as_a_search_that_evaluates_everything(run_dir, tmp_path):
+    """evolve scores with rank's estimates where rank has them: a search within the benchmark then
+    evaluates nothing itself and ends exactly as one that evaluates every architecture; estimates of
+    other sub-supernets (another criterion's rank.json) are refused, and everything is evaluated."""
+    import json
+    results = run_dir / "results" / "tiny"
+    assert json.loads((results / "lid" / "s0" / "evolve.json").read_text())["estimates"]["lent_by"] == "results/tiny/lid/s0/rank.json"
+    supernets = sorted(str(p) for p in (results / "lid" / "s0" / "final").glob("*.pt"))
+
+    def search(name, *estimates):
+        out = subprocess.run([str(Path(sys.executable).parent / "naslid"), "evolve", "--config", str(results / "config.yaml"),
+                              "--set", "seed=0", "--set", "split.criterion=lid", "--set", "evolve.within_benchmark=true",
+                              "--supernets", *supernets, *estimates, "--out", str(tmp_path / name)],
+                             cwd=run_dir, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr[-2000:]
+        return json.loads((tmp_path / name).read_text()), out.stderr
+
+    alone, _ = search("alone.json")
+    lent, _ = search("lent.json", "--estimates", str(results / "lid" / "s0" / "rank.json"))
+    foreign, said = search("foreign.json", "--estimates", str(results / "exhaustive" / "s0" / "rank.json"))
+    assert len(alone["evaluated"]) == 12  # every row of table.csv
+    assert lent["evaluated"] == alone["evaluated"] and lent["best"] == alone["best"]
+    assert (alone["estimates"]["computed"], lent["estimates"]["computed"], foreign["estimates"]["computed"]) == (12, 0, 12)
+    assert "not reusing" in said and foreign["evaluated"] == alone["evaluated"]
+
+
+def test_a_search_reruns_when_the_benchmark_changes(run_dir):
+    """evolve reads the benchmark (within_benchmark: its rows; and rank's estimates of them), so a new
+    benchmark.path reruns it (it did not on 800bbd4: its params left the benchmark section out)."""
+    shutil.copy(run_dir / "table.csv", run_dir / "other-table.csv")
+    (run_dir / "other.yaml").write_text("benchmark: {path: other-table.csv}\n")
+    jobs = planned(run_dir, "other.yaml")
+    assert jobs["evolve"] == 4 and jobs["rank"] == 4 and jobs["query"] == 4
+    assert not {"pretrain", "profile", "split", "finetune", "finetune_none"} & set(jobs)
+
+
 def test_profiling_every_edge_of_a_sub_supernet_in_one_job_plans_one_job_per_sub_supernet(run_dir):
     (run_dir / "grouped.yaml").write_text("workflow: {profile_jobs: sub-supernet}\n")
     jobs = planned(run_dir, "grouped.yaml")

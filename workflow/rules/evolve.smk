@@ -1,10 +1,13 @@
 # Evolutionary search over the space, each architecture scored by the sub-supernet that holds it.
 
 
+# With a benchmark, rank's estimates of the same sub-supernets are lent to the search (the same
+# computation, done once): on a sampled table every candidate is ranked, so the search evaluates none.
 rule evolve:
     input:
         code("evolve", "evaluate"),
         supernets=final_checkpoints,
+        estimates=[f"{EXPERIMENT}/rank.json"] if BENCHMARK else [],
     output:
         f"{EXPERIMENT}/evolve.json",
     log:
@@ -18,7 +21,10 @@ rule evolve:
         gpu=resources("search")["gpu"],
     params:
         config_file=MERGED_CONFIG,
-        config=sections("evolve", "evaluate", "data", "device"),
+        config=sections("evolve", "evaluate", "data", "device", "benchmark"),  # benchmark: within_benchmark's rows
+        estimates=lambda w, input: (
+            f" --estimates {input.estimates}" if input.estimates else ""
+        ),
     shell:
         naslid("evolve")
-        + " --set threads={threads} --supernets {input.supernets} --out {output} 2> {log}"
+        + " --set threads={threads} --supernets {input.supernets}{params.estimates} --out {output} 2> {log}"
