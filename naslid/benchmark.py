@@ -24,7 +24,6 @@ import pickle
 from pathlib import Path
 
 import pandas as pd
-import torch
 
 from naslid.errors import ArchError, BenchmarkError
 from naslid.space.nb201 import Arch
@@ -154,6 +153,7 @@ def _open_api(path: Path, kind: str):
     try:
         with _quiet():
             if kind == "nas-bench-201":
+                import torch  # only for the official file: the compact tables are read without it
                 from nas_201_api import NASBench201API
                 # The official file pickles plain Python objects, which torch's weights-only loader refuses.
                 return NASBench201API(torch.load(path, map_location="cpu", weights_only=False), verbose=False)

@@ -12,8 +12,6 @@ import os
 import tempfile
 from pathlib import Path
 
-import torch
-
 from naslid.errors import CheckpointError, NaslidError
 
 
@@ -51,6 +49,7 @@ def atomic_write_json(path: str | Path, obj) -> Path:
 
 def atomic_torch_save(path: str | Path, obj) -> Path:
     buffer = io.BytesIO()
+    import torch  # here, not at the top: the stages that write no checkpoint start without torch
     torch.save(obj, buffer)
     return atomic_write_bytes(path, buffer.getvalue())
 
@@ -61,6 +60,7 @@ def load_checkpoint(path: str | Path, kind: str) -> dict:
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist; run the stage that writes it first")
     try:
+        import torch
         ckpt = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as err:  # torch raises several types for truncated or foreign files
         raise CheckpointError(f"checkpoint {path} is corrupt or truncated ({type(err).__name__}); delete it and rerun the stage that writes it") from None

@@ -20,7 +20,6 @@ The pipeline sees a space only through these names, so a stage never special-cas
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from naslid.errors import ArchError
 from naslid.space import nb201, proxyless
@@ -64,6 +63,7 @@ class NB201Space:
         members = nb201.archs_in_mask(mask, counts)
         if not members:
             raise ArchError(f"no architecture of this mask has a nonlinear count in {sorted(counts)}")
+        import torch  # here: a stage that only names architectures starts without torch
         return lambda generator: members[int(torch.randint(len(members), (1,), generator=generator))]
 
     def supernet(self, num_classes: int, mask=None, affine: bool = False, track_running_stats: bool = True, nonlinear=None):
@@ -129,6 +129,7 @@ class ProxylessSpace:
 
     def member_sampler(self, mask, counts):
         """Too many members to enumerate: uniform draws by counting (`proxyless.sample_by_nonlinear`)."""
+        import torch
         proxyless.sample_by_nonlinear(mask, counts, torch.Generator().manual_seed(0), self.layout)  # fails early if empty
         return lambda generator: proxyless.sample_by_nonlinear(mask, counts, generator, self.layout)
 
