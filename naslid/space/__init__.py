@@ -27,7 +27,6 @@ from naslid.space import nb201, proxyless
 
 class NB201Space:
     name = "nb201"
-    CODE = ("supernet",)  # the modules that build its networks (the workflow reruns training when they change)
     EDGES, OPS, MAX_NONLINEAR = nb201.EDGES, nb201.OPS, nb201.MAX_NONLINEAR
     WEIGHTED_OPS = ("nor_conv_1x1", "nor_conv_3x3")  # the ops with weights of their own
 
@@ -81,7 +80,6 @@ class NB201Space:
 
 class ProxylessSpace:
     name = "proxyless"
-    CODE = ("supernet", "mobilenet", "space/proxyless")
 
     def __init__(self, layout: proxyless.Layout = proxyless.Layout()):
         self.layout = layout

@@ -4,14 +4,9 @@
 
 rule baselines:
     input:
-        code(
-            "baselines",
-            "rank",
-            "benchmark",
-            "complexity",
-            *SPACE_CODE,
-            "data/__init__",
-        ),
+        code("baselines"),
+        DATA_FILES,
+        BENCHMARK_FILES,
     output:
         f"{RESULTS}/s{{seed}}/baselines.json",
     log:

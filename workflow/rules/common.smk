@@ -10,8 +10,11 @@ from snakemake.utils import validate
 # The merged config is checked before any job starts: first by naslid, whose one-line message names
 # the key (unknown key, wrong type, out of range, missing path), then by the JSON schema, which a
 # config that passes naslid's rules always passes (the schema is generated from them).
+from naslid.code import closure
 from naslid.config import load_config
+from naslid.benchmark import shipped_or_path
 from naslid.criteria import CRITERIA as NASLID_CRITERIA, split_shape, training_epochs
+from naslid.data import dataset_files
 from naslid.errors import NaslidError
 from naslid.space import get_space
 from naslid.tables import outputs as table_outputs
@@ -40,9 +43,24 @@ SEEDS = NASLID["workflow"]["seeds"]
 ROUNDS = NASLID["split"]["rounds"]
 SPACE = get_space(NASLID)
 EDGES = range(len(SPACE.EDGES))  # candidate positions: NB201 edges, ProxylessNAS layers
-SPACE_CODE = SPACE.CODE  # the modules that build the space's networks
 TABLES, FIGURES = table_outputs(NASLID)
 BENCHMARK = NASLID["benchmark"]["kind"] != "none"
+# The data a stage reads, as inputs: an edited dataset or ground-truth file reruns what read it.
+DATA_FILES = [str(p) for p in dataset_files(NASLID["data"])]
+
+
+def table_files(path):
+    """A ground-truth table's files (a NATS-Bench folder: every file in it)."""
+    path = shipped_or_path(path)
+    return sorted(map(str, path.rglob("*"))) if path.is_dir() else [str(path)]
+
+
+BENCHMARK_FILES = table_files(NASLID["benchmark"]["path"]) if BENCHMARK else []
+REFERENCE_FILES = (
+    table_files(NASLID["benchmark"]["reference"])
+    if NASLID["benchmark"]["reference"]
+    else []
+)
 # The stages read the config Snakemake merged (defaults, --configfile files, --config values), saved
 # here at parse time, rewritten only when it changes. It is no rule's input: each rule's params hold
 # the sections it reads, so a change reruns exactly the stages that read what changed.
@@ -57,7 +75,6 @@ EXPERIMENT = f"{RESULTS}/{{criterion}}/s{{seed}}"
 COST_SIZES = (
     "32 64" if NASLID["data"]["dataset"] in ("cifar10", "cifar100") else "16 32"
 )
-CODE = "naslid/{}.py"
 
 
 container: NASLID["workflow"]["container"]
@@ -93,9 +110,11 @@ def resources(group):
     return NASLID["workflow"]["resources"][group]
 
 
-def code(*modules):
-    """Module files a stage runs, as inputs: editing one reruns the stages that use it."""
-    return [CODE.format(m) for m in modules]
+def code(*modules, cli=False):
+    """The naslid files a stage runs, as inputs: the import closure of its modules (naslid/code.py),
+    so editing any module it may import reruns it. `cli`: the stage's logic is in cli.py itself.
+    """
+    return closure(*modules) + (["naslid/cli.py"] if cli else [])
 
 
 # ---- sub-supernets: ids are paths of child indices; file names prefix them with r ----
@@ -206,7 +225,7 @@ def tables_inputs(wildcards):
                 for seed in SEEDS
                 for path in profile_files("r")
             ]
-    return inputs + [f"{RESULTS}/cost.json"] + code("tables", "stats")
+    return inputs + [f"{RESULTS}/cost.json"] + code("tables")
 
 
 def parent_inputs(wildcards):

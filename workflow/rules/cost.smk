@@ -3,7 +3,8 @@
 
 rule cost:
     input:
-        code("cost", "profile", "gradient", "lid"),
+        code("cost"),
+        DATA_FILES,
         supernet=f"{RESULTS}/s{SEEDS[0]}/pretrain/supernet.pt",
     output:
         f"{RESULTS}/cost.json",

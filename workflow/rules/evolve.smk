@@ -5,7 +5,9 @@
 # computation, done once): on a sampled table every candidate is ranked, so the search evaluates none.
 rule evolve:
     input:
-        code("evolve", "evaluate"),
+        code("evolve"),
+        DATA_FILES,
+        BENCHMARK_FILES,
         supernets=final_checkpoints,
         estimates=[f"{EXPERIMENT}/rank.json"] if BENCHMARK else [],
     output:

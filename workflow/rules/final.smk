@@ -3,7 +3,8 @@
 
 rule train_final:
     input:
-        code("final", *SPACE_CODE),
+        code("final"),
+        DATA_FILES,
         evolve=f"{EXPERIMENT}/evolve.json",
     output:
         weights=f"{EXPERIMENT}/final.pt",

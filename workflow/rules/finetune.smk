@@ -4,7 +4,8 @@
 # Between rounds: the child a later round splits (inherited weights, epochs_between_rounds more).
 rule finetune_between:
     input:
-        code("train", *SPACE_CODE),
+        code("train", "split", cli=True),
+        DATA_FILES,
         unpack(parent_inputs),
     output:
         supernet=temp(f"{EXPERIMENT}/supernets/{{node}}.pt"),
@@ -32,7 +33,8 @@ rule finetune_between:
 # The final sub-supernets, fine-tuned for finetune.epochs: the ones the search evaluates.
 rule finetune:
     input:
-        code("train", *SPACE_CODE),
+        code("train", "split", cli=True),
+        DATA_FILES,
         unpack(parent_inputs),
     output:
         supernet=f"{EXPERIMENT}/final/{{node}}.pt",
@@ -60,7 +62,8 @@ rule finetune:
 # The one-shot baseline (criterion none): the supernet trained on for the same total budget.
 rule finetune_none:
     input:
-        code("train", *SPACE_CODE),
+        code("train", "split", cli=True),
+        DATA_FILES,
         parent=f"{RESULTS}/s{{seed}}/pretrain/supernet.pt",
     output:
         supernet=f"{RESULTS}/none/s{{seed}}/final/r.pt",

@@ -3,7 +3,8 @@
 
 rule pretrain:
     input:
-        code("train", *SPACE_CODE, "data/__init__"),
+        code("train"),
+        DATA_FILES,
     output:
         supernet=f"{RESULTS}/s{{seed}}/pretrain/supernet.pt",
         metrics=f"{RESULTS}/s{{seed}}/pretrain/metrics.json",

@@ -5,7 +5,8 @@
 
 rule profile:
     input:
-        code("profile", "lid", "gradient", "criteria", "space/nb201", *SPACE_CODE),
+        code("profile", "criteria", cli=True),
+        DATA_FILES,
         supernet=lambda w: checkpoint_of(w.node, w.criterion).format(**w),
     output:
         f"{EXPERIMENT}/profile/{{node}}/edge{{edge}}.csv",
@@ -30,7 +31,8 @@ rule profile:
 
 rule profile_sub_supernet:
     input:
-        code("profile", "lid", "gradient", "criteria", "space/nb201", *SPACE_CODE),
+        code("profile", "criteria", cli=True),
+        DATA_FILES,
         supernet=lambda w: checkpoint_of(w.node, w.criterion).format(**w),
     output:
         f"{EXPERIMENT}/profile/{{node}}/edges.csv",

@@ -3,7 +3,9 @@
 
 rule query:
     input:
-        code("query", "benchmark"),
+        code("query"),
+        BENCHMARK_FILES,
+        REFERENCE_FILES,
         evolve=f"{EXPERIMENT}/evolve.json",
     output:
         f"{EXPERIMENT}/query.json",

@@ -3,7 +3,9 @@
 
 rule rank:
     input:
-        code("rank", "evaluate", "benchmark"),
+        code("rank"),
+        DATA_FILES,
+        BENCHMARK_FILES,
         supernets=final_checkpoints,
     output:
         f"{EXPERIMENT}/rank.json",

@@ -3,7 +3,7 @@
 
 rule split:
     input:
-        code("split", "criteria"),
+        code("split", "criteria", cli=True),
         supernet=lambda w: checkpoint_of(w.node, w.criterion).format(**w),
         profiles=profiles_of,
     output:
