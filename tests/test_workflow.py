@@ -191,6 +191,35 @@ def test_editing_a_module_reruns_the_rules_that_use_it(run_dir):
     assert planned(run_dir) == {}
 
 
+def test_editing_a_module_a_stage_imports_indirectly_reruns_it(run_dir):
+    """Code inputs are each stage's import closure: pretraining reruns when the NB201 encoding it
+    builds its cell from changes (on 800bbd4 pretrain.smk listed only train.py and supernet.py)."""
+    module = run_dir / "naslid" / "space" / "nb201.py"
+    original = module.read_text()
+    module.write_text(original + "# an edit\n")
+    try:
+        jobs = planned(run_dir)
+    finally:
+        module.write_text(original)
+    assert jobs["pretrain"] == 1 and jobs["query"] == 4 and jobs["tables"] == 1
+
+
+def test_editing_the_benchmark_file_in_place_reruns_the_stages_that_read_it(run_dir):
+    """The ground-truth table is an input of the stages that read it (on 800bbd4 none: an edited
+    table reran nothing)."""
+    table = run_dir / "table.csv"
+    original = table.read_text()
+    edited = pd.read_csv(table)
+    edited.loc[0, "proxy_test"] += 1  # one measurement corrected
+    edited.to_csv(table, index=False)
+    try:
+        jobs = planned(run_dir)
+    finally:
+        table.write_text(original)
+    assert jobs["rank"] == 4 and jobs["evolve"] == 4 and jobs["query"] == 4 and jobs["baselines"] == 1
+    assert not {"pretrain", "profile", "split", "finetune", "finetune_none"} & set(jobs)
+
+
 def test_deleting_one_sub_supernet_reruns_only_that_job_and_its_consumers(run_dir):
     (run_dir / "results" / "tiny" / "lid" / "s0" / "final" / "r1.pt").unlink()
     jobs = planned(run_dir)

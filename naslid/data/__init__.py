@@ -101,6 +101,27 @@ def _subset(split: Split, index: np.ndarray) -> Split:
     return Split(images, split.labels[index])
 
 
+# The files each reader reads, under data.root: (folder, train files, test files). The workflow makes
+# them inputs of every stage that loads the data (`dataset_files`), so an edited dataset reruns them.
+_LAYOUT = {
+    "cifar10": ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], ["test_batch"]),
+    "cifar100": ("cifar-100-python", ["train"], ["test"]),
+    "imagenet16-120": ("ImageNet16", [f"train_data_batch_{i}" for i in range(1, 11)], ["val_data"]),
+}
+
+
+def dataset_files(cfg: dict) -> list[Path]:
+    """What the configured dataset is read from: its files (CIFAR, ImageNet16), or ImageNet's train/
+    and val/ folders (1.28 M files are too many to list: a folder changes when a file is added or
+    removed, not when one is edited in place); none for the proxy, which naslid/data/proxy.py generates."""
+    if cfg["root"] is None:
+        return []
+    if cfg["dataset"] == "imagenet":
+        return [Path(cfg["root"]) / "train", Path(cfg["root"]) / "val"]
+    folder, train, test = _LAYOUT[cfg["dataset"]]
+    return [Path(cfg["root"]) / folder / name for name in train + test]
+
+
 def _require_dir(root: str | None, dataset: str, subdir: str, layout: str, how: str) -> Path:
     if root is None:
         raise DataError(f"dataset {dataset!r} needs 'data.root' in the config: the directory that contains {subdir}/ ({layout}); {how}")
@@ -132,8 +153,9 @@ _CIFAR_HOW = "download and extract the python version from https://www.cs.toront
 
 def _cifar10(cfg: dict) -> Dataset:
     root = _require_dir(cfg["root"], "cifar10", "cifar-10-batches-py", "data_batch_1..5 and test_batch", _CIFAR_HOW)
-    train = _cifar_split([root / f"data_batch_{i}" for i in range(1, 6)], "labels")
-    test = _cifar_split([root / "test_batch"], "labels")
+    _, train_files, test_files = _LAYOUT["cifar10"]
+    train = _cifar_split([root / f for f in train_files], "labels")
+    test = _cifar_split([root / f for f in test_files], "labels")
     if cfg["valid_split"]:
         a, b = _halves(len(train))
         train, valid = _subset(train, a), _subset(train, b)
@@ -144,8 +166,9 @@ def _cifar10(cfg: dict) -> Dataset:
 
 def _cifar100(cfg: dict) -> Dataset:
     root = _require_dir(cfg["root"], "cifar100", "cifar-100-python", "files train and test", _CIFAR_HOW)
-    train = _cifar_split([root / "train"], "fine_labels")
-    test = _cifar_split([root / "test"], "fine_labels")
+    _, train_files, test_files = _LAYOUT["cifar100"]
+    train = _cifar_split([root / f for f in train_files], "fine_labels")
+    test = _cifar_split([root / f for f in test_files], "fine_labels")
     a, b = _halves(len(test))
     return Dataset("cifar100", train, _subset(test, a), _subset(test, b), 100,
                    (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762))
@@ -162,8 +185,9 @@ def _imagenet16(cfg: dict) -> Dataset:
         keep = labels < 120  # NB201's ImageNet16-120: the first 120 classes
         return Split(torch.from_numpy(images[keep].astype(np.uint8)), torch.from_numpy(labels[keep].astype(np.int64)))
 
-    train = load([root / f"train_data_batch_{i}" for i in range(1, 11)])
-    test = load([root / "val_data"])
+    _, train_files, test_files = _LAYOUT["imagenet16-120"]
+    train = load([root / f for f in train_files])
+    test = load([root / f for f in test_files])
     a, b = _halves(len(test))
     return Dataset("imagenet16-120", train, _subset(test, a), _subset(test, b), 120,
                    (0.4811, 0.4575, 0.4078), (0.2605, 0.2533, 0.2683))
