@@ -38,7 +38,7 @@ from naslid.complexity import flops_m, params_mb
 from naslid.data import Dataset, batches, load_dataset
 from naslid.errors import ConfigError
 from naslid.final import accuracy, warmup_cosine
-from naslid.train import sgd_step
+from naslid.train import deterministic_algorithms, sgd_step
 from naslid.io import atomic_write_json, atomic_write_text, load_json
 from naslid.space.nb201 import NUM_ARCHS, OPS, Arch, all_archs
 from naslid.supernet import StandaloneNetwork
@@ -186,7 +186,7 @@ def _init_worker(config: dict) -> None:
     # SIGTERM goes to every process of a SLURM job: a worker finishes its training, the parent saves it.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
+    deterministic_algorithms()
     _WORKER["config"] = config
     _WORKER["dataset"] = load_dataset(config["data"])
 
