@@ -66,8 +66,26 @@ def top_k(truth: np.ndarray, k: int | None) -> np.ndarray:
 
 def _resampled(x: np.ndarray, y: np.ndarray, statistic, index: np.ndarray) -> np.ndarray:
     """statistic(x[i], y[i]) for every row i of `index` (resamples x architectures), in chunks."""
+    if statistic is kendall_tau:
+        return _kendall_resampled(x, y, index)
     return np.concatenate([statistic(x[index[s:s + _CHUNK]], y[index[s:s + _CHUNK]])
                            for s in range(0, len(index), _CHUNK)])
+
+
+def _kendall_resampled(x: np.ndarray, y: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """kendall_tau(x[i], y[i]) for every row i of `index`, exactly, without n x n signs per resample.
+
+    A resample is a count w_a of each architecture a; the sums over its pairs are quadratic forms of
+    the original pairs' signs: sum sgn(dx) sgn(dy) = w' (Sx * Sy) w, untied pairs in x = w' |Sx| w
+    (an architecture drawn twice is a pair with sign 0 in both, as it is in kendall_tau).
+    """
+    n = len(x)
+    counts = np.bincount((index + n * np.arange(len(index))[:, None]).ravel(), minlength=len(index) * n)
+    w = counts.reshape(len(index), n).astype(float)
+    sx, sy = _signs(x).astype(float), _signs(y).astype(float)
+    form = lambda m: ((w @ m) * w).sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return form(sx * sy) / np.sqrt(form(np.abs(sx)) * form(np.abs(sy)))
 
 
 def bootstrap(pairs: list[tuple[np.ndarray, np.ndarray]], statistic: str, *, resamples: int = RESAMPLES,
