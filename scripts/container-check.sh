@@ -5,7 +5,8 @@
 # the image `naslid --help` and the tiny workflow (.test/container/, `snakemake --cores 2`), whose
 # split JSONs and tables are compared byte for byte with the same run on the host.
 #
-#   scripts/container-check.sh            # as root (apt-get, mmdebstrap, buildah); .ci/run runs it
+#   scripts/container-check.sh                     # as root (apt-get, mmdebstrap, buildah); .ci/run runs it
+#   scripts/container-check.sh --build-only cuda   # only build that variant; print its size and versions
 #
 # The image installs from the package index the host's pip is configured with (PIP_INDEX_URL,
 # PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS and the CA bundle PIP_CERT, from the environment, else from
@@ -71,9 +72,9 @@ workdir() {
 # downloads; the workflow computes). Its own session, so that a failure elsewhere ends all of it.
 step "start the tiny workflow on the host (snakemake --cores 2, in the background)"
 workdir "$TMP/host"
-setsid bash -c 'cd "$1" && t0=$SECONDS && PATH=$2/bin:$PATH snakemake --cores 2 --configfile tiny.yaml >../host.log 2>&1 \
+[ -n "$BUILD_ONLY" ] || setsid bash -c 'cd "$1" && t0=$SECONDS && PATH=$2/bin:$PATH snakemake --cores 2 --configfile tiny.yaml >../host.log 2>&1 \
     && echo $((SECONDS - t0)) >../host.seconds' _ "$TMP/host" "$VENV" &
-HOST_PID=$!
+[ -n "$BUILD_ONLY" ] || HOST_PID=$!
 
 # The host's pip index settings, environment first (as pip reads them), then pip's config files.
 pip_setting() {
@@ -112,6 +113,17 @@ CTR=""
 rm "$TMP/rootfs.tar"
 echo "base image: $((SECONDS - t0)) s"
 
+if [ -n "$BUILD_ONLY" ]; then
+    step "build the $BUILD_ONLY image from containers/Dockerfile (build only)"
+    t0=$SECONDS
+    bah build --isolation chroot --file "$REPO/containers/Dockerfile" --tag "localhost/naslid:$BUILD_ONLY" \
+        --build-arg BASE=localhost/naslid-base:bookworm --build-arg "TORCH=$BUILD_ONLY" \
+        "${BUILD_ARGS[@]}" "${MOUNTS[@]}" "$REPO" 2>&1 | tail -n 15
+    echo "image built in $((SECONDS - t0)) s; size: $(bah images --format '{{.Size}}' "localhost/naslid:$BUILD_ONLY")"
+    CTR=$(bah from --quiet "localhost/naslid:$BUILD_ONLY")
+    bah run --isolation chroot "$CTR" -- python -c "import sys, torch; print('image: Python', sys.version.split()[0], '| torch', torch.__version__, '| CUDA', torch.version.cuda, '| cuDNN', torch.backends.cudnn.version())"
+    exit 0
+fi
 step "build the CPU image from containers/Dockerfile"
 t0=$SECONDS
 bah build --isolation chroot --file "$REPO/containers/Dockerfile" --tag localhost/naslid:cpu \
