@@ -16,6 +16,12 @@
 # (`make setup`), or NASLID_HOST_VENV. Everything it makes lies under one temporary directory in
 # /var/tmp (NASLID_CHECK_TMP), removed on exit; a failure ends in one line naming the failed step.
 set -euo pipefail
+BUILD_ONLY=""
+if [ $# -gt 0 ]; then
+    [ $# = 2 ] && [ "$1" = --build-only ] && [[ $2 =~ ^(cpu|cuda)$ ]] || {
+        echo "container-check: usage: container-check.sh [--build-only cpu|cuda]" >&2; exit 2; }
+    BUILD_ONLY=$2
+fi
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 TMP=$(mktemp -d "${NASLID_CHECK_TMP:-/var/tmp}/naslid-container-check.XXXXXX")
