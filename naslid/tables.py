@@ -255,7 +255,9 @@ def table5(t2: pd.DataFrame, t3: pd.DataFrame, ranks: list[dict], config: dict) 
 
 def write_table(table: pd.DataFrame, stem: Path, numbers: pd.DataFrame | None = None) -> None:
     """The table as markdown and LaTeX; as CSV too, or `numbers` instead (one numeric column per quantity)."""
-    atomic_write_text(stem.with_suffix(".md"), table.to_markdown(index=False) + "\n")
+    # A "|" in a cell (architecture strings, log|det K|) would end the cell in markdown: escaped.
+    escaped = table.map(lambda v: v.replace("|", "\\|") if isinstance(v, str) else v)
+    atomic_write_text(stem.with_suffix(".md"), escaped.to_markdown(index=False) + "\n")
     atomic_write_text(stem.with_suffix(".csv"), (table if numbers is None else numbers).to_csv(index=False))
     atomic_write_text(stem.with_suffix(".tex"), table.to_latex(index=False, escape=True))
 

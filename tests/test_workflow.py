@@ -79,6 +79,38 @@ def test_complete_run_writes_tables_and_figures(run_dir):
     assert (results / "lid" / "s0" / "logs" / "evolve.log").is_file()
 
 
+def test_the_report_holds_every_table_and_figure(run_dir, tmp_path):
+    """snakemake --report: one HTML file that embeds each table (CSV) and figure of the run."""
+    report = tmp_path / "report.html"
+    out = snakemake(run_dir, "--report", str(report))
+    assert out.returncode == 0, out.stderr[-2000:]
+    html = report.read_text()
+    results = run_dir / "results" / "tiny"
+    shown = [p.name for p in sorted((results / "tables").glob("*.csv")) + sorted((results / "figures").glob("*.png"))]
+    assert len(shown) == 4 + 4  # tables 1, 2, 3, 5; figures 1, 4, 5 and Table 2's
+    missing = [name for name in shown if name not in html]
+    assert not missing, missing
+
+
+def test_tables_hold_the_numbers_of_the_json_files_they_summarise(run_dir):
+    """Table 2's tau over all architectures is scipy's Kendall tau of rank.json's estimates against
+    its ground truth; Table 3's row is query.json's first searched architecture; checked for every
+    criterion of the run."""
+    import json
+
+    import scipy.stats
+    results = run_dir / "results" / "tiny"
+    table2 = pd.read_csv(results / "tables" / "table2.csv").set_index("criterion")
+    table3 = pd.read_csv(results / "tables" / "table3.csv").set_index("criterion")
+    for criterion in ("exhaustive", "lid", "none", "nonlinear-count"):
+        ranked = json.loads((results / criterion / "s0" / "rank.json").read_text())["estimates"]
+        tau = scipy.stats.kendalltau([e["ground_truth"] for e in ranked], [e["estimate"] for e in ranked])[0]
+        assert table2.loc[criterion, "tau_all"] == pytest.approx(tau, abs=1e-12), criterion
+        best = next(r for r in json.loads((results / criterion / "s0" / "query.json").read_text())["rows"] if r["role"] == "searched #1")
+        assert table3.loc[criterion, "best arch (seed of first run)"] == best["arch"], criterion
+        assert best["arch"].replace("|", "\\|") in (results / "tables" / "table3.md").read_text()  # a "|" escaped in markdown
+
+
 def test_no_profile_of_the_run_ties_every_op_and_no_edge_scores_near_one_over_eps(run_dir):
     """The dead-edge artifact, checked on every profile and split a run wrote: a batch in which all
     ops of an edge gave identical profiles, or a partition score of order 1/eps (1e8), means the
