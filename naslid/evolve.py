@@ -179,7 +179,10 @@ def run(config: dict, checkpoints: list[Path], out: Path, estimates: Path | None
         candidates = open_benchmark(config).archs()
     result = evolve(evaluator, config["evolve"], config["seed"], resume, candidates=candidates,
                     identity=scoring_identity(config, checkpoints), space=space)
-    result["estimates"] = {"lent_by": None if estimates is None else str(estimates), "computed": evaluator.computed}
+    # How many this process estimated itself goes to the log, not the result: a resumed search
+    # estimates fewer and must still write the same result.
+    result["estimates_lent_by"] = None if estimates is None else str(estimates)
+    print(f"estimated {evaluator.computed} architectures here", file=sys.stderr)
     complexity = space.complexity_model(evaluator.dataset.num_classes, evaluator.dataset.train.images.shape[-1])
     for entry in result["evaluated"]:
         arch = space.arch(entry["ops"])
