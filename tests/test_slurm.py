@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -114,10 +115,31 @@ def _dry_run_jobs(text: str) -> dict[str, list[dict]]:
     return jobs
 
 
+def _dataset_placeholders(root: Path, config: str) -> None:
+    """Empty stand-ins for the files a paper config reads (its dataset and train-final's): a dry run
+    needs them to exist, as the workflow makes them inputs."""
+    from naslid.config import load_config
+    from naslid.data import dataset_files
+    from naslid.final import final_data
+    config = load_config([root / config])
+    cwd = os.getcwd()
+    os.chdir(root)
+    try:
+        for data in (config["data"], final_data(config)):
+            for path in dataset_files(data):
+                if data["dataset"] == "imagenet":
+                    path.mkdir(parents=True, exist_ok=True)
+                else:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.touch()
+    finally:
+        os.chdir(cwd)
+
+
 def test_the_cluster_profile_plans_a_paper_experiment_with_gpu_jobs_where_they_belong(tmp_path):
     for name in ("workflow", "config", "naslid"):
         shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("*.parts", "__pycache__"))
-    (tmp_path / "data" / "cifar").mkdir(parents=True)  # the paper config's dataset directory must exist
+    _dataset_placeholders(tmp_path, "config/paper/nb201-cifar10.yaml")  # the paper config's dataset must exist
     # No Apptainer can be installed here: plan without a container engine (the profile's choice of
     # apptainer is checked below, from the profile itself).
     out = run_snakemake(tmp_path, "--profile", "workflow/profiles/slurm", "--configfile",
@@ -152,7 +174,7 @@ def test_the_cluster_profile_plans_the_proxylessnas_paper_experiment(tmp_path):
     best trained on ImageNet in a GPU job; no query or rank (no benchmark tabulates the space)."""
     for name in ("workflow", "config", "naslid"):
         shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("*.parts", "__pycache__"))
-    (tmp_path / "data" / "cifar").mkdir(parents=True)
+    _dataset_placeholders(tmp_path, "config/paper/proxyless-imagenet.yaml")
     out = run_snakemake(tmp_path, "--profile", "workflow/profiles/slurm", "--configfile",
                         "config/paper/proxyless-imagenet.yaml", "-n", "--sdm", "env-modules")
     assert out.returncode == 0, out.stderr[-3000:]

@@ -16,6 +16,7 @@ from naslid.benchmark import shipped_or_path
 from naslid.criteria import CRITERIA as NASLID_CRITERIA, split_shape, training_epochs
 from naslid.data import dataset_files
 from naslid.errors import NaslidError
+from naslid.final import final_data
 from naslid.space import get_space
 from naslid.tables import outputs as table_outputs
 
@@ -47,6 +48,9 @@ TABLES, FIGURES = table_outputs(NASLID)
 BENCHMARK = NASLID["benchmark"]["kind"] != "none"
 # The data a stage reads, as inputs: an edited dataset or ground-truth file reruns what read it.
 DATA_FILES = [str(p) for p in dataset_files(NASLID["data"])]
+FINAL_DATA_FILES = [
+    str(p) for p in dataset_files(final_data(NASLID))
+]  # train-final's (final.*)
 
 
 def table_files(path):

@@ -4,7 +4,7 @@
 rule train_final:
     input:
         code("final"),
-        DATA_FILES,
+        FINAL_DATA_FILES,
         evolve=f"{EXPERIMENT}/evolve.json",
     output:
         weights=f"{EXPERIMENT}/final.pt",
