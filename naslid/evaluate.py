@@ -113,10 +113,17 @@ class Evaluator:
         return 100.0 * correct / seen
 
 
-def scoring_identity(config: dict, checkpoints: list[Path]) -> str:
-    """What an estimate depends on: the sub-supernets' bytes, the evaluation settings and the data."""
-    weights = hashlib.sha256(b"".join(Path(p).read_bytes() for p in checkpoints)).hexdigest()
-    return json.dumps([weights, config["evaluate"], config["data"]], sort_keys=True)
+def scoring_identity(config: dict, supernets: list[MaskedSupernet]) -> str:
+    """What an estimate depends on: the sub-supernets' weights and masks (not their files' bytes,
+    which also hold the config's paths), the evaluation settings and the data."""
+    digest = hashlib.sha256()
+    for supernet in supernets:
+        digest.update(repr(supernet.space.mask_to_lists(supernet.mask)).encode())
+        digest.update(repr(None if supernet.nonlinear is None else sorted(supernet.nonlinear)).encode())
+        for name, tensor in supernet.state_dict().items():
+            digest.update(name.encode())
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return json.dumps([digest.hexdigest(), config["evaluate"], config["data"]], sort_keys=True)
 
 
 def load_evaluator(config: dict, checkpoints: list[Path]) -> Evaluator:
@@ -126,5 +133,5 @@ def load_evaluator(config: dict, checkpoints: list[Path]) -> Evaluator:
     device = resolve_device(config)
     loaded = [load_supernet(path, config) for path in checkpoints]
     evaluator = Evaluator(config, [m for m, _ in loaded], [c["id"] for _, c in loaded], load_dataset(config["data"]), device)
-    evaluator.identity = scoring_identity(config, checkpoints)
+    evaluator.identity = scoring_identity(config, evaluator.supernets)
     return evaluator

@@ -164,7 +164,7 @@ def run(config: dict, checkpoints: list[Path], out: Path, estimates: Path | None
     there is not evaluated again. The estimate is the same computation either way, so the search and
     its result are unchanged; only its time is (on a sampled benchmark, every candidate is ranked).
     """
-    from naslid.evaluate import load_evaluator, scoring_identity
+    from naslid.evaluate import load_evaluator
     from naslid.space import get_space
     from naslid.train import seed_everything
     seed_everything(config)
@@ -178,7 +178,7 @@ def run(config: dict, checkpoints: list[Path], out: Path, estimates: Path | None
         from naslid.benchmark import open_benchmark
         candidates = open_benchmark(config).archs()
     result = evolve(evaluator, config["evolve"], config["seed"], resume, candidates=candidates,
-                    identity=scoring_identity(config, checkpoints), space=space)
+                    identity=evaluator.identity, space=space)
     # How many this process estimated itself goes to the log, not the result: a resumed search
     # estimates fewer and must still write the same result.
     result["estimates_lent_by"] = None if estimates is None else str(estimates)
