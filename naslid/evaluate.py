@@ -55,7 +55,7 @@ class Evaluator:
         self.calibration = list(islice(batches(dataset, dataset.train, ecfg["batch_size"],
                                                torch.Generator().manual_seed(config["seed"])), ecfg["recalibration_batches"]))
         self.cache: dict[tuple, float] = {}
-        self.identity = None  # what the estimates depend on (scoring_identity); set by load_evaluator
+        self.identity = scoring_identity(config, supernets)  # what the estimates depend on
         self.computed = 0  # estimates this evaluator computed (not cached, not lent by `reuse`)
         for supernet in supernets:
             supernet.to(device)
@@ -132,6 +132,4 @@ def load_evaluator(config: dict, checkpoints: list[Path]) -> Evaluator:
     from naslid.train import load_supernet, resolve_device
     device = resolve_device(config)
     loaded = [load_supernet(path, config) for path in checkpoints]
-    evaluator = Evaluator(config, [m for m, _ in loaded], [c["id"] for _, c in loaded], load_dataset(config["data"]), device)
-    evaluator.identity = scoring_identity(config, evaluator.supernets)
-    return evaluator
+    return Evaluator(config, [m for m, _ in loaded], [c["id"] for _, c in loaded], load_dataset(config["data"]), device)
