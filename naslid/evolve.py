@@ -150,11 +150,23 @@ class _Draws:
 
     def crossover(self, rng: np.random.Generator, parents: list, visited: set, prob: float, allowed: frozenset | None):
         for _ in range(MAX_DRAWS):
-            first, second = (parents[i] for i in rng.choice(len(parents), 2, replace=len(parents) < 2))
-            ops = tuple(b if rng.random() < prob else a for a, b in zip(first.ops, second.ops))
+            first, second = (parents[i] for i in _two_parents(rng, len(parents)))
+            swaps = rng.random(len(first.ops)).tolist()  # the stream of one rng.random() per position
+            ops = tuple(b if swap < prob else a for a, b, swap in zip(first.ops, second.ops, swaps))
             if self._unseen(ops, visited, allowed):
                 return self._claim(ops, visited)
         return self.random(rng, visited, allowed)
+
+
+def _two_parents(rng: np.random.Generator, n: int) -> list[int]:
+    """`rng.choice(n, 2, replace=n < 2)`, drawn as numpy draws it (two distinct: Floyd's algorithm,
+    then a shuffle), at half its overhead: a crossover that finds no unvisited child draws up to
+    MAX_DRAWS pairs, and the search's stream, so its results, must not change (tests/test_search.py)."""
+    if n < 2:
+        return rng.choice(n, 2, replace=True).tolist()
+    first, second = int(rng.integers(0, n - 1)), int(rng.integers(0, n))
+    pair = [first, second if second != first else n - 1]
+    return pair if rng.integers(0, 2) else pair[::-1]
 
 
 def run(config: dict, checkpoints: list[Path], out: Path, estimates: Path | None = None) -> dict:
