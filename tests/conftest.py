@@ -1,3 +1,5 @@
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -38,6 +40,60 @@ def run_snakemake(root: Path, *args, env: dict | None = None):
     import subprocess
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}", **(env or {}))
     return subprocess.run([SNAKEMAKE, *args], cwd=root, capture_output=True, text=True, env=env)
+
+
+# The tiny experiment of every workflow test (local, killed, SLURM, container): small enough for a
+# test, and every stage of the DAG runs (4 criteria, 1 split round, a 12-row ground truth).
+TINY = """
+name: tiny
+threads: 1
+space: {C: 4, N: 1}
+data: {limit: 256, augment: false}
+train: {epochs: 1, batch_size: 32, eval_batches: 1}
+finetune: {epochs: 1}
+lid: {k: 5, batches: 1, batch_size: 32}
+gradient: {batches: 1, batch_size: 32}
+split: {rounds: 1}
+evaluate: {batches: 1, batch_size: 64}
+evolve: {generations: 2, mutations: 3, crossovers: 3, randoms: 2, parents: 3}
+rank: {top_k: [5, 10]}
+benchmark: {path: table.csv}
+workflow:
+  seeds: [0]
+  criteria: [lid, exhaustive, nonlinear-count, none]
+  resources:
+    train: {threads: 1, mem_mb: 1000, runtime: 10, gpu: 0}
+    profile: {threads: 1, mem_mb: 1000, runtime: 10, gpu: 0}
+    search: {threads: 1, mem_mb: 1000, runtime: 10, gpu: 0}
+    light: {threads: 1, mem_mb: 1000, runtime: 10, gpu: 0}
+"""
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """The tiny experiment, run once per test session and then only read: the first test (of any
+    pytest-xdist worker) to ask runs it, the others wait on a file lock. A test that changes a run
+    works on `copy_run(tiny_run, ...)`."""
+    from filelock import FileLock
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the workers' common folder
+    root = shared / "tiny-run"
+    with FileLock(str(shared / "tiny-run.lock")):
+        if not (root / ".complete").is_file():
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir()
+            workflow_copy(root, TINY)
+            out = run_snakemake(root, "--cores", "2", "--configfile", "tiny.yaml")
+            assert out.returncode == 0, out.stderr[-3000:]
+            (root / ".complete").write_text("")
+    return root
+
+
+def copy_run(run: Path, root: Path) -> Path:
+    """A copy of a finished run (results, Snakemake's records, code, configs; modification times kept),
+    which Snakemake finds up to date."""
+    shutil.copytree(run, root, symlinks=True, ignore=shutil.ignore_patterns(".complete", "locks"))
+    return root
 
 
 def workflow_copy(root: Path, config_text: str) -> Path:

@@ -103,10 +103,11 @@ def test_shipped_table_meets_its_documented_quality(shipped):
 
 
 def test_rebuilding_three_shipped_architectures_matches_their_rows(tmp_path, shipped):
-    """The slowest test (about a minute on 2 cores): the table is reproducible from its recipe."""
+    """The table is reproducible from its recipe: NB201's CIFAR-100 optimum (index 9930) rebuilt, both
+    seeds, matches its row (one architecture: a rebuild takes 8 epochs per seed)."""
     record = json.loads(SHIPPED_PROXY_TABLE.with_suffix(".json").read_text())
     config = load_config(None, {k: record["config"][k] for k in ("data", "build_benchmark")})
-    picks = [3, 105, 9930]  # a parameter-free cell, a mostly `none` cell, NB201's CIFAR-100 optimum
+    picks = [9930]
     table = build(config, tmp_path / "rebuilt.csv", indices=picks)
     # Training is bit-reproducible on one machine, not across CPUs: oneDNN picks other kernels on
     # another CPU, and 8 epochs of SGD turn the rounding into a small reseed. Rebuilt on an Intel

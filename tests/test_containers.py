@@ -91,5 +91,5 @@ def test_ci_runs_the_container_check_after_the_tests():
 
 
 def test_the_container_checks_tiny_config_is_the_workflow_tests_tiny_config():
-    from test_workflow import TINY
+    from conftest import TINY
     assert yaml.safe_load((REPO / ".test" / "container" / "tiny.yaml").read_text()) == yaml.safe_load(TINY)

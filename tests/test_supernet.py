@@ -61,11 +61,23 @@ def test_live_edges_equal_the_edges_on_an_input_to_output_path_for_every_archite
         assert live_edges(edge_choices(arch)) == _live_by_paths(arch), arch.to_str()
 
 
+def _none_patterns_with_every_op() -> list[Arch]:
+    """For each of the 2^6 sets of `none` edges, 4 architectures that between them put each of the 4
+    other ops on each remaining edge (edge e of the j-th takes op (j + e) mod 4, counted past `none`)."""
+    archs = []
+    for pattern in range(2 ** len(EDGES)):
+        for j in range(4):
+            archs.append(Arch(tuple(0 if pattern >> e & 1 else 1 + (j + e) % 4 for e in range(len(EDGES)))))
+    return archs
+
+
 def test_skipping_dead_edges_leaves_output_and_gradients_exactly_equal():
     """In training mode the skipped edges contribute exactly zero: ReLU-conv-BN of an all-zero input
     is zero (here the convs' biases are zeroed so that this holds in floating point too; with a bias,
     BN of the constant conv output is zero only up to rounding, which BN then amplifies: skipping is
-    the exact value). Over every architecture, output and input gradient equal running every op."""
+    the exact value). Output and input gradient equal running every op, for every pattern of `none`
+    edges (which edges are skipped depends on that alone, as the test above shows) with every other op
+    on each edge that is not `none`: 64 x 4 architectures."""
     torch.manual_seed(0)
     every = Cell(4, [list(OPS)] * 6, affine=False, track_running_stats=True)
     for module in every.modules():
@@ -75,7 +87,7 @@ def test_skipping_dead_edges_leaves_output_and_gradients_exactly_equal():
     live.load_state_dict(every.state_dict())
     x = torch.randn(4, 4, 5, 5)
     weights = torch.linspace(-1, 1, x.numel()).view_as(x)
-    for arch in all_archs():
+    for arch in _none_patterns_with_every_op():
         results = []
         for cell in (every, live):
             xi = x.clone().requires_grad_()

@@ -1,5 +1,6 @@
 """The Snakemake workflow, run for real on a tiny config: it completes, and reruns only what changed."""
 
+import json
 import os
 import re
 import shutil
@@ -10,32 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import REPO, SNAKEMAKE, run_snakemake, workflow_copy
+from conftest import REPO, SNAKEMAKE, TINY, copy_run, run_snakemake, workflow_copy
 
 # Under pytest-xdist the tests share one run directory (`run_dir`): one worker runs them all.
 pytestmark = pytest.mark.xdist_group("workflow")
-
-TINY = """
-name: tiny
-space: {C: 4, N: 1}
-data: {limit: 256}
-train: {epochs: 1, batch_size: 32, eval_batches: 1}
-finetune: {epochs: 1}
-lid: {k: 5, batches: 1, batch_size: 32}
-gradient: {batches: 1, batch_size: 32}
-split: {rounds: 1}
-evaluate: {batches: 1, batch_size: 64}
-evolve: {generations: 2, mutations: 3, crossovers: 3, randoms: 2, parents: 3}
-rank: {top_k: [5, 10]}
-benchmark: {path: table.csv}
-workflow:
-  seeds: [0]
-  criteria: [lid, exhaustive, nonlinear-count, none]
-  resources:
-    train: {threads: 1, gpu: 0}
-    profile: {threads: 1, gpu: 0}
-    search: {threads: 1, gpu: 0}
-"""
 
 
 def snakemake(root: Path, *args) -> subprocess.CompletedProcess:
@@ -53,11 +32,9 @@ def planned(root: Path, *configfiles) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    root = workflow_copy(tmp_path_factory.mktemp("workflow"), TINY)
-    out = snakemake(root)
-    assert out.returncode == 0, out.stderr[-3000:]
-    return root
+def run_dir(tiny_run, tmp_path_factory):
+    """A copy of the session's tiny run, which these tests change (config overlays, edits, deletions)."""
+    return copy_run(tiny_run, tmp_path_factory.mktemp("workflow") / "run")
 
 
 def test_complete_run_writes_tables_and_figures(run_dir):
@@ -96,8 +73,6 @@ def test_tables_hold_the_numbers_of_the_json_files_they_summarise(run_dir):
     """Table 2's tau over all architectures is scipy's Kendall tau of rank.json's estimates against
     its ground truth; Table 3's row is query.json's first searched architecture; checked for every
     criterion of the run."""
-    import json
-
     import scipy.stats
     results = run_dir / "results" / "tiny"
     table2 = pd.read_csv(results / "tables" / "table2.csv").set_index("criterion")
@@ -111,12 +86,33 @@ def test_tables_hold_the_numbers_of_the_json_files_they_summarise(run_dir):
         assert best["arch"].replace("|", "\\|") in (results / "tables" / "table3.md").read_text()  # a "|" escaped in markdown
 
 
+def test_two_seeds_give_table2_the_mean_and_std_of_the_seeds_taus(tiny_run, tmp_path):
+    """A second seed of `none` (its supernet, search and ranking run; seed 0 is the session's run):
+    Table 2's tau over all architectures is the mean of the two seeds' Kendall taus, by scipy from
+    the two rank.json files, and its ± the std over the two (numpy's, ddof 0: the spread of these
+    seeds, not an estimate of a population's)."""
+    import scipy.stats
+    root = copy_run(tiny_run, tmp_path / "run")
+    (root / "seeds.yaml").write_text("workflow: {seeds: [0, 1], criteria: [none]}\n")
+    out = snakemake(root, "--configfile", "tiny.yaml", "seeds.yaml")
+    assert out.returncode == 0, out.stderr[-3000:]
+    results = root / "results" / "tiny"
+    taus = []
+    for seed in (0, 1):
+        ranked = json.loads((results / "none" / f"s{seed}" / "rank.json").read_text())["estimates"]
+        taus.append(scipy.stats.kendalltau([e["ground_truth"] for e in ranked], [e["estimate"] for e in ranked])[0])
+    assert taus[0] != taus[1]  # two real seeds, or the std below says nothing
+    row = pd.read_csv(results / "tables" / "table2.csv").set_index("criterion").loc["none"]
+    assert row["seeds"] == 2
+    assert row["tau_all"] == pytest.approx((taus[0] + taus[1]) / 2, abs=1e-12)
+    assert row["tau_all_std"] == pytest.approx(abs(taus[0] - taus[1]) / 2, abs=1e-12)
+    assert f"{row['tau_all']:.3f} ± {row['tau_all_std']:.3f}" in (results / "tables" / "table2.md").read_text()
+
+
 def test_no_profile_of_the_run_ties_every_op_and_no_edge_scores_near_one_over_eps(run_dir):
     """The dead-edge artifact, checked on every profile and split a run wrote: a batch in which all
     ops of an edge gave identical profiles, or a partition score of order 1/eps (1e8), means the
     profiled edge was cut off the cell's paths."""
-    import json
-
     import pandas as pd
     results = run_dir / "results" / "tiny" / "lid" / "s0"
     profiles = sorted((results / "profile").glob("*/edge*.csv"))
@@ -135,7 +131,6 @@ def test_the_search_takes_ranks_estimates_and_ends_as_a_search_that_evaluates_ev
     """evolve scores with rank's estimates where rank has them: a search within the benchmark then
     evaluates nothing itself and ends exactly as one that evaluates every architecture; estimates of
     other sub-supernets (another criterion's rank.json) are refused, and everything is evaluated."""
-    import json
     results = run_dir / "results" / "tiny"
     assert json.loads((results / "lid" / "s0" / "evolve.json").read_text())["estimates_lent_by"] == "results/tiny/lid/s0/rank.json"
     supernets = sorted(str(p) for p in (results / "lid" / "s0" / "final").glob("*.pt"))
@@ -314,15 +309,19 @@ def working_in(root: Path) -> list[int]:
 
 
 @pytest.mark.parametrize("kill", ["SIGTERM to Snakemake", "SIGKILL to the whole run"])
-def test_a_workflow_killed_mid_run_finishes_on_rerun_with_the_tables_of_a_clean_run(run_dir, tmp_path, kill):
+def test_a_workflow_killed_mid_run_finishes_on_rerun_with_the_tables_of_a_clean_run(tiny_run, tmp_path, kill):
     """Fault injection: kill the workflow while stages run, then the README's command again
     (`make run` calls scripts/run-workflow.sh). SIGTERM to Snakemake (a scheduler timeout) lets it
     stop its jobs and remove its lock; SIGKILL to Snakemake and its jobs at once (OOM killer, a lost
     login session) leaves the lock, which the script finds stale and clears. The workflow profile's
-    rerun-incomplete redoes the jobs that were cut off; the stages resume from their checkpoints."""
+    rerun-incomplete redoes the jobs that were cut off; the stages resume from their checkpoints.
+    The run is a copy of the session's tiny run without lid's results (its profiles, split,
+    fine-tunes and search run again) and tables; it must end with the tables of the uncut run."""
     import signal
     import time
-    root = workflow_copy(tmp_path, TINY)
+    root = copy_run(tiny_run, tmp_path / "run")
+    for made in ("lid", "tables", "figures"):
+        shutil.rmtree(root / "results" / "tiny" / made)
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     proc = subprocess.Popen([SNAKEMAKE, "--cores", "2", "--configfile", "tiny.yaml"], cwd=root, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -339,15 +338,19 @@ def test_a_workflow_killed_mid_run_finishes_on_rerun_with_the_tables_of_a_clean_
     while working_in(root) and time.time() < deadline:  # SIGKILL is delivered, not yet done, when killpg returns
         time.sleep(0.05)
     assert proc.returncode != 0 and not (root / "results" / "tiny" / "tables" / "table2.md").exists()
+    assert not (root / "results" / "tiny" / "lid" / "s0" / "evolve.json").exists()  # cut off before the search
     assert bool(list((root / ".snakemake" / "locks").glob("*"))) == kill.startswith("SIGKILL")
     out = subprocess.run(["bash", REPO / "scripts" / "run-workflow.sh", "--cores", "2", "--configfile", "tiny.yaml"],
                          cwd=root, env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-3000:]
     assert ("left its lock" in out.stderr) == kill.startswith("SIGKILL")
+    assert not re.search(r"^rule (pretrain|finetune_none):", out.stdout + out.stderr, re.M)  # what was left stays
     for table in ("table2.md", "table3.md", "table5.md"):
-        assert (root / "results/tiny/tables" / table).read_text() == (run_dir / "results/tiny/tables" / table).read_text()
-    for split in ("lid/s0/split/r.json", "exhaustive/s0/split/r.json", "nonlinear-count/s0/split/r.json"):
-        assert (root / "results/tiny" / split).read_bytes() == (run_dir / "results/tiny" / split).read_bytes()
+        assert (root / "results/tiny/tables" / table).read_text() == (tiny_run / "results/tiny/tables" / table).read_text()
+    for result in ("lid/s0/split/r.json", "lid/s0/evolve.json", "lid/s0/rank.json"):
+        a, b = (json.loads((r / "results/tiny" / result).read_text()) for r in (root, tiny_run))
+        a.pop("seconds", None), b.pop("seconds", None)
+        assert a == b, result
 
 
 def test_the_run_script_refuses_to_unlock_while_a_run_still_works_there(tmp_path):
