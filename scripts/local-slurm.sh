@@ -102,6 +102,11 @@ stop() {
         fi
         rm -f "$pidfile"
     done
+    # The config start wrote goes too: with it, every SLURM client (and so every Snakemake start, whose
+    # slurm plugin asks `scontrol show config`) waits 9 s for a controller that is gone.
+    if head -n 1 "$CONF" 2>/dev/null | grep -q "^# Written by naslid's scripts/local-slurm.sh"; then
+        rm -f "$CONF"
+    fi
 }
 
 case "${1:-}" in

@@ -35,7 +35,12 @@ def slurm():
     start = subprocess.run(["bash", str(SCRIPT), "start"], capture_output=True, text=True)
     assert start.returncode == 0, start.stderr
     yield
-    subprocess.run(["bash", str(SCRIPT), "stop"], capture_output=True, text=True)
+    stop = subprocess.run(["bash", str(SCRIPT), "stop"], capture_output=True, text=True)
+    assert stop.returncode == 0, stop.stderr
+    # Stopped means gone: a SLURM client (the slurm plugin at every Snakemake start) fails at once.
+    started = time.monotonic()
+    subprocess.run(["scontrol", "show", "config"], capture_output=True)
+    assert time.monotonic() - started < 2, "scontrol still waits for the stopped controller"
 
 
 def _watch_squeue(seen: set, stop: threading.Event):
