@@ -33,6 +33,50 @@ def test_cifar10_valid_convention_splits_the_training_set_in_halves(tmp_path):
     assert len(full.train) == 100 and torch.equal(full.valid.images, full.test.images)
 
 
+def test_cifar100_reads_fine_labels_and_splits_its_test_set_into_valid_and_test_halves(tmp_path):
+    """CIFAR-100's python layout (files train and test, fine and coarse labels): NB201 trains on all
+    50k and validates on one half of the 10k test images, tests on the other."""
+    folder = tmp_path / "cifar-100-python"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    written = {}
+    for name, n in (("train", 30), ("test", 12)):
+        written[name] = {"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), "fine_labels": rng.integers(0, 100, n).tolist(),
+                         "coarse_labels": rng.integers(0, 20, n).tolist(), "filenames": [f"{i}.png" for i in range(n)]}
+        with (folder / name).open("wb") as handle:
+            pickle.dump(written[name], handle)
+    data = load_dataset(load_config(None, {"data": {"dataset": "cifar100", "root": str(tmp_path)}})["data"])
+    assert data.num_classes == 100 and len(data.train) == 30 and len(data.valid) == len(data.test) == 6
+    assert data.train.labels.tolist() == written["train"]["fine_labels"]  # fine, not coarse
+    assert torch.equal(data.train.images[3], torch.from_numpy(written["train"]["data"][3].reshape(3, 32, 32)))
+    halves = torch.cat([data.valid.labels, data.test.labels]).tolist()
+    assert sorted(halves) == sorted(written["test"]["fine_labels"])  # the two halves cover the test set
+    pixels = {x.numpy().tobytes() for x in data.valid.images}
+    assert not pixels & {x.numpy().tobytes() for x in data.test.images}
+
+
+def test_imagenet16_keeps_the_first_120_classes_with_labels_from_zero(tmp_path):
+    """NB201's ImageNet16 pickles: 16x16 images, labels 1..1000; ImageNet16-120 is classes 1..120,
+    read as 0..119, and validates and tests on the two halves of val_data."""
+    folder = tmp_path / "ImageNet16"
+    folder.mkdir()
+    rng = np.random.default_rng(2)
+    labels = {}
+    for name in [f"train_data_batch_{i}" for i in range(1, 11)] + ["val_data"]:
+        labels[name] = rng.integers(1, 1001, 40)
+        labels[name][:8] = [1, 120, 121, 1000, 60, 2, 119, 500]  # both edges of the kept range, and beyond
+        batch = {"data": rng.integers(0, 256, (40, 768), dtype=np.uint8), "labels": labels[name].tolist()}
+        with (folder / name).open("wb") as handle:
+            pickle.dump(batch, handle)
+    data = load_dataset(load_config(None, {"data": {"dataset": "imagenet16-120", "root": str(tmp_path)}})["data"])
+    train_labels = np.concatenate([labels[f"train_data_batch_{i}"] for i in range(1, 11)])
+    assert data.num_classes == 120 and data.train.images.shape[1:] == (3, 16, 16)
+    assert data.train.labels.tolist() == (train_labels[train_labels <= 120] - 1).tolist()
+    assert data.train.labels.min() == 0 and data.train.labels.max() == 119
+    val = labels["val_data"]
+    assert len(data.valid) + len(data.test) == (val <= 120).sum()
+
+
 def test_truncated_dataset_file_is_named(tmp_path):
     write_cifar10(tmp_path)
     (tmp_path / "cifar-10-batches-py" / "data_batch_3").write_bytes(b"\x80\x04garbage")
