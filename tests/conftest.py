@@ -99,8 +99,6 @@ def copy_run(run: Path, root: Path) -> Path:
 def workflow_copy(root: Path, config_text: str) -> Path:
     """A working directory with the workflow, the configs, a copy of the package's code files, the
     config `tiny.yaml` and a sampled ground-truth table `table.csv` of 12 architectures."""
-    import shutil
-
     import pandas as pd
 
     from naslid.space.nb201 import Arch
