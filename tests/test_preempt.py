@@ -24,7 +24,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import PYTHON
+from conftest import PYTHON, same_json
 from naslid.io import atomic_torch_save
 from naslid.preempt import RESUMED
 
@@ -134,17 +134,6 @@ def same_weights(a, b):
     for key in a["state_dict"]:
         assert torch.equal(a["state_dict"][key], b["state_dict"][key]), key
     return a, b
-
-
-def same_json(a, b, *timings):
-    """Equal JSON results, but for the `timings` keys and the per-epoch `seconds`."""
-    records = [json.loads(Path(p).read_text()) for p in (a, b)]
-    for record in records:
-        for key in timings:
-            record.pop(key, None)
-        if "metrics" in record:
-            record["metrics"] = [{k: v for k, v in m.items() if k != "seconds"} for m in record["metrics"]]
-    assert records[0] == records[1]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
