@@ -20,9 +20,9 @@ import torch
 
 from _record import record
 from naslid.config import load_config
-from naslid.cost import run as cost
+from naslid.stages.cost import cost
 from naslid.io import atomic_torch_save
-from naslid.train import build_supernet, supernet_checkpoint
+from naslid.spaces.checkpoint import build_supernet, supernet_checkpoint
 
 
 def main():

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from _record import record
-from naslid.lid import lid_mle
+from naslid.method.lid import lid_mle
 
 
 def best_time(fn, repeats: int) -> float:

@@ -24,10 +24,11 @@ import torch
 
 from _record import record
 from naslid.config import load_config
-from naslid.criteria import get_criterion
+from naslid.method.criteria import get_criterion
 from naslid.data import load_dataset
-from naslid.space.nb201 import OPS, full_mask, unpartitioned_edges
-from naslid.train import build_supernet, seed_everything
+from naslid.spaces.nb201.encoding import OPS, full_mask, unpartitioned_edges
+from naslid.spaces.checkpoint import build_supernet
+from naslid.runtime.device import seed_everything
 
 GROUPS = ([0, 1], [2, 3, 4])  # indices into OPS: {none, skip_connect} / {nor_conv_1x1, nor_conv_3x3, avg_pool_3x3}
 

@@ -15,8 +15,8 @@ import time
 import torch
 
 from _record import record
-from naslid.space.nb201 import EDGES, OPS, Arch
-from naslid.supernet import Supernet
+from naslid.spaces.nb201.encoding import EDGES, OPS, Arch
+from naslid.spaces.nb201.network import Supernet
 
 
 def xautodl_supernet(C, N, num_classes):

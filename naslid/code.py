@@ -43,7 +43,7 @@ def _imported(path: Path, name: str) -> set[str]:
 
 def closure(*modules: str, root: Path = PACKAGE) -> list[str]:
     """Paths, relative to the repository (`naslid/...`), of every naslid file the given modules
-    (`naslid.train`, or short: `train`, `space.nb201`) import, transitively, themselves included."""
+    (`naslid.method.rsps`, or short: `train`, `space.nb201`) import, transitively, themselves included."""
     todo = [m if m.startswith("naslid") else f"naslid.{m}" for m in modules]
     seen: dict[str, Path] = {}
     while todo:

@@ -30,7 +30,7 @@ DEFAULTS: dict = {
         "name": "nb201",        # nb201 (NAS-Bench-201 cells) | proxyless (ProxylessNAS/OFA MobileNetV2 layers)
         "C": 16,                # nb201: channels of the first stage (NB201: 16)
         "N": 5,                 # nb201: cells per stage (NB201: 5)
-        "proxyless": {          # proxyless: the layout (naslid/space/proxyless.py); ProxylessNAS's ImageNet one
+        "proxyless": {          # proxyless: the layout (naslid/spaces/proxyless/encoding.py); ProxylessNAS's ImageNet one
             "widths": [24, 40, 80, 96, 192, 320],  # output channels of each stage
             "depths": [4, 4, 4, 4, 4, 1],          # searchable layers per stage
             "strides": [2, 2, 2, 1, 2, 1],         # stride of each stage's first layer
@@ -79,7 +79,7 @@ DEFAULTS: dict = {
         "batch_size": 128,      # the same images per batch as LID profiling
     },
     "split": {
-        "criterion": "lid",     # lid | lid-pearson | gradient | exhaustive | nonlinear-count | none (naslid/criteria.py)
+        "criterion": "lid",     # lid | lid-pearson | gradient | exhaustive | nonlinear-count | none (naslid/method/criteria.py)
         "rounds": 4,            # r rounds of two-way splits give 2^r sub-supernets (lid, lid-pearson, gradient)
         "exhaustive_rounds": 1,  # rounds of the exhaustive criterion: 5^r sub-supernets
         "balanced": True,       # groups differ in size by at most one (2 + 3 ops in NB201)

@@ -23,8 +23,8 @@ import time
 import pandas as pd
 import scipy.stats
 
-from naslid import build_benchmark
-from naslid.benchmark import SHIPPED_PROXY_TABLE
+from naslid.stages import build_benchmark
+from naslid.spaces.nb201.ground_truth import SHIPPED_PROXY_TABLE
 from naslid.config import load_config
 from naslid.data import proxy
 

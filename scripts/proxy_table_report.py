@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import scipy.stats
 
-from naslid.benchmark import SHIPPED_NB201_TABLE, SHIPPED_PROXY_TABLE
-from naslid.build_benchmark import op_counts
-from naslid.space.nb201 import Arch
+from naslid.spaces.nb201.ground_truth import SHIPPED_NB201_TABLE, SHIPPED_PROXY_TABLE
+from naslid.stages.build_benchmark import op_counts
+from naslid.spaces.nb201.encoding import Arch
 
 
 def main(path: Path) -> None:

@@ -23,12 +23,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from naslid.benchmark import open_benchmark  # noqa: E402
+from naslid.spaces.nb201.ground_truth import open_benchmark  # noqa: E402
 from naslid.config import load_config  # noqa: E402
 from naslid.data import load_dataset  # noqa: E402
-from naslid.evaluate import Evaluator  # noqa: E402
-from naslid.query import ground_truth_column  # noqa: E402
-from naslid.train import build_supernet, seed_everything, train  # noqa: E402
+from naslid.method.evaluate import Evaluator  # noqa: E402
+from naslid.spaces.nb201.ground_truth import ground_truth_column  # noqa: E402
+from naslid.spaces.checkpoint import build_supernet
+from naslid.runtime.device import seed_everything
+from naslid.method.rsps import train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,13 +10,13 @@ import pytest
 import torch
 
 from conftest import tiny_config
-from naslid.benchmark import open_benchmark
+from naslid.spaces.nb201.ground_truth import open_benchmark
 from naslid.config import load_config
 from naslid.data import load_dataset
 from naslid.errors import (ArchError, BenchmarkError, CheckpointError, ConfigError, DataError, NaslidError,
                            TrainingError)
 from naslid.io import atomic_write_json, load_checkpoint
-from naslid.space.nb201 import Arch, check_mask, full_mask
+from naslid.spaces.nb201.encoding import Arch, check_mask, full_mask
 
 
 def _missing_dataset_dir(tmp_path):
@@ -52,7 +52,8 @@ def _config_file(tmp_path, text):
 
 
 def _nan_loss(tmp_path):
-    from naslid.train import build_supernet, train
+    from naslid.spaces.checkpoint import build_supernet
+    from naslid.method.rsps import train
     config = tiny_config(tmp_path, train={"lr": 1e30, "epochs": 1, "grad_clip": 0.0})
     dataset = load_dataset(config["data"])
     model = build_supernet(config, 10, full_mask())
@@ -62,7 +63,7 @@ def _nan_loss(tmp_path):
 
 
 def _cuda_missing(tmp_path):
-    from naslid.train import resolve_device
+    from naslid.runtime.device import resolve_device
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA; the row checks a machine without it")
     resolve_device(load_config(None, {"device": "cuda"}))

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 import torch
 
-from naslid.benchmark import COLUMNS, ApiBenchmark, CompactTable, open_benchmark
+from naslid.spaces.nb201.ground_truth import COLUMNS, ApiBenchmark, CompactTable, open_benchmark
 from naslid.config import load_config
 from naslid.errors import BenchmarkError
-from naslid.space.nb201 import Arch, all_archs
+from naslid.spaces.nb201.encoding import Arch, all_archs
 
 # Ground truth for three architectures, in the compact table's columns (values are arbitrary).
 ROWS = {

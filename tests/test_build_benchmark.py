@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 import scipy.stats
 
-from naslid.benchmark import SHIPPED_PROXY_TABLE, CompactTable
-from naslid.build_benchmark import NB201_OPTIMA, build, op_counts, sample_archs
+from naslid.spaces.nb201.ground_truth import SHIPPED_PROXY_TABLE, CompactTable
+from naslid.stages.build_benchmark import NB201_OPTIMA, build, op_counts, sample_archs
 from naslid.config import load_config
 from naslid.data import proxy
 from naslid.errors import ConfigError
-from naslid.space.nb201 import Arch, all_archs
+from naslid.spaces.nb201.encoding import Arch, all_archs
 
 
 def test_sample_covers_every_op_count_stratum_and_nb201_optima():

@@ -13,12 +13,12 @@ def naslid(*args):
 
 
 def test_help_lists_every_stage():
-    from naslid.cli import STAGES
+    from naslid.stages import NAMES
     out = naslid("--help")
     assert out.returncode == 0
-    for name in STAGES:
+    for name in NAMES:
         assert name in out.stdout
-    assert {"pretrain", "finetune", "profile", "split"} <= set(STAGES)
+    assert {"pretrain", "finetune", "profile", "split"} <= set(NAMES)
 
 
 def test_user_error_is_one_line_and_leaves_nothing(tmp_path):
@@ -57,8 +57,8 @@ def inputs(tmp_path_factory):
     files in the place of a profile table, a split JSON and a search result."""
     from naslid.config import load_config
     from naslid.io import atomic_torch_save
-    from naslid.space.nb201 import full_mask, mask_to_lists
-    from naslid.train import build_supernet, supernet_checkpoint
+    from naslid.spaces.nb201.encoding import full_mask, mask_to_lists
+    from naslid.spaces.checkpoint import build_supernet, supernet_checkpoint
     root = tmp_path_factory.mktemp("cli_inputs")
     (root / "c.yaml").write_text(TINY)
     config = load_config(root / "c.yaml")

@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from naslid.code import closure
+from naslid.stages import NAMES
 
 
 def test_closure_follows_imports_at_any_depth_and_inside_functions(tmp_path):
@@ -28,13 +29,13 @@ def test_closure_follows_imports_at_any_depth_and_inside_functions(tmp_path):
         closure("missing", root=package)
 
 
-@pytest.mark.parametrize("stage", ["train", "profile", "split", "evolve", "rank", "query", "baselines", "cost", "final", "tables"])
+@pytest.mark.parametrize("stage", [name.replace("-", "_") for name in NAMES])
 def test_closure_holds_every_naslid_module_that_importing_the_stage_loads(stage):
     """Checked against Python itself: the modules a fresh interpreter has loaded after importing the
     stage (top-level imports only; the closure also holds those imported inside functions)."""
-    out = subprocess.run([sys.executable, "-c", f"import sys, naslid.{stage}; print(' '.join(m for m in sys.modules if m.startswith('naslid')))"],
+    out = subprocess.run([sys.executable, "-c", f"import sys, naslid.stages.{stage}; print(' '.join(m for m in sys.modules if m.startswith('naslid')))"],
                          capture_output=True, text=True, check=True)
     loaded = {m.removeprefix("naslid.").replace(".", "/") for m in out.stdout.split()}
-    files = {f.removeprefix("naslid/").removesuffix(".py").removesuffix("/__init__") for f in closure(stage)}
+    files = {f.removeprefix("naslid/").removesuffix(".py").removesuffix("/__init__") for f in closure(f"stages.{stage}")}
     files = {"naslid" if f == "__init__" else f for f in files}
     assert loaded <= files, loaded - files

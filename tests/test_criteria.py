@@ -10,16 +10,17 @@ import pytest
 import torch
 
 from conftest import tiny_config
-from naslid.criteria import CRITERIA, get_criterion, training_epochs
+from naslid.method.criteria import CRITERIA, get_criterion, training_epochs
 from naslid.data import load_dataset
 from naslid.errors import ArchError, NaslidError
-from naslid.evaluate import route
-from naslid.gradient import gradient_edge
-from naslid.space.nb201 import (EDGES, OPS, all_archs, archs_in_mask, full_mask, mask_from_lists, mask_to_lists,
-                                nonlinear_count, unpartitioned_edges)
-from naslid.split import min_cut_bipartition, partition_score, split
-from naslid.space.nb201 import edge_on_path
-from naslid.supernet import Supernet
+from naslid.method.evaluate import route
+from naslid.method.gradient import gradient_edge
+from naslid.spaces.nb201.encoding import EDGES, OPS, all_archs, archs_in_mask, full_mask, mask_from_lists, mask_to_lists, nonlinear_count, unpartitioned_edges
+from naslid.method.split import min_cut_bipartition, partition_score
+from naslid.stages.split import split
+from naslid.spaces.nb201.encoding import edge_on_path
+from naslid.spaces.nb201 import NB201Space
+from naslid.spaces.nb201.network import Supernet
 
 
 def _cosines_by_hand(config, model, dataset, edge, sub_id) -> dict[tuple[str, str], float]:
@@ -129,7 +130,7 @@ def test_a_nonlinear_count_sub_supernet_samples_only_and_all_of_its_members():
 
 def test_routing_over_the_seven_nonlinear_count_sub_supernets_finds_exactly_one_each():
     masks, counts = [full_mask()] * 7, [frozenset([c]) for c in range(7)]
-    holders = [route(arch, masks, counts) for arch in all_archs()]  # route raises on 0 or 2+ holders
+    holders = [route(arch, masks, NB201Space(), counts) for arch in all_archs()]  # route raises on 0 or 2+ holders
     assert all(nonlinear_count(a) == h for a, h in zip(all_archs(), holders))
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from naslid.errors import NaslidError
-from naslid.lid import layer_lid, lid_mle
+from naslid.method.lid import layer_lid, lid_mle
 
 
 def reference_lid(x: np.ndarray, k: int) -> np.ndarray:

@@ -7,7 +7,7 @@ and ground-truth table equal those of a run that was never interrupted (CPU, fix
 point is random: after a random number of finished units, plus a random part of the next one; the
 draw is seeded per test (`NASLID_KILL_SEED`, default 27; each test prints its draw), so a failure
 can be replayed. A deterministic stage restarted *from scratch* would end identical too, so every
-test also asserts the restart's `resumed <stage> at <unit> k of n` line (`naslid.preempt.RESUMED`)
+test also asserts the restart's `resumed <stage> at <unit> k of n` line (`naslid.runtime.preempt.RESUMED`)
 with k the units the checkpoint held after the kill (1 <= k < n), and, where the stage logs its
 units (the trainings' per-epoch records), that it computed only the units after k.
 """
@@ -26,7 +26,7 @@ import yaml
 
 from conftest import PYTHON, same_json
 from naslid.io import atomic_torch_save
-from naslid.preempt import RESUMED
+from naslid.runtime.preempt import RESUMED
 
 CONFIG = {"space": {"C": 4, "N": 1}, "threads": 1, "data": {"limit": 512, "augment": False},
           "train": {"epochs": 5, "batch_size": 32, "eval_batches": 1},
@@ -105,7 +105,7 @@ def epochs_done(out):
     """Epochs saved in a training's `<out>.resume` (what a restart resumes from)."""
     def done():
         try:
-            return torch.load(f"{out}.resume", weights_only=False)["state"]["epoch"]
+            return torch.load(f"{out}.resume", weights_only=False)["state"]["progress"]["done"]
         except (FileNotFoundError, RuntimeError, EOFError):
             return 0
     return done
@@ -162,8 +162,8 @@ def evolve_args(setup):
 def test_evolve_interrupted_and_resumed_equals_an_uninterrupted_run(setup, clean, sig, tmp_path, rng):
     def generations():
         try:
-            return json.loads((tmp_path / "killed.json.resume").read_text())["state"]["generation"]
-        except (FileNotFoundError, json.JSONDecodeError):
+            return torch.load(tmp_path / "killed.json.resume", weights_only=False)["state"]["progress"]["generation"]
+        except (FileNotFoundError, EOFError, RuntimeError):
             return 0
     reference = clean("evolve_clean", evolve_args(setup))
     result, k = interrupt(evolve_args(setup)(tmp_path / "killed"), generations, 8, sig, rng)
@@ -237,7 +237,7 @@ def test_profile_interrupted_and_resumed_equals_an_uninterrupted_run(setup, clea
             saved = torch.load(tmp_path / "killed.csv.resume", weights_only=False)
         except (FileNotFoundError, EOFError, RuntimeError):
             return 0
-        return sum(done for done, _ in saved["edges"].values())
+        return sum(done for done, _ in saved["state"]["edges"].values())
     reference = clean(f"profile_clean_{criterion}", profile_args(setup, criterion))
     result, k = interrupt(profile_args(setup, criterion)(tmp_path / "killed"), batches_done, 2 * PROFILE_BATCHES, sig, rng)
     assert_resumed(result, "profile", "batch", k, 2 * PROFILE_BATCHES, per_line=PROFILE_BATCHES)
@@ -252,7 +252,8 @@ def test_profile_resume_of_another_supernet_is_ignored(setup, tmp_path):
     other = tmp_path / "other.pt"
     assert naslid("finetune", "--config", setup / "c.yaml", "--parent", setup / "clean.pt", "--epochs", 1,
                   "--out", other, "--metrics", tmp_path / "m.json").wait() == 0
-    atomic_torch_save(tmp_path / "p.csv.resume", {"kind": "profile-resume", "fingerprint": "x", "edges": {0: (2, [])}})
+    atomic_torch_save(tmp_path / "p.csv.resume", {"kind": "resume", "stage": "profile", "fingerprint": "x",
+                                                "state": {"edges": {0: (2, [])}}})
     proc = naslid(*args, "--supernet", other)
     _, err = proc.communicate()
     assert proc.returncode == 0 and b"ignoring" in err
@@ -270,7 +271,8 @@ def test_a_stale_resume_file_is_ignored_and_the_run_starts_over(setup, clean, st
     if stage == "evolve":
         reference, args = clean("evolve_clean", evolve_args(setup)), evolve_args(setup)(killed)
         resume = tmp_path / "killed.json.resume"
-        resume.write_text(json.dumps({"fingerprint": "another run", "state": {"generation": 5, "evaluated": []}, "rng": None}))
+        atomic_torch_save(resume, {"kind": "resume", "stage": "evolve", "fingerprint": "another run",
+                                   "state": {"progress": {"generation": 5, "evaluated": []}, "rng": None}})
     else:
         if stage == "pretrain":
             reference = setup / "clean"
@@ -278,7 +280,8 @@ def test_a_stale_resume_file_is_ignored_and_the_run_starts_over(setup, clean, st
         else:
             reference, args = clean("train-final_clean", final_args(setup)), final_args(setup)(killed)
         resume = tmp_path / "killed.pt.resume"
-        atomic_torch_save(resume, {"kind": "resume", "fingerprint": "another run", "state": {"epoch": 3}})
+        atomic_torch_save(resume, {"kind": "resume", "stage": stage, "fingerprint": "another run",
+                                   "state": {"progress": {"done": 3, "metrics": []}}})
     run = naslid(*args)
     _, err = run.communicate()
     assert run.returncode == 0, err.decode()[-2000:]

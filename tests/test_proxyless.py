@@ -11,18 +11,19 @@ import thop
 import torch
 
 from conftest import REPO, run_snakemake, workflow_copy
-from naslid.complexity import flops_m, params_mb
+from naslid.spaces.complexity import flops_m, params_mb
 from naslid.config import load_config
-from naslid.criteria import split_shape
+from naslid.method.criteria import split_shape
 from naslid.data import load_dataset
 from naslid.errors import ArchError, ConfigError
-from naslid.evolve import _Draws
-from naslid.gradient import shared_parameters
-from naslid.mobilenet import LatencyTable
-from naslid.profile import COLUMNS, profile_edge
-from naslid.space import ProxylessSpace, get_space
-from naslid.space.proxyless import SKIP, Arch, Layout, count_by_nonlinear, macs
-from naslid.split import split
+from naslid.method.evolution import _Draws
+from naslid.method.gradient import shared_parameters
+from naslid.spaces.proxyless.network import LatencyTable
+from naslid.method.profile import COLUMNS, profile_edge
+from naslid.spaces.proxyless import ProxylessSpace
+from naslid.spaces import get_space
+from naslid.spaces.proxyless.encoding import SKIP, Arch, Layout, count_by_nonlinear, macs
+from naslid.stages.split import split
 
 TINY = REPO / "config" / "proxyless-tiny.yaml"
 LAYOUTS = {
@@ -85,7 +86,7 @@ def test_mobilenet_v2_has_its_published_flops_and_parameters():
 
 @pytest.mark.parametrize("name", ["proxylessnas", "ofa-style"])
 def test_flops_match_thop_and_the_closed_form(name):
-    """The hook counter of naslid.complexity against thop (convolutions and the classifier; BatchNorm,
+    """The hook counter of naslid.spaces.complexity against thop (convolutions and the classifier; BatchNorm,
     which neither convention counts, set to zero) and against the per-block formula."""
     layout = LAYOUTS[name]
     for arch in random_archs(layout, 3, seed=1):
@@ -278,7 +279,7 @@ def test_tiny_variant_runs_through_the_same_workflow(tmp_path):
     assert (table4["latency ms (estimate)"] > 0).all() and (table4["FLOPs M"] > 0).all()
     assert "NAS-LID peak MB" in (results / "tables" / "table1.md").read_text()
     assert not list(results.glob("*/s*/query.json")) and not list(results.glob("*/s*/rank.json"))
-    final = json.loads((results / "lid" / "s0" / "final.json").read_text())
+    final = json.loads((results / "lid" / "s0" / "trained.json").read_text())
     assert final["arch"] == json.loads((results / "lid" / "s0" / "evolve.json").read_text())["best"][0]["arch"]
     dry = run_snakemake(root, "-n", "--cores", "2", "--configfile", "config/proxyless-tiny.yaml", "tiny.yaml")
     assert "Nothing to be done" in dry.stdout + dry.stderr

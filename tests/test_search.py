@@ -13,14 +13,15 @@ from conftest import PYTHON, REPO, tiny_config
 from naslid.config import load_config
 from naslid.data import load_dataset
 from naslid.errors import NaslidError
-from naslid.evaluate import Evaluator, route
-from naslid.evolve import _two_parents, evolve
-from naslid.preempt import RESUMED
-from naslid.rank import correlations, protocol_archs
-from naslid.space.nb201 import EDGES, OPS, Arch, all_archs, full_mask
-from naslid.space import NB201Space
-from naslid.split import children_masks
-from naslid.supernet import Supernet
+from naslid.method.evaluate import Evaluator, route
+from naslid.method.evolution import _two_parents, evolve
+from naslid.runtime.preempt import RESUMED
+from naslid.method.stats import correlations
+from naslid.spaces.nb201.ground_truth import protocol_archs
+from naslid.spaces.nb201.encoding import EDGES, OPS, Arch, all_archs, full_mask
+from naslid.spaces.nb201 import NB201Space
+from naslid.method.split import children_masks
+from naslid.spaces.nb201.network import Supernet
 
 
 def _random_split_masks(rounds, seed):
@@ -45,17 +46,17 @@ def test_every_architecture_is_routed_to_exactly_one_sub_supernet(rounds, seed):
     assert len(masks) == 2 ** rounds
     counts = np.zeros(len(masks), dtype=int)
     for arch in all_archs():
-        counts[route(arch, masks)] += 1  # route raises unless exactly one mask holds arch
+        counts[route(arch, masks, NB201Space())] += 1  # route raises unless exactly one mask holds arch
     assert counts.sum() == 15625 and (counts > 0).all()
 
 
 def test_routing_rejects_sets_that_do_not_partition_the_space():
     masks = _random_split_masks(2, 0)
-    outside = next(a for a in all_archs() if route(a, masks) != 0)
+    outside = next(a for a in all_archs() if route(a, masks, NB201Space()) != 0)
     with pytest.raises(NaslidError, match="lies in 0 sub-supernets"):
-        route(outside, masks[:1])
+        route(outside, masks[:1], NB201Space())
     with pytest.raises(NaslidError, match="lies in 2 sub-supernets"):
-        route(Arch.from_index(0), [full_mask(), full_mask()])
+        route(Arch.from_index(0), [full_mask(), full_mask()], NB201Space())
 
 
 def test_evaluator_uses_the_sub_supernet_that_holds_the_arch_and_caches(tmp_path):
@@ -65,7 +66,7 @@ def test_evaluator_uses_the_sub_supernet_that_holds_the_arch_and_caches(tmp_path
     torch.manual_seed(0)
     supernets = [Supernet(4, 1, 10, m) for m in masks]
     evaluator = Evaluator(config, supernets, ["0", "1"], dataset, torch.device("cpu"))
-    arch = next(a for a in all_archs() if route(a, masks) == 1)
+    arch = next(a for a in all_archs() if route(a, masks, NB201Space()) == 1)
     score = evaluator(arch)
     assert evaluator.sub_id(arch) == "1"
     with torch.no_grad():  # the same number, computed by hand with the second supernet
@@ -120,7 +121,7 @@ def _hamming_fitness(target):
 
 def test_evolution_finds_a_known_optimum_within_the_default_budget():
     target = Arch.from_index(9930)
-    result = evolve(_hamming_fitness(target), load_config(None)["evolve"], seed=9930)
+    result = evolve(_hamming_fitness(target), load_config(None)["evolve"], seed=9930, space=NB201Space())
     assert result["best"][0]["arch"] == target.to_str()
     assert len(result["evaluated"]) == 50 * 50
     assert len({tuple(e["ops"]) for e in result["evaluated"]}) == 2500  # no architecture visited twice
@@ -141,9 +142,9 @@ def test_two_parents_are_drawn_as_numpy_choice_draws_them(n):
 def test_evolution_is_deterministic_and_follows_the_official_schedule():
     ecfg = load_config(None, {"evolve": {"generations": 6}})["evolve"]
     fitness = _hamming_fitness(Arch.from_index(777))
-    a, b = evolve(fitness, ecfg, seed=4), evolve(fitness, ecfg, seed=4)
+    a, b = evolve(fitness, ecfg, seed=4, space=NB201Space()), evolve(fitness, ecfg, seed=4, space=NB201Space())
     assert a == b
-    assert evolve(fitness, ecfg, seed=5)["evaluated"] != a["evaluated"]
+    assert evolve(fitness, ecfg, seed=5, space=NB201Space())["evaluated"] != a["evaluated"]
     assert [g["generation"] for g in a["generations"]] == list(range(6))
     maxima = [g["best_so_far"] for g in a["generations"]]
     assert maxima == sorted(maxima)  # the best seen never gets worse
@@ -152,7 +153,7 @@ def test_evolution_is_deterministic_and_follows_the_official_schedule():
 def test_evolution_on_the_nb201_landscape_finds_its_optimum(nb201_table):
     """On NB201's real cifar10-valid landscape (a fitness with a known optimum, index 6111)."""
     accuracy = nb201_table["cifar10_valid"].to_numpy()
-    result = evolve(lambda arch: accuracy[arch.index], load_config(None)["evolve"], seed=0)
+    result = evolve(lambda arch: accuracy[arch.index], load_config(None)["evolve"], seed=0, space=NB201Space())
     assert Arch.from_str(result["best"][0]["arch"]).index == 6111
 
 
@@ -161,7 +162,7 @@ def test_evolution_resumes_from_its_generation_checkpoint(tmp_path, capsys):
     must say it starts at generation 2 of 5 and score only the architectures of generations 2-4."""
     ecfg = load_config(None, {"evolve": {"generations": 5}})["evolve"]
     fitness = _hamming_fitness(Arch.from_index(4242))
-    clean = evolve(fitness, ecfg, seed=1)
+    clean = evolve(fitness, ecfg, seed=1, space=NB201Space())
 
     class Killed(Exception):
         pass
@@ -171,11 +172,11 @@ def test_evolution_resumes_from_its_generation_checkpoint(tmp_path, capsys):
             raise Killed
     resume = tmp_path / "evolve.json.resume"
     with pytest.raises(Killed):
-        evolve(fitness, ecfg, seed=1, resume=resume, on_generation=kill_after_two)
-    assert json.loads(resume.read_text())["state"]["generation"] == 2
+        evolve(fitness, ecfg, seed=1, space=NB201Space(), resume=resume, on_generation=kill_after_two)
+    assert torch.load(resume, weights_only=False)["state"]["progress"]["generation"] == 2
     capsys.readouterr()
     scored = []
-    assert evolve(lambda arch: scored.append(arch) or fitness(arch), ecfg, seed=1, resume=resume) == clean
+    assert evolve(lambda arch: scored.append(arch) or fitness(arch), ecfg, seed=1, space=NB201Space(), resume=resume) == clean
     assert RESUMED.findall(capsys.readouterr().err) == [("evolve", "generation", "2", "5")]
     assert scored == [Arch(tuple(e["ops"])) for e in clean["evaluated"] if e["generation"] >= 2]
 
@@ -194,7 +195,7 @@ def test_correlations_match_scipy_on_the_top_k():
 
 def test_gm_nas_protocol_is_the_top_one_percent_of_nb201(nb201_table):
     from conftest import NB201_TABLE
-    from naslid.benchmark import CompactTable
+    from naslid.spaces.nb201.ground_truth import CompactTable
     archs = protocol_archs(CompactTable(NB201_TABLE), "cifar10_test", None)
     truth = [t for _, t in archs]
     assert len(archs) == 157  # ceil(1% of 15,625); GM-NAS says "about 156"
@@ -242,7 +243,7 @@ def test_evolution_within_a_sampled_benchmark_visits_only_its_rows_and_stops_whe
     candidates = [Arch.from_index(i) for i in range(0, 15625, 97)][:120]
     target = candidates[77]
     ecfg = load_config(None, {"evolve": {"generations": 10}})["evolve"]
-    result = evolve(_hamming_fitness(target), ecfg, seed=0, candidates=candidates)
+    result = evolve(_hamming_fitness(target), ecfg, seed=0, space=NB201Space(), candidates=candidates)
     visited = [Arch(tuple(e["ops"])) for e in result["evaluated"]]
     assert set(visited) == set(candidates) and len(visited) == 120  # all 120, each once, then it stops
     assert len(result["generations"]) == 3 and result["best"][0]["arch"] == target.to_str()

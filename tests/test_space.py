@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from naslid.errors import ArchError
-from naslid.space.nb201 import (EDGES, NUM_ARCHS, OPS, Arch, all_archs, archs_in_mask, check_mask, full_mask,
-                                mask_contains, mask_from_lists, mask_to_lists)
+from naslid.spaces.nb201.encoding import EDGES, NUM_ARCHS, OPS, Arch, all_archs, archs_in_mask, check_mask, full_mask, mask_contains, mask_from_lists, mask_to_lists
 
 
 def test_index_order_matches_the_official_table_for_all_archs(nb201_table):

@@ -10,13 +10,12 @@ import torch
 from conftest import tiny_config
 from naslid.data import load_dataset
 from naslid.errors import NaslidError
-from naslid.profile import profile_edge
-from naslid.space.nb201 import (EDGES, NUM_ARCHS, OPS, all_archs, full_mask, mask_contains, mask_from_lists,
-                                unpartitioned_edges)
-from naslid.space import NB201Space
-from naslid.split import (children_masks, min_cut_bipartition, partition_score, separability, similarity,
-                          similarity_matrix, split, tied_batches)
-from naslid.supernet import Supernet
+from naslid.method.profile import profile_edge
+from naslid.spaces.nb201.encoding import EDGES, NUM_ARCHS, OPS, all_archs, full_mask, mask_contains, mask_from_lists, unpartitioned_edges
+from naslid.spaces.nb201 import NB201Space
+from naslid.method.split import children_masks, min_cut_bipartition, partition_score, separability, similarity, similarity_matrix, tied_batches
+from naslid.stages.split import split
+from naslid.spaces.nb201.network import Supernet
 
 # Under pytest-xdist the tests share one trained supernet (`trained`): one worker runs them all.
 pytestmark = pytest.mark.xdist_group("split")
@@ -132,7 +131,8 @@ def test_separability_closed_form():
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    from naslid.train import load_supernet, pretrain
+    from naslid.spaces.checkpoint import load_supernet
+    from naslid.stages.pretrain import pretrain
     tmp = tmp_path_factory.mktemp("trained")
     config = tiny_config(tmp, lid={"batches": 1})
     pretrain(config, tmp / "s.pt", tmp / "m.json")
@@ -165,8 +165,8 @@ def test_profiles_see_the_edge_no_batch_ties_every_op(trained):
 
 
 def test_other_edges_are_drawn_among_the_choices_that_keep_the_edge_on_a_path():
-    from naslid.profile import other_edges
-    from naslid.space.nb201 import edge_on_path
+    from naslid.method.profile import other_edges
+    from naslid.spaces.nb201.encoding import edge_on_path
     model = Supernet(4, 1, 10)
     generator = torch.Generator().manual_seed(0)
     for edge in range(len(EDGES)):
@@ -270,7 +270,7 @@ def test_pearson_similarity_of_constant_profiles_is_defined():
 def test_empty_profile_tables_of_split_edges_do_not_change_column_types(tmp_path):
     import pandas as pd
 
-    from naslid.profile import COLUMNS, read_profiles, write_profile
+    from naslid.method.profile import COLUMNS, read_profiles, write_profile
     write_profile(pd.DataFrame([("", "1<-0", "none", 0, 0, 1.5)], columns=COLUMNS), tmp_path / "a.csv")
     write_profile(pd.DataFrame(columns=COLUMNS), tmp_path / "b.csv")
     table = read_profiles([tmp_path / "a.csv", tmp_path / "b.csv"])

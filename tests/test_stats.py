@@ -10,11 +10,11 @@ import scipy.stats
 import torch
 from torch import nn
 
-from naslid import stats
-from naslid.baselines import naswot
+from naslid.method import stats
+from naslid.stages.baselines import naswot
 from naslid.config import load_config
 from naslid.errors import NaslidError
-from naslid.tables import table2
+from naslid.stages.tables import table2
 
 RESAMPLES = 300  # enough to compare intervals drawn from the same generator; exactness does not need more
 
@@ -125,7 +125,7 @@ def test_table2_numbers_are_the_bootstrap_of_the_json_sources(fixture_table):
 
 
 def test_tables_stage_says_how_to_get_missing_or_corrupt_baselines(tmp_path):
-    from naslid.tables import _baselines as read_baselines
+    from naslid.stages.tables import _baselines as read_baselines
     with pytest.raises(NaslidError, match="naslid baselines"):
         read_baselines(tmp_path)
     (tmp_path / "s0").mkdir()
@@ -173,13 +173,13 @@ def test_naswot_of_images_with_identical_codes_is_minus_infinity():
 
 
 def test_baselines_stage_on_a_tiny_table_writes_every_estimate(tmp_path):
-    from naslid.baselines import run
-    from naslid.space.nb201 import Arch
+    from naslid.stages.baselines import baselines
+    from naslid.spaces.nb201.encoding import Arch
     rows = [{"index": i, "arch": Arch.from_index(i).to_str(), "proxy_valid": 50.0 + i % 7, "proxy_test": 40.0 + i % 11,
              "test_acc_s0": 40.0 + i % 5, "test_acc_s1": 40.0 + i % 3} for i in (0, 1, 3, 87, 6111)]
     pd.DataFrame(rows).to_csv(tmp_path / "table.csv", index=False)
     config = load_config(None, {"space": {"C": 4, "N": 1}, "data": {"limit": 16}, "benchmark": {"path": str(tmp_path / "table.csv")}})
-    result = run(config, tmp_path / "baselines.json")
+    result = baselines(config, tmp_path / "baselines.json")
     assert json.loads((tmp_path / "baselines.json").read_text())["archs"] == 5
     assert [b["baseline"] for b in result["baselines"]] == ["params", "flops", "naswot"]
     by_index = {r["index"]: r for r in rows}
@@ -195,7 +195,7 @@ def test_seed_interval_is_students_t_by_hand():
 
 
 def test_table5_pairs_pearson_with_euclidean_seed_by_seed():
-    from naslid.tables import table5
+    from naslid.stages.tables import table5
     truth = np.arange(20.0)
     rng = np.random.default_rng(6)
     ranks = [_rank("lid", s, truth, truth + 5 * rng.normal(size=20)) for s in (0, 1)]

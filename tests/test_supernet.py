@@ -2,13 +2,13 @@
 
 import collections
 
-import numpy as np
 import pytest
 import torch
 
 from naslid.errors import ArchError
-from naslid.space.nb201 import EDGES, OPS, Arch, all_archs, full_mask, mask_contains
-from naslid.supernet import Cell, StandaloneNetwork, Supernet, batch_statistics, edge_choices, live_edges
+from naslid.spaces.nb201.encoding import EDGES, OPS, Arch, all_archs, full_mask, mask_contains
+from naslid.spaces.nb201.network import Cell, StandaloneNetwork, Supernet, live_edges
+from naslid.spaces.masked import batch_statistics, edge_choices
 
 
 @pytest.mark.parametrize("index", [0, 1, 123, 6111, 9930, 15624])

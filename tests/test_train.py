@@ -5,7 +5,9 @@ import torch
 
 from conftest import tiny_config
 from naslid.errors import TrainingError
-from naslid.train import build_supernet, finetune, load_supernet, pretrain
+from naslid.spaces.checkpoint import build_supernet, load_supernet
+from naslid.stages.finetune import finetune
+from naslid.stages.pretrain import pretrain
 
 
 def test_checkpoint_holds_config_mask_and_rebuilds(tmp_path):
@@ -52,7 +54,7 @@ def test_seeding_on_cpu_turns_deterministic_algorithms_on_without_importing_the_
     torch's compiler, 2.3 s of every stage's start); checked in a fresh interpreter."""
     import subprocess
     import sys
-    code = ("import sys, torch; from naslid.config import load_config; from naslid.train import seed_everything; "
+    code = ("import sys, torch; from naslid.config import load_config; from naslid.runtime.device import seed_everything; "
             "seed_everything(load_config(None, {})); "
             "print(torch.are_deterministic_algorithms_enabled(), 'torch._inductor.config' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

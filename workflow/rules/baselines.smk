@@ -19,7 +19,7 @@ rule baselines:
         runtime=resources("light")["runtime"],
     params:
         config_file=MERGED_CONFIG,
-        config=sections("rank", "benchmark", "data", "space"),
+        config=settings("baselines"),
     shell:
         "naslid baselines --config {params.config_file} --set seed={wildcards.seed} --set threads={threads} "
         "--out {output} 2> {log}"

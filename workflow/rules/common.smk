@@ -10,15 +10,20 @@ from snakemake.utils import validate
 # The merged config is checked before any job starts: first by naslid, whose one-line message names
 # the key (unknown key, wrong type, out of range, missing path), then by the JSON schema, which a
 # config that passes naslid's rules always passes (the schema is generated from them).
+from naslid import stages as naslid_stages
 from naslid.code import closure
 from naslid.config import load_config
-from naslid.benchmark import shipped_or_path
-from naslid.criteria import CRITERIA as NASLID_CRITERIA, split_shape, training_epochs
+from naslid.spaces.nb201.ground_truth import shipped_or_path
+from naslid.method.criteria import (
+    CRITERIA as NASLID_CRITERIA,
+    split_shape,
+    training_epochs,
+)
 from naslid.data import dataset_files
 from naslid.errors import NaslidError
-from naslid.final import final_data
-from naslid.space import get_space
-from naslid.tables import outputs as table_outputs
+from naslid.stages.train_final import final_data
+from naslid.spaces import get_space
+from naslid.stages.tables import outputs as table_outputs
 
 try:
     NASLID = load_config(None, {k: v for k, v in config.items()})
@@ -99,26 +104,24 @@ def naslid(stage):
     )
 
 
-def sections(*names):
-    """The config sections a stage reads, as a params entry: a change in them reruns the stage."""
-    return json.dumps({n: NASLID[n] for n in names}, sort_keys=True)
-
-
-def criterion_sections(*names):
-    """Like `sections`, plus the section the experiment's criterion reads (lid or gradient)."""
-    own = {"lid": ["lid"], "lid-pearson": ["lid"], "gradient": ["gradient"]}
-    return lambda wildcards: sections(*names, *own.get(wildcards.criterion, []))
+def settings(stage):
+    """The values of the config keys a stage declares it reads (naslid/stages), with its experiment's
+    criterion's section where the stage reads that: the rule's params, so a change reruns exactly
+    the stages that read what changed."""
+    declared = naslid_stages.get(stage)
+    return lambda wildcards: json.dumps(
+        declared.settings(NASLID, getattr(wildcards, "criterion", None)), sort_keys=True
+    )
 
 
 def resources(group):
     return NASLID["workflow"]["resources"][group]
 
 
-def code(*modules, cli=False):
-    """The naslid files a stage runs, as inputs: the import closure of its modules (naslid/code.py),
-    so editing any module it may import reruns it. `cli`: the stage's logic is in cli.py itself.
-    """
-    return closure(*modules) + (["naslid/cli.py"] if cli else [])
+def code(stage):
+    """The naslid files a stage runs, as inputs: the import closure of its module and of the CLI that
+    calls it (naslid/code.py), so editing any module it may import reruns it."""
+    return closure(naslid_stages.module_name(stage), "naslid.cli")
 
 
 # ---- sub-supernets: ids are paths of child indices; file names prefix them with r ----
@@ -214,7 +217,7 @@ def tables_inputs(wildcards):
         )
         inputs += expand(f"{RESULTS}/s{{seed}}/baselines.json", seed=SEEDS)
     else:
-        inputs = experiments(f"{EXPERIMENT}/final.json")
+        inputs = experiments(f"{EXPERIMENT}/trained.json")
     inputs += experiments(f"{EXPERIMENT}/evolve.json")
     for criterion in CRITERIA:
         if criterion != "none":

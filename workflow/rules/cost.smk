@@ -19,7 +19,7 @@ rule cost:
         gpu=resources("profile")["gpu"],
     params:
         config_file=MERGED_CONFIG,
-        config=sections("lid", "data", "space", "device"),
+        config=settings("cost"),
         sizes=COST_SIZES,
     shell:
         "naslid cost --config {params.config_file} --set threads={threads} --supernet {input.supernet}"

@@ -23,7 +23,7 @@ rule evolve:
         gpu=resources("search")["gpu"],
     params:
         config_file=MERGED_CONFIG,
-        config=sections("evolve", "evaluate", "data", "device", "benchmark"),  # benchmark: within_benchmark's rows
+        config=settings("evolve"),
         estimates=lambda w, input: (
             f" --estimates {input.estimates}" if input.estimates else ""
         ),

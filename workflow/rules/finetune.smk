@@ -4,7 +4,7 @@
 # Between rounds: the child a later round splits (inherited weights, epochs_between_rounds more).
 rule finetune_between:
     input:
-        code("train", "split", cli=True),
+        code("finetune"),
         DATA_FILES,
         unpack(parent_inputs),
     output:
@@ -21,9 +21,7 @@ rule finetune_between:
         gpu=resources("train")["gpu"],
     params:
         config_file=MERGED_CONFIG,
-        config=sections(
-            "data", "space", "supernet", "train", "finetune", "split", "device"
-        ),
+        config=settings("finetune"),
         child=lambda w: w.node[-1],
         epochs=NASLID["split"]["epochs_between_rounds"],
     shell:
@@ -33,7 +31,7 @@ rule finetune_between:
 # The final sub-supernets, fine-tuned for finetune.epochs: the ones the search evaluates.
 rule finetune:
     input:
-        code("train", "split", cli=True),
+        code("finetune"),
         DATA_FILES,
         unpack(parent_inputs),
     output:
@@ -50,9 +48,7 @@ rule finetune:
         gpu=resources("train")["gpu"],
     params:
         config_file=MERGED_CONFIG,
-        config=sections(
-            "data", "space", "supernet", "train", "finetune", "split", "device"
-        ),
+        config=settings("finetune"),
         child=lambda w: w.node[-1],
         epochs=NASLID["finetune"]["epochs"],
     shell:
@@ -62,7 +58,7 @@ rule finetune:
 # The one-shot baseline (criterion none): the supernet trained on for the same total budget.
 rule finetune_none:
     input:
-        code("train", "split", cli=True),
+        code("finetune"),
         DATA_FILES,
         parent=f"{RESULTS}/s{{seed}}/pretrain/supernet.pt",
     output:
@@ -79,9 +75,7 @@ rule finetune_none:
         gpu=resources("train")["gpu"],
     params:
         config_file=MERGED_CONFIG,
-        config=sections(
-            "data", "space", "supernet", "train", "finetune", "split", "device"
-        ),
+        config=settings("finetune"),
         epochs=none_epochs(),
     shell:
         "naslid finetune --config {params.config_file} --set seed={wildcards.seed} --set split.criterion=none"

@@ -3,7 +3,7 @@
 
 rule pretrain:
     input:
-        code("train"),
+        code("pretrain"),
         DATA_FILES,
     output:
         supernet=f"{RESULTS}/s{{seed}}/pretrain/supernet.pt",
@@ -19,7 +19,7 @@ rule pretrain:
         gpu=resources("train")["gpu"],
     params:
         config_file=MERGED_CONFIG,
-        config=sections("data", "space", "supernet", "train", "device"),
+        config=settings("pretrain"),
     shell:
         "naslid pretrain --config {params.config_file} --set seed={wildcards.seed} --set threads={threads} "
         "--out {output.supernet} --metrics {output.metrics} 2> {log}"

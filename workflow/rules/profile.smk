@@ -5,7 +5,7 @@
 
 rule profile:
     input:
-        code("profile", "criteria", cli=True),
+        code("profile"),
         DATA_FILES,
         supernet=lambda w: checkpoint_of(w.node, w.criterion).format(**w),
     output:
@@ -23,7 +23,7 @@ rule profile:
         gpu=resources("profile")["gpu"],
     params:
         config_file=MERGED_CONFIG,
-        config=criterion_sections("data", "device"),
+        config=settings("profile"),
     shell:
         naslid("profile")
         + " --set threads={threads} --supernet {input.supernet} --edge {wildcards.edge} --out {output} 2> {log}"
@@ -31,7 +31,7 @@ rule profile:
 
 rule profile_sub_supernet:
     input:
-        code("profile", "criteria", cli=True),
+        code("profile"),
         DATA_FILES,
         supernet=lambda w: checkpoint_of(w.node, w.criterion).format(**w),
     output:
@@ -47,7 +47,7 @@ rule profile_sub_supernet:
         gpu=resources("profile")["gpu"],
     params:
         config_file=MERGED_CONFIG,
-        config=criterion_sections("data", "device"),
+        config=settings("profile"),
     shell:
         naslid("profile")
         + " --set threads={threads} --supernet {input.supernet} --out {output} 2> {log}"

@@ -19,6 +19,6 @@ rule query:
         runtime=resources("light")["runtime"],
     params:
         config_file=MERGED_CONFIG,
-        config=sections("benchmark", "data"),
+        config=settings("query"),
     shell:
         naslid("query") + " --evolve {input.evolve} --out {output} 2> {log}"

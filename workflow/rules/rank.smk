@@ -20,7 +20,7 @@ rule rank:
         gpu=resources("search")["gpu"],
     params:
         config_file=MERGED_CONFIG,
-        config=sections("rank", "evaluate", "benchmark", "data", "device"),
+        config=settings("rank"),
     shell:
         naslid("rank")
         + " --set threads={threads} --supernets {input.supernets} --out {output} 2> {log}"

@@ -3,7 +3,7 @@
 
 rule split:
     input:
-        code("split", "criteria", cli=True),
+        code("split"),
         supernet=lambda w: checkpoint_of(w.node, w.criterion).format(**w),
         profiles=profiles_of,
     output:
@@ -18,7 +18,7 @@ rule split:
         runtime=resources("light")["runtime"],
     params:
         config_file=MERGED_CONFIG,
-        config=criterion_sections("split"),
+        config=settings("split"),
     shell:
         naslid("split")
         + " --supernet {input.supernet} --profiles {input.profiles} --out {output} 2> {log}"

@@ -52,7 +52,7 @@ rule tables:
         runtime=resources("light")["runtime"],
     params:
         config_file=MERGED_CONFIG,
-        config=sections("train", "finetune", "split", "benchmark", "rank"),  # Table 2's budget and k; which tables
+        config=settings("tables"),
         results=lambda w, output: Path(output.fig1).parents[1],
     shell:
         "naslid tables --config {params.config_file} --results {params.results} 2> {log}"

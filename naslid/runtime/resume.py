@@ -1,0 +1,58 @@
+"""Resuming an interrupted job: one resume file per output, used only by the same job.
+
+Every long stage (pretrain, finetune, train-final, evolve, profile, build-benchmark) saves its
+progress atomically to `<out>.resume` (build-benchmark: a marker in its parts folder) after each
+unit of work (an epoch, a generation, a batch group), with the *fingerprint* of what it computes: the
+settings, the schedule, the initial weights or input files. A restarted job continues from the
+file only if the fingerprint is the same, announces it as `resumed <stage> at <unit> k of n`
+(`naslid.runtime.preempt`), and ends as an uninterrupted job would; a file of another job is
+ignored, said so, and replaced. The output's writer removes the file (`finish`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+from naslid.io import atomic_torch_save, load_checkpoint
+
+
+def fingerprint(*parts, tensors=(), files=()) -> str:
+    """What identifies a job: the JSON of `parts` (settings, schedule, ids), then the bytes of
+    `tensors` (initial weights) and of `files` (a checkpoint it reads)."""
+    digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode())
+    for tensor in tensors:
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    for path in files:
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()
+
+
+class ResumeFile:
+    """The resume file (`<out>.resume`) of one job of `stage`, valid for one `fingerprint`."""
+
+    def __init__(self, path: str | Path, stage: str, fingerprint: str):
+        self.path = Path(path)
+        self.stage, self.fingerprint = stage, fingerprint
+
+    def load(self) -> dict | None:
+        """The saved state, or None: no file, or one of another job (said so on stderr). The caller
+        announces what it resumes (`preempt.resumed`)."""
+        if not self.path.is_file():
+            return None
+        saved = load_checkpoint(self.path, "resume")
+        if saved.get("fingerprint") != self.fingerprint:
+            print(f"ignoring {self.path}: it belongs to another job (config, architecture, initial weights or inputs)",
+                  file=sys.stderr)
+            return None
+        return saved["state"]
+
+    def save(self, state: dict) -> None:
+        """Write `state` atomically (the caller then lets a SIGTERM stop the job: `preempt.checkpoint_done`)."""
+        atomic_torch_save(self.path, {"kind": "resume", "stage": self.stage, "fingerprint": self.fingerprint,
+                                      "state": state})
+
+    def finish(self) -> None:
+        self.path.unlink(missing_ok=True)
