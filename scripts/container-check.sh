@@ -2,7 +2,7 @@
 # Builds naslid's CPU image from containers/Dockerfile and checks it, with no container registry and
 # no container engine service: a Debian bookworm base made here by mmdebstrap (from the Debian mirror
 # apt is configured with), the image built by buildah (chroot isolation, vfs storage), then inside
-# the image `naslid --help` and the tiny workflow (.test/container/, `snakemake --cores 2`), whose
+# the image `naslid --help` and the tiny workflow (.test/tiny/, `snakemake --cores 2`), whose
 # split JSONs and tables are compared byte for byte with the same run on the host.
 #
 #   scripts/container-check.sh                     # as root (apt-get, mmdebstrap, buildah); .ci/run runs it
@@ -71,7 +71,7 @@ workdir() {
     mkdir -p "$1"
     cp -r "$REPO/workflow" "$REPO/config" "$1/"
     (cd "$REPO" && find naslid -name '*.py' -exec cp --parents {} "$1/" \;)
-    cp "$REPO/.test/container/tiny.yaml" "$REPO/.test/container/table.csv" "$1/"
+    cp "$REPO/.test/tiny/tiny.yaml" "$REPO/.test/tiny/table.csv" "$1/"
 }
 
 # The host's run of the tiny workflow goes on while the image builds (the build mostly copies files and

@@ -42,31 +42,11 @@ def run_snakemake(root: Path, *args, env: dict | None = None):
     return subprocess.run([SNAKEMAKE, *args], cwd=root, capture_output=True, text=True, env=env)
 
 
-# The tiny experiment of every workflow test (local, killed, SLURM, container): small enough for a
-# test, and every stage of the DAG runs (4 criteria, 1 split round, a 12-row ground truth).
-TINY = """
-name: tiny
-threads: 1
-space: {C: 4, N: 1}
-data: {limit: 256, augment: false}
-train: {epochs: 1, batch_size: 32, eval_batches: 1}
-finetune: {epochs: 1}
-lid: {k: 5, batches: 1, batch_size: 32}
-gradient: {batches: 1, batch_size: 32}
-split: {rounds: 1}
-evaluate: {batches: 1, batch_size: 64}
-evolve: {generations: 2, mutations: 3, crossovers: 3, randoms: 2, parents: 3}
-rank: {top_k: [5, 10]}
-benchmark: {path: table.csv}
-workflow:
-  seeds: [0]
-  criteria: [lid, exhaustive, nonlinear-count, none]
-  resources:
-    train: {threads: 1, mem_mb: 1000, runtime: 10, gpu: 0}
-    profile: {threads: 1, mem_mb: 1000, runtime: 10, gpu: 0}
-    search: {threads: 1, mem_mb: 1000, runtime: 10, gpu: 0}
-    light: {threads: 1, mem_mb: 1000, runtime: 10, gpu: 0}
-"""
+# The tiny experiment of every workflow test (local, killed, SLURM, container) and its overlays:
+# small enough for a test, and every stage of the DAG runs (4 criteria, 1 split round, a 12-row
+# ground truth, .test/tiny/table.csv).
+TEST_CONFIGS = REPO / ".test" / "tiny"
+TINY = (TEST_CONFIGS / "tiny.yaml").read_text()
 
 
 @pytest.fixture(scope="session")
@@ -111,15 +91,11 @@ def same_json(a, b, *ignored):
 
 def workflow_copy(root: Path, config_text: str) -> Path:
     """A working directory with the workflow, the configs, a copy of the package's code files, the
-    config `tiny.yaml` and a sampled ground-truth table `table.csv` of 12 architectures."""
-    import pandas as pd
-
-    from naslid.space.nb201 import Arch
+    config `tiny.yaml`, the sampled ground truth `table.csv` and the overlays of .test/tiny/."""
     for name in ("workflow", "config"):
         shutil.copytree(REPO / name, root / name)
     shutil.copytree(REPO / "naslid", root / "naslid", ignore=shutil.ignore_patterns("*.parts", "__pycache__"))
-    rows = [{"index": i, "arch": Arch.from_index(i).to_str(), "proxy_valid": 50 + (i * 7919) % 40, "proxy_test": 40 + (i * 104729) % 50}
-            for i in (0, 1, 3, 87, 105, 777, 1651, 4242, 6111, 9930, 12000, 15624)]
-    pd.DataFrame(rows).to_csv(root / "table.csv", index=False)
+    for overlay in TEST_CONFIGS.iterdir():
+        shutil.copy(overlay, root / overlay.name)
     (root / "tiny.yaml").write_text(config_text)
     return root

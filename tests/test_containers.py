@@ -8,7 +8,6 @@ import sys
 import tomllib
 from pathlib import Path
 
-import yaml
 
 from conftest import REPO
 
@@ -90,6 +89,9 @@ def test_ci_runs_the_container_check_after_the_tests():
     assert subprocess.run(["bash", "-n", str(REPO / "scripts" / "container-check.sh")]).returncode == 0
 
 
-def test_the_container_checks_tiny_config_is_the_workflow_tests_tiny_config():
-    from conftest import TINY
-    assert yaml.safe_load((REPO / ".test" / "container" / "tiny.yaml").read_text()) == yaml.safe_load(TINY)
+def test_the_container_check_runs_the_workflow_tests_tiny_config():
+    """One tiny experiment for every workflow test: the container check copies the file the tests read."""
+    from conftest import TEST_CONFIGS
+    script = (REPO / "scripts" / "container-check.sh").read_text()
+    assert TEST_CONFIGS == REPO / ".test" / "tiny"
+    assert 'cp "$REPO/.test/tiny/tiny.yaml" "$REPO/.test/tiny/table.csv"' in script

@@ -53,7 +53,6 @@ def _watch_squeue(seen: set, stop: threading.Event):
 def test_the_workflow_runs_through_slurm_with_the_same_outputs_as_locally(slurm, tiny_run, tmp_path):
     """The session's tiny run, its lid and none experiments again as SLURM jobs: the same results."""
     on_slurm = workflow_copy(tmp_path, TINY)
-    (on_slurm / "slurm.yaml").write_text("workflow: {criteria: [lid, none]}\n")
     seen: set = set()
     stop = threading.Event()
     watcher = threading.Thread(target=_watch_squeue, args=(seen, stop), daemon=True)
@@ -97,7 +96,7 @@ def _dataset_placeholders(root: Path, config: str) -> None:
     needs them to exist, as the workflow makes them inputs."""
     from naslid.config import load_config
     from naslid.data import dataset_files
-    from naslid.final import final_data
+    from naslid.stages.train_final import final_data
     config = load_config([root / config])
     cwd = os.getcwd()
     os.chdir(root)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from conftest import REPO, SNAKEMAKE, TINY, copy_run, run_snakemake, same_json, workflow_copy
 
@@ -93,8 +94,7 @@ def test_two_seeds_give_table2_the_mean_and_std_of_the_seeds_taus(tiny_run, tmp_
     seeds, not an estimate of a population's)."""
     import scipy.stats
     root = copy_run(tiny_run, tmp_path / "run")
-    (root / "seeds.yaml").write_text("workflow: {seeds: [0, 1], criteria: [none]}\n")
-    out = snakemake(root, "--configfile", "tiny.yaml", "seeds.yaml")
+    out = snakemake(root, "--configfile", "tiny.yaml", "two-seeds.yaml")
     assert out.returncode == 0, out.stderr[-3000:]
     results = root / "results" / "tiny"
     taus = []
@@ -153,19 +153,8 @@ def test_the_search_takes_ranks_estimates_and_ends_as_a_search_that_evaluates_ev
     assert "not reusing" in said and foreign["evaluated"] == alone["evaluated"]
 
 
-def test_a_search_reruns_when_the_benchmark_changes(run_dir):
-    """evolve reads the benchmark (within_benchmark: its rows; and rank's estimates of them), so a new
-    benchmark.path reruns it (it did not on 800bbd4: its params left the benchmark section out)."""
-    shutil.copy(run_dir / "table.csv", run_dir / "other-table.csv")
-    (run_dir / "other.yaml").write_text("benchmark: {path: other-table.csv}\n")
-    jobs = planned(run_dir, "other.yaml")
-    assert jobs["evolve"] == 4 and jobs["rank"] == 4 and jobs["query"] == 4
-    assert not {"pretrain", "profile", "split", "finetune", "finetune_none"} & set(jobs)
-
-
 def test_profiling_every_edge_of_a_sub_supernet_in_one_job_plans_one_job_per_sub_supernet(run_dir):
-    (run_dir / "grouped.yaml").write_text("workflow: {profile_jobs: sub-supernet}\n")
-    jobs = planned(run_dir, "grouped.yaml")
+    jobs = planned(run_dir, "profile-per-sub-supernet.yaml")
     assert jobs["profile_sub_supernet"] == 1 and "profile" not in jobs  # lid's root (1 round)
     assert jobs["split"] == 1 and "pretrain" not in jobs
 
@@ -176,7 +165,7 @@ def test_figures_are_drawn_from_the_result_files(run_dir, tmp_path):
     import numpy as np
     from PIL import Image
 
-    from naslid.tables import _experiments, figure1, figure4, figure5
+    from naslid.stages.tables import _experiments, figure1, figure4, figure5
     results = run_dir / "results" / "tiny"
     draw = {1: figure1, 4: figure4, 5: lambda where, out: figure5(_experiments(where, "evolve"), out)}
     pixels = lambda path: np.asarray(Image.open(path).convert("RGB"))
@@ -194,35 +183,10 @@ def test_after_a_complete_run_nothing_is_planned(run_dir):
     assert planned(run_dir) == {}
 
 
-def test_changing_evolution_plans_only_the_search_and_its_consumers(run_dir):
-    (run_dir / "evo.yaml").write_text("evolve: {generations: 3}\n")
-    jobs = planned(run_dir, "evo.yaml")
-    # rank reads no evolve.* setting (its params: rank, evaluate, benchmark, data, device): it stays
-    assert jobs["evolve"] == 4 and jobs["query"] == 4 and set(jobs) <= {"evolve", "query", "tables", "all"}
-
-
-def test_changing_lid_k_replans_profiles_and_downstream_but_not_pretraining(run_dir):
-    (run_dir / "k.yaml").write_text("lid: {k: 6}\n")
-    jobs = planned(run_dir, "k.yaml")
-    assert jobs["profile"] == 6 and jobs["split"] == 1 and jobs["finetune"] == 2 and jobs["evolve"] == 1
-    assert "pretrain" not in jobs and "finetune_none" not in jobs
-
-
-def test_editing_a_module_reruns_the_rules_that_use_it(run_dir):
-    """Snakemake (>= 9.18) compares input checksums: an edit counts, a bare `touch` does not."""
-    module = run_dir / "naslid" / "evolve.py"
-    original = module.read_text()
-    module.write_text(original + "# an edit\n")
-    jobs = planned(run_dir)
-    assert jobs["evolve"] == 4 and not {"pretrain", "profile", "split", "finetune"} & set(jobs)
-    module.write_text(original)
-    assert planned(run_dir) == {}
-
-
 def test_editing_a_module_a_stage_imports_indirectly_reruns_it(run_dir):
     """Code inputs are each stage's import closure: pretraining reruns when the NB201 encoding it
     builds its cell from changes (on 800bbd4 pretrain.smk listed only train.py and supernet.py)."""
-    module = run_dir / "naslid" / "space" / "nb201.py"
+    module = run_dir / "naslid" / "spaces" / "nb201" / "encoding.py"
     original = module.read_text()
     module.write_text(original + "# an edit\n")
     try:
@@ -232,20 +196,101 @@ def test_editing_a_module_a_stage_imports_indirectly_reruns_it(run_dir):
     assert jobs["pretrain"] == 1 and jobs["query"] == 4 and jobs["tables"] == 1
 
 
-def test_editing_the_benchmark_file_in_place_reruns_the_stages_that_read_it(run_dir):
-    """The ground-truth table is an input of the stages that read it (on 800bbd4 none: an edited
-    table reran nothing)."""
+# The rerun table: what a dry run on the finished tiny run plans after one change, written by hand
+# from what each setting means (not from the stages' declarations). Rules of the tiny run: pretrain,
+# profile (lid), split (lid, exhaustive, nonlinear-count), finetune, finetune_none, evolve, query,
+# rank, baselines, cost, tables. "all" is left out.
+EVERYTHING = {"pretrain", "profile", "split", "finetune", "finetune_none", "evolve", "query", "rank", "baselines",
+              "cost", "tables"}
+SEARCH = {"evolve", "query", "tables"}  # a search and what reads it
+SCORED = SEARCH | {"rank"}  # the supernet estimates: the search and the ranking (whose estimates it borrows)
+SUB_SUPERNETS = SCORED | {"finetune", "finetune_none"}
+RERUN_TABLE = {
+    # one key of every config section
+    "data: {limit: 200}": EVERYTHING,
+    "space: {C: 5}": EVERYTHING,
+    "supernet: {sampling: switch}": EVERYTHING - {"baselines"},  # baselines train no supernet
+    "train: {lr: 0.02}": EVERYTHING - {"baselines"},
+    "finetune: {lr: 0.02}": SUB_SUPERNETS,
+    "lid: {k: 6}": {"profile", "split", "finetune", "cost"} | SCORED,  # lid's experiment, and Table 1
+    "gradient: {batches: 2}": {"cost", "tables"},  # no gradient experiment here: Table 1 only
+    "split: {balanced: false}": {"split", "finetune"} | SCORED,  # not none: it has no split
+    "evaluate: {batches: 2}": SCORED,
+    "evolve: {generations: 3}": SEARCH,
+    # evolve reads the benchmark (within_benchmark's rows): on 800bbd4 it did not rerun
+    "benchmark: {path: table-copy.csv}": SCORED | {"baselines"},
+    "rank: {top_k: [5, 8]}": SCORED | {"baselines"},  # evolve borrows rank's estimates
+    "workflow: {resources: {light: {mem_mb: 2000}}}": set(),  # a job's resources are no setting
+    "final: {epochs: 3}": set(),  # train-final runs only without a benchmark
+    "build_benchmark: {epochs: 2}": set(),  # not a workflow stage
+    "seed: 5": set(),  # the workflow sets each job's seed from workflow.seeds
+    "threads: 2": set(),  # and its threads from its resources
+}
+# Editing one module of each stage reruns that stage and what reads its outputs.
+MODULE_TABLE = {
+    "pretrain": EVERYTHING - {"baselines"},
+    "finetune": SUB_SUPERNETS,
+    "profile": {"profile", "split", "finetune"} | SCORED,
+    "split": {"split", "finetune"} | SCORED,
+    "evolve": SEARCH,
+    "query": {"query", "tables"},
+    "rank": SCORED,
+    "baselines": {"baselines", "tables"},
+    "cost": {"cost", "tables"},
+    "tables": {"tables"},
+}
+
+
+def test_each_setting_file_and_stage_module_reruns_exactly_the_stages_that_read_it(run_dir):
+    """The rerun table. A row fails if a stage reruns that did not read what changed (wasted hours on
+    a cluster) or one that did read it stays (a stale result)."""
+    shutil.copy(run_dir / "table.csv", run_dir / "table-copy.csv")
+    got = {}
+    for change, expected in RERUN_TABLE.items():
+        (run_dir / "change.yaml").write_text(change + "\n")
+        got[change] = (set(planned(run_dir, "change.yaml")) - {"all"}, expected)
     table = run_dir / "table.csv"
     original = table.read_text()
     edited = pd.read_csv(table)
-    edited.loc[0, "proxy_test"] += 1  # one measurement corrected
+    edited.loc[0, "proxy_test"] += 1  # one measurement corrected, in place
     edited.to_csv(table, index=False)
-    try:
-        jobs = planned(run_dir)
+    try:  # on 800bbd4 an edited table reran nothing
+        got["the benchmark file, edited"] = (set(planned(run_dir)) - {"all"}, SCORED | {"baselines"})
     finally:
         table.write_text(original)
-    assert jobs["rank"] == 4 and jobs["evolve"] == 4 and jobs["query"] == 4 and jobs["baselines"] == 1
-    assert not {"pretrain", "profile", "split", "finetune", "finetune_none"} & set(jobs)
+    for stage, expected in MODULE_TABLE.items():
+        module = run_dir / "naslid" / "stages" / f"{stage}.py"
+        code = module.read_text()
+        module.write_text(code + "# an edit\n")
+        try:
+            got[f"naslid/stages/{stage}.py, edited"] = (set(planned(run_dir)) - {"all"}, expected)
+        finally:
+            module.write_text(code)
+    wrong = {row: {"planned": sorted(p), "expected": sorted(e)} for row, (p, e) in got.items() if p != e}
+    assert not wrong, wrong
+    assert planned(run_dir) == {}
+
+
+def test_editing_a_file_of_the_dataset_reruns_the_stages_that_read_the_data(tmp_path):
+    """A dataset directory's files are inputs (on 800bbd4 an edited dataset reran nothing): a run of
+    the one-shot baseline on a tiny CIFAR-10 directory, then one pickle of it rewritten."""
+    from test_data import write_cifar10
+    from naslid.spaces.nb201.encoding import Arch
+    write_cifar10(tmp_path / "cifar")
+    config = yaml.safe_load(TINY)
+    config["data"] = {"dataset": "cifar10", "root": str(tmp_path / "cifar"), "augment": False}
+    config["workflow"]["criteria"] = ["none"]
+    config["train"]["batch_size"] = config["lid"]["batch_size"] = 16
+    config["evaluate"]["batch_size"] = 16
+    root = workflow_copy(tmp_path / "run", yaml.safe_dump(config))
+    rows = [{"index": i, "arch": Arch.from_index(i).to_str(), "cifar10_valid": 80 + i % 7, "cifar10_test": 80 + i % 11}
+            for i in (0, 1, 3, 87, 105, 777, 1651, 4242, 6111, 9930, 12000, 15624)]
+    pd.DataFrame(rows).to_csv(root / "table.csv", index=False)
+    out = snakemake(root)
+    assert out.returncode == 0, out.stderr[-3000:]
+    batch = tmp_path / "cifar" / "cifar-10-batches-py" / "data_batch_3"
+    batch.write_bytes(batch.read_bytes()[:-1] + b"\x00")  # one pixel changed (the pickle's last byte is its STOP)
+    assert set(planned(root)) - {"all"} == {"pretrain", "finetune_none", "cost", "baselines"} | SCORED
 
 
 def test_deleting_one_sub_supernet_reruns_only_that_job_and_its_consumers(run_dir):
