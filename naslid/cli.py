@@ -41,12 +41,14 @@ def _config(args) -> dict:
     return load_config(args.config, overrides, source="--set")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every stage, or of stage `only`: a job imports its own stage's module, not
+    every stage's (torch, scipy, matplotlib: seconds at each of the workflow's many job starts)."""
     parser = argparse.ArgumentParser(prog="naslid", description=naslid.__doc__.strip() + "\n\nStages, in pipeline order:",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"naslid {__version__}")
     sub = parser.add_subparsers(dest="stage", metavar="<stage>", required=True)
-    for name in stages.NAMES:
+    for name in [only] if only else stages.NAMES:
         stage = stages.get(name)
         p = sub.add_parser(name, help=stage.help, description=stage.help)
         p.add_argument("--config", type=Path, required=True, nargs="+",
@@ -67,7 +69,8 @@ def _namespace(args, declared: tuple) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     from naslid.runtime import preempt
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    parser = build_parser(argv[0] if argv and argv[0] in stages.NAMES else None)
     args = parser.parse_args(argv)
     preempt.install()
     try:
