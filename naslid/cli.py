@@ -56,15 +56,18 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         p.add_argument("--set", action="append", metavar="KEY=VALUE",
                        help="override one config key, e.g. --set seed=1 --set split.criterion=gradient (repeatable)")
         for arg in stage.inputs + stage.outputs:
-            many = {"nargs": "+" if arg.required else "*", "action": "extend"} if arg.many else {}
-            p.add_argument(arg.flag, dest=arg.name, type=arg.type, default=arg.default, required=arg.required,
-                           help=arg.help, **many)
+            many = {"nargs": "*" if arg.empty_ok else "+", "action": "extend"} if arg.many else {}
+            # a given list replaces the default (argparse's extend would append to it): default after parsing
+            p.add_argument(arg.flag, dest=arg.name, type=arg.type, default=None if arg.many else arg.default,
+                           required=arg.required, help=arg.help, **many)
         p.set_defaults(declared=stage)
     return parser
 
 
 def _namespace(args, declared: tuple) -> argparse.Namespace:
-    return argparse.Namespace(**{arg.name: getattr(args, arg.name) for arg in declared})
+    given = {arg.name: getattr(args, arg.name) for arg in declared}
+    return argparse.Namespace(**{arg.name: arg.default if arg.many and given[arg.name] is None else given[arg.name]
+                                 for arg in declared})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -103,3 +103,21 @@ def test_bad_command_line_input_is_one_error_line_and_no_output(inputs, tmp_path
     assert out.returncode == 2 and len(lines) == 1, out.stderr[-2000:]
     assert lines[0].startswith(f"naslid {stage}: error: ") and fragment.format(**{"in": inputs}) in lines[0], lines[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_a_list_flag_replaces_its_default_and_needs_a_value_unless_declared_empty():
+    """`--sizes 16` is [16], not the default [32, 64] with 16 appended (argparse's extend would);
+    `--edge` alone is a usage error; `--profiles` alone is an empty list (a split that measures nothing)."""
+    from naslid.cli import _namespace, build_parser
+    from naslid.stages import get
+
+    def parsed(stage, *argv):
+        args = build_parser(stage).parse_args([stage, "--config", "c.yaml", *argv])
+        return _namespace(args, get(stage).inputs)
+
+    assert parsed("cost", "--supernet", "s.pt", "--out", "c.json").sizes == [32, 64]
+    assert parsed("cost", "--supernet", "s.pt", "--sizes", "16", "--out", "c.json").sizes == [16]
+    assert parsed("profile", "--supernet", "s.pt", "--edge", "1", "--edge", "4", "--out", "p.csv").edge == [1, 4]
+    assert parsed("split", "--supernet", "s.pt", "--profiles", "--out", "s.json").profiles == []
+    with pytest.raises(SystemExit):
+        parsed("profile", "--supernet", "s.pt", "--edge", "--out", "p.csv")

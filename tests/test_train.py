@@ -59,3 +59,21 @@ def test_seeding_on_cpu_turns_deterministic_algorithms_on_without_importing_the_
             "print(torch.are_deterministic_algorithms_enabled(), 'torch._inductor.config' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "False"]
+
+
+def test_a_resume_file_of_another_layout_or_job_is_ignored_not_trusted(tmp_path, capsys):
+    """What `ResumeFile.load` returns None for (the job starts over, saying why): an older naslid's
+    per-stage layout, another job's fingerprint, a truncated file; its own file it returns."""
+    from naslid.io import atomic_torch_save
+    from naslid.runtime.resume import ResumeFile
+    resume = ResumeFile(tmp_path / "p.csv.resume", "profile", "abc")
+    atomic_torch_save(resume.path, {"kind": "profile-resume", "fingerprint": "abc", "edges": {0: (2, [])}})
+    assert resume.load() is None
+    atomic_torch_save(resume.path, {"kind": "resume", "fingerprint": "abc", "state": {"edges": {}}})  # no format
+    assert resume.load() is None
+    resume.save({"edges": {0: (2, [])}})
+    assert resume.load() == {"edges": {0: (2, [])}}
+    assert ResumeFile(resume.path, "profile", "another").load() is None
+    resume.path.write_bytes(resume.path.read_bytes()[:100])
+    assert resume.load() is None
+    assert capsys.readouterr().err.count("ignoring") == 4

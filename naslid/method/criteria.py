@@ -3,11 +3,11 @@
 A criterion does one job: characterise a candidate edge of a (sub-)supernet (`characterise`, one
 `naslid profile` job per edge, a tidy table) and turn those tables into a similarity matrix of the
 edge's ops (`similarity`). Everything else (min-cut, edge choice, masks, child ids, the split JSON)
-is shared, in `naslid.split`.
+is shared, in `naslid.method.split`.
 
 - `lid`: NAS-LID; layer-wise LID profiles, similarity by `lid.similarity` (Eq. 5 by default).
 - `lid-pearson`: the same profiles compared by Pearson distance (paper Table 5).
-- `gradient`: GM-NAS; cosine of the shared weights' gradients (`naslid.gradient`).
+- `gradient`: GM-NAS; cosine of the shared weights' gradients (`naslid.method.gradient`).
 - `exhaustive`: few-shot NAS (Zhao et al. 2021): no characterisation; the first unpartitioned edge
   (NB201's edge order) is split into one sub-supernet per op, `split.exhaustive_rounds` times
   (1 round: the 5 sub-supernets of the few-shot NAS paper on NB201).

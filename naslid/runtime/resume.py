@@ -16,7 +16,10 @@ import json
 import sys
 from pathlib import Path
 
+from naslid.errors import CheckpointError
 from naslid.io import atomic_torch_save, load_checkpoint
+
+FORMAT = 2  # the layout below; a resume file of an older naslid (per-stage layouts) is ignored
 
 
 def fingerprint(*parts, tensors=(), files=()) -> str:
@@ -42,8 +45,12 @@ class ResumeFile:
         announces what it resumes (`preempt.resumed`)."""
         if not self.path.is_file():
             return None
-        saved = load_checkpoint(self.path, "resume")
-        if saved.get("fingerprint") != self.fingerprint:
+        try:
+            saved = load_checkpoint(self.path, "resume")
+        except CheckpointError as err:  # truncated, or an older naslid's layout: start over
+            print(f"ignoring {self.path}: {err}", file=sys.stderr)
+            return None
+        if saved.get("format") != FORMAT or saved.get("fingerprint") != self.fingerprint:
             print(f"ignoring {self.path}: it belongs to another job (config, architecture, initial weights or inputs)",
                   file=sys.stderr)
             return None
@@ -51,8 +58,8 @@ class ResumeFile:
 
     def save(self, state: dict) -> None:
         """Write `state` atomically (the caller then lets a SIGTERM stop the job: `preempt.checkpoint_done`)."""
-        atomic_torch_save(self.path, {"kind": "resume", "stage": self.stage, "fingerprint": self.fingerprint,
-                                      "state": state})
+        atomic_torch_save(self.path, {"kind": "resume", "format": FORMAT, "stage": self.stage,
+                                      "fingerprint": self.fingerprint, "state": state})
 
     def finish(self) -> None:
         self.path.unlink(missing_ok=True)

@@ -57,8 +57,8 @@ def train_epochs(resume: ResumeFile, epochs: int, model, optimizer, scheduler, g
                  one_epoch: Callable[[int, dict], dict], after_epoch: Callable[[dict, dict], None] | None = None,
                  state: dict | None = None) -> dict:
     """Epochs `done`..`epochs - 1` of a training, `one_epoch(epoch, state) -> record` each; returns the
-    state (`done`, `metrics`: the records, and what the caller keeps in it). After every epoch the
-    resume file is written, then `after_epoch(record, state)` runs (metrics files, measurements)."""
+    state (`done`, `metrics`: the records, and what the caller keeps in it). After every epoch
+    `after_epoch(record, state)` runs (metrics files, measurements), then the resume file is written."""
     state = {"done": 0, "metrics": [], **(state or {})}
     saved = resume.load()
     if saved is not None:
@@ -73,10 +73,10 @@ def train_epochs(resume: ResumeFile, epochs: int, model, optimizer, scheduler, g
         state["metrics"].append(record)
         state["done"] = epoch + 1
         print(json.dumps(record), file=sys.stderr)
+        if after_epoch is not None:  # before the snapshot: what it does to the model is what a resume continues from
+            after_epoch(record, state)
         resume.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                      "generator": generator.get_state(), "progress": state})
-        if after_epoch is not None:
-            after_epoch(record, state)
         if epoch + 1 < epochs:
             preempt.checkpoint_done(f"epoch {epoch + 1} of {epochs} ({resume.path})")
     return state

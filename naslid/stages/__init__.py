@@ -21,7 +21,7 @@ given, `outputs` the files it writes, both namespaces named after the stage's co
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,8 @@ class Arg:
     """One command-line argument of a stage: a file it reads or writes, or a value."""
     flag: str                   # "--supernets"; the namespace attribute is the flag without dashes
     help: str
-    many: bool = False          # one or more (nargs="+"); with required=False, zero or more
+    many: bool = False          # one or more values (repeatable: --edge 1 --edge 4 is --edge 1 4)
+    empty_ok: bool = False      # with many: the flag may come with no value (a split without profiles)
     required: bool = True
     type: Any = Path            # Path for files; int or str for values
     default: Any = None
@@ -54,7 +55,6 @@ class Stage:
     inputs: tuple[Arg, ...] = ()
     outputs: tuple[Arg, ...] = ()
     criterion_reads: bool = False  # also reads the section of the experiment's split criterion (lid, gradient)
-    module: str = field(default="", compare=False)
 
     def settings(self, config: dict, criterion: str | None = None) -> dict:
         """{key: value} of every config key this stage reads: a rule's rerun trigger."""
@@ -83,7 +83,6 @@ def get(name: str) -> Stage:
     stage = module.STAGE
     if stage.name != name:
         raise RuntimeError(f"{module.__name__} declares stage {stage.name!r}, not {name!r}")
-    object.__setattr__(stage, "module", module.__name__)
     return stage
 
 

@@ -5,7 +5,7 @@
 For the architectures `naslid rank` ranks (GM-NAS's protocol, `rank.protocol_archs`), three
 estimates that need no supernet, each computed on the stand-alone network of the configured space
 (`space.C`, `space.N`, the dataset's classes and image size):
-- `params`: millions of parameters; `flops`: millions of multiply-accumulates (`naslid.complexity`);
+- `params`: millions of parameters; `flops`: millions of multiply-accumulates (`naslid.spaces.complexity`);
 - `naswot`: the zero-cost proxy of Mellor et al., "Neural Architecture Search without Training",
   ICML 2021: on one minibatch at initialisation, each image's binary code is which ReLU units it
   switches on; K_H[i, j] = N_A - d_H(c_i, c_j) (N_A units, d_H the Hamming distance) and the score

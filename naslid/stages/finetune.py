@@ -65,4 +65,5 @@ def finetune(config: dict, parent: Path, mask: np.ndarray | None, sub_id: str | 
     if config["finetune"]["init"] == "scratch":
         model = build_supernet(config, dataset.num_classes, model.mask, model.nonlinear)
     epochs = config["finetune"]["epochs"] if epochs is None else epochs
-    return train(config, model, dataset, epochs, config["finetune"]["lr"], out, metrics, sub_id)
+    trained = {**config, "finetune": {**config["finetune"], "epochs": epochs}}  # saved with the weights: what was trained
+    return train(trained, model, dataset, epochs, config["finetune"]["lr"], out, metrics, sub_id)

@@ -27,7 +27,7 @@ STAGE = Stage(
     criterion_reads=True,
     inputs=(Arg("--supernet", "checkpoint of the (sub-)supernet to split"),
             Arg("--profiles", "its profile tables (from `naslid profile`); none for a criterion that measures "
-                "nothing (exhaustive, nonlinear-count)", many=True, required=False, default=[])),
+                "nothing (exhaustive, nonlinear-count)", many=True, required=False, default=[], empty_ok=True)),
     outputs=(Arg("--out", "split JSON to write"),),
 )
 

@@ -6,7 +6,7 @@ Reads `<results>/<criterion>/s<seed>/{rank,query,evolve}.json`, the first split 
 `<results>/s<seed>/baselines.json` and `<results>/cost.json`, and writes to `<results>/tables/`:
 - table1: peak memory and time of characterising one edge, GM-NAS vs NAS-LID, per input size;
 - table2: Kendall tau and Spearman rho over all ranked architectures and among the top-k, mean ± std
-  over seeds with 95 % bootstrap intervals (`naslid.stats`), and the paired Δτ vs `none`, per
+  over seeds with 95 % bootstrap intervals (`naslid.method.stats`), and the paired Δτ vs `none`, per
   criterion; then the baselines (params, flops, naswot) and the ground truth's ceiling;
 - table3: the best searched architecture's benchmark (and reference) accuracies per criterion, with
   a 95 % interval over seeds;
@@ -90,7 +90,7 @@ def table2(ranks: list[dict], config: dict, baselines: list[dict] | None = None)
 
     Every cell is the mean over seeds [95 % bootstrap interval] (± std over seeds with several);
     `Δτ vs none` is each row's tau minus `none`'s on the same resampled architectures
-    (`naslid.stats.bootstrap`), a `*` marking an interval that excludes 0.
+    (`naslid.method.stats.bootstrap`), a `*` marking an interval that excludes 0.
     """
     ks = [None, *config["rank"]["top_k"]]
     none_runs = _runs([r for r in ranks if r["criterion"] == "none"])

@@ -66,7 +66,7 @@ class NB201Space:
 
 
 class _Counted:
-    """FLOPs and parameters of an architecture's stand-alone network, counted (`naslid.complexity`)."""
+    """FLOPs and parameters of an architecture's stand-alone network, counted (`naslid.spaces.complexity`)."""
 
     def __init__(self, space, num_classes: int, image_size: int):
         self.space, self.num_classes, self.image_size = space, num_classes, image_size

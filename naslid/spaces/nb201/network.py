@@ -1,6 +1,6 @@
 """The NB201 macro network, as a weight-sharing supernet and as a stand-alone network.
 
-Both share one skeleton (`MacroNetwork`) and the ops of `naslid.space.ops`; they differ only in which
+Both share one skeleton (`MacroNetwork`) and the ops of `naslid.spaces.nb201.ops`; they differ only in which
 ops a cell holds: the supernet holds every op on every edge, a stand-alone network only its own.
 Skeleton (NB201's `TinyNetwork`): stem conv-BN, then 3 stages of N cells with C, 2C, 4C channels
 separated by 2 residual reduction blocks, then BN-ReLU, global average pool and a linear classifier.

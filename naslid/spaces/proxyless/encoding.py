@@ -12,7 +12,7 @@ The layout is configuration (`space.proxyless`, validated in `naslid.config`): a
 space is the same block with kernels 3/5/7, expansions 3/4/6 and elastic depth expressed as skips;
 a tiny variant (narrow, shallow, stride 1 stem) runs on the 16x16 proxy task on a CPU.
 
-This module is the space's counterpart of `naslid.space.nb201` and offers the same names: a layer
+This module is the space's counterpart of `naslid.spaces.nb201.encoding` and offers the same names: a layer
 here is what an edge is there (`EDGES`), an op is a candidate block (`OPS`), an architecture is
 one op index per layer (`Arch`), a *mask* (layers x ops, bool) is a sub-supernet: the
 architectures whose op on every layer is allowed.

@@ -1,7 +1,7 @@
 """The ProxylessNAS/MobileNetV2 network, as a weight-sharing supernet and as a stand-alone network.
 
 Skeleton (ProxylessNAS's `ProxylessNASNets`): stem conv 3x3-BN-ReLU6, a fixed inverted-residual
-block (3x3, expansion 1), the searchable layers of `naslid.space.proxyless.Layout`, a 1x1
+block (3x3, expansion 1), the searchable layers of `naslid.spaces.proxyless.encoding.Layout`, a 1x1
 conv-BN-ReLU6, global average pooling and a linear classifier. Each searchable layer is a
 `MixedLayer`: one block per candidate op, each with its own weights (ProxylessNAS's mixed op, not
 OFA's shared kernels). The searchable layers are the *layers* whose outputs the LID profile measures.
@@ -106,7 +106,7 @@ class LatencyTable:
     Each candidate block is built once at its layer's input shape and timed alone (batch 1, eval
     mode, median of `repeats` runs after warm-up, on this process's device and threads); an
     architecture's latency is the fixed part (stem, first block, head) plus its blocks' entries.
-    FLOPs come from the closed form (`naslid.space.proxyless.macs`). The latencies are measurements:
+    FLOPs come from the closed form (`naslid.spaces.proxyless.encoding.macs`). The latencies are measurements:
     they differ from machine to machine and a little from run to run.
     """
 
