@@ -8,6 +8,7 @@ list of them is kept by hand. Read from the source text (`ast`), without importi
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
@@ -22,12 +23,17 @@ def module_file(name: str, root: Path = PACKAGE) -> Path | None:
     return next((c for c in candidates if c.is_file()), None)
 
 
-def _imported(path: Path, name: str) -> set[str]:
+def _imported(path: Path, name: str) -> frozenset[str]:
     """The naslid modules one file imports, anywhere in it (a `from naslid.x import y` counts y when
     y is a module, and x always: importing y runs x's __init__ first)."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    return _imports_in(path.read_text(), str(path), package)
+
+
+@functools.cache  # a Snakefile asks for one closure per rule, and they share most files: parse each once
+def _imports_in(source: str, filename: str, package: str) -> frozenset[str]:
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(ast.parse(source, filename)):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
@@ -38,7 +44,7 @@ def _imported(path: Path, name: str) -> set[str]:
             found |= {f"{base}.{alias.name}" for alias in node.names}
     # every package above a module runs on its import
     with_parents = {".".join(m.split(".")[:i]) for m in found for i in range(1, m.count(".") + 2)}
-    return {m for m in with_parents if m == "naslid" or m.startswith("naslid.")}
+    return frozenset(m for m in with_parents if m == "naslid" or m.startswith("naslid."))
 
 
 def closure(*modules: str, root: Path = PACKAGE) -> list[str]:
