@@ -34,11 +34,13 @@ def make(workdir: Path, *args: str) -> float:
 
 
 def stage_seconds(results: Path) -> dict[str, float]:
-    """Summed job seconds per stage (rule), from every benchmark .tsv under results/."""
+    """Summed job seconds per stage (rule), from every job's time record (Snakemake's `benchmark:`
+    .tsv files, in results/.../times/). Trees of before 2026-12-03 kept them in benchmarks/."""
     totals: dict[str, float] = defaultdict(float)
-    for tsv in results.rglob("benchmarks/**/*.tsv"):
+    for tsv in [*results.rglob("times/**/*.tsv"), *results.rglob("benchmarks/**/*.tsv")]:
         parts = tsv.relative_to(results).parts
-        stage = parts[parts.index("benchmarks") + 1].removesuffix(".tsv")
+        folder = "times" if "times" in parts else "benchmarks"
+        stage = parts[parts.index(folder) + 1].removesuffix(".tsv")
         stage = tsv.stem if stage.startswith("s") and stage[1:].isdigit() else stage
         with tsv.open() as f:
             totals[stage] += float(next(csv.DictReader(f, delimiter="\t"))["s"])

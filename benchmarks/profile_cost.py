@@ -1,4 +1,4 @@
-"""Characterisation cost (paper Table 1): peak memory and time of LID profiling vs GM-NAS gradient
+"""Profile cost (paper Table 1): peak memory and time of LID profiling vs GM-NAS gradient
 matching of one edge, on the same supernet and the same R batches, at 32x32 and at a larger input
 (64x64). Each measurement runs in a fresh process (`naslid cost`): on CUDA the allocator's peak, on
 CPU the process's peak resident memory above its baseline.
@@ -6,7 +6,7 @@ CPU the process's peak resident memory above its baseline.
 Table 1's first row is NB201 (C=16, N=5, as the paper); its second row is the ProxylessNAS space
 (`--space proxyless`: ProxylessNAS's ImageNet layout, 21 layers x 7 ops, the edge a stage's second layer).
 
-    python benchmarks/characterisation.py [--space nb201 --sizes 32 64 --batches 4 --batch-size 128 --device cpu]
+    python benchmarks/profile_cost.py [--space nb201 --sizes 32 64 --batches 4 --batch-size 128 --device cpu]
 """
 
 from __future__ import annotations
@@ -53,11 +53,11 @@ def main():
         print(f"| {size}x{size} | {g['peak_mb']:.1f} | {l['peak_mb']:.1f} | {ratios[size]:.3f} | {g['seconds']:.2f} | {l['seconds']:.2f} |")
     small, large = args.sizes
     if args.space == "nb201":
-        record(f"characterisation_{args.device}", {"args": vars(args), "cost": result},
+        record(f"profile_cost_{args.device}", {"args": vars(args), "cost": result},
                {"profile_memory_ratio_32": (round(ratios[small], 3), 0.30, f"LID / gradient peak memory, {small}x{small}"),
                 "profile_memory_ratio_large": (round(ratios[large], 3), 0.10, f"LID / gradient peak memory, {large}x{large}")})
     else:  # Table 1's second row: reported, the issue sets no goal for it
-        record(f"characterisation_proxyless_{args.device}", {"args": vars(args), "cost": result},
+        record(f"profile_cost_proxyless_{args.device}", {"args": vars(args), "cost": result},
                {"proxyless_memory_ratio_32": (round(ratios[small], 3), None, f"ProxylessNAS space, LID / gradient peak memory, {small}x{small}"),
                 "proxyless_memory_ratio_large": (round(ratios[large], 3), None, f"ProxylessNAS space, LID / gradient peak memory, {large}x{large}")})
 

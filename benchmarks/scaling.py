@@ -1,11 +1,11 @@
-"""Scaling of the characterisation cost with rounds: how LID profiling (forward passes only) and
+"""Scaling of the profile cost with rounds: how LID profiling (forward passes only) and
 gradient matching (a forward and a backward per op) grow as the split goes on, measured for rounds
 1..4 and fitted.
 
-Round r characterises 2^(r-1) sub-supernets, each on its 7 - r unpartitioned edges, each edge with
+Round r profiles 2^(r-1) sub-supernets, each on its 7 - r unpartitioned edges, each edge with
 its 5 ops on R batches: 2^(r-1) (7 - r) 5 R passes (forward for LID, forward + backward for gradient
 matching). Here every sub-supernet of round r is built (edges 0..r-2 split two ways, {none, skip} /
-{conv 1x1, conv 3x3, avg pool}, every combination) and all its candidate edges are characterised,
+{conv 1x1, conv 3x3, avg pool}, every combination) and all its candidate edges are profiled,
 as the workflow's profile jobs do, in this one process; the seconds of each round are summed over
 its jobs (on a cluster the jobs run in parallel: this is the compute a round costs, not its wall
 time). The fit is seconds = c x passes per criterion (least squares through 0), with R^2.
@@ -34,7 +34,7 @@ GROUPS = ([0, 1], [2, 3, 4])  # indices into OPS: {none, skip_connect} / {nor_co
 
 
 def masks_of_round(r: int) -> list[np.ndarray]:
-    """The 2^(r-1) sub-supernets that round r characterises: edges 0..r-2 already split."""
+    """The 2^(r-1) sub-supernets that round r profiles: edges 0..r-2 already split."""
     masks = []
     for choice in itertools.product(GROUPS, repeat=r - 1):
         mask = full_mask()
@@ -66,7 +66,7 @@ def main():
                 model = build_supernet(config, dataset.num_classes, mask)
                 for edge in unpartitioned_edges(mask):
                     start = time.perf_counter()
-                    criterion.characterise(config, model, dataset, edge, f"s{i}", "cpu")
+                    criterion.profile(config, model, dataset, edge, f"s{i}", "cpu")
                     seconds += time.perf_counter() - start
                     passes += int(mask[edge].sum()) * args.batches
                     jobs += 1

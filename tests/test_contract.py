@@ -99,7 +99,7 @@ def test_every_stage_reads_only_the_config_keys_it_declares(tiny, tmp_path):
     results, tiny_config = tiny
     # tables writes into its results tree: a copy of the run's results
     import shutil
-    copy = shutil.copytree(results, tmp_path / "results", ignore=shutil.ignore_patterns("*.pt", "logs", "benchmarks"))
+    copy = shutil.copytree(results, tmp_path / "results", ignore=shutil.ignore_patterns("*.pt", "logs", "times"))
     for name in ("s0/pretrain/supernet.pt",):
         shutil.copy2(results / name, copy / name)
     found, covered = {}, set()

@@ -80,7 +80,7 @@ def test_every_criterion_splits_into_disjoint_children_that_cover_the_parent(tmp
     parent[1] = [True, True, False, True, False]  # a sub-supernet, already split once on edge 1
     model = Supernet(4, 1, 10, parent)
     criterion = get_criterion(name)
-    table = pd.concat([criterion.characterise(config, model, dataset, e, "1", "cpu") for e in unpartitioned_edges(parent)]) \
+    table = pd.concat([criterion.profile(config, model, dataset, e, "1", "cpu") for e in unpartitioned_edges(parent)]) \
         if criterion.measures else None
     record = split(config, table, parent, "1")
     assert set(record) == {"id", "criterion", "mask", "edge", "groups", "edge_rule", "candidates", "children", "config"}

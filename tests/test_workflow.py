@@ -53,7 +53,7 @@ def test_complete_run_writes_tables_and_figures(run_dir):
     assert "| 1 + 2 " in table2 and "| 1 + 7 " in table2  # budget: lid and none 2 fine-tunes, nonlinear-count 7
     assert sorted(p.name for p in (results / "nonlinear-count" / "s0" / "final").glob("*.pt")) == [f"r{i}.pt" for i in range(7)]
     assert "NAS-LID peak MB" in (results / "tables" / "table1.md").read_text()
-    assert (results / "benchmarks" / "s0" / "pretrain.tsv").is_file()
+    assert (results / "times" / "s0" / "pretrain.tsv").is_file()
     assert (results / "lid" / "s0" / "logs" / "evolve.log").is_file()
 
 

@@ -1,6 +1,6 @@
 """Split criteria: how the sub-supernets that fix one edge to each op are compared.
 
-A criterion does one job: characterise a candidate edge of a (sub-)supernet (`characterise`, one
+A criterion does one job: profile a candidate edge of a (sub-)supernet (`profile`, one
 `naslid profile` job per edge, a tidy table) and turn those tables into a similarity matrix of the
 edge's ops (`similarity`). Everything else (min-cut, edge choice, masks, child ids, the split JSON)
 is shared, in `naslid.method.split`.
@@ -8,11 +8,11 @@ is shared, in `naslid.method.split`.
 - `lid`: NAS-LID; layer-wise LID profiles, similarity by `lid.similarity` (Eq. 5 by default).
 - `lid-pearson`: the same profiles compared by Pearson distance (paper Table 5).
 - `gradient`: GM-NAS; cosine of the shared weights' gradients (`naslid.method.gradient`).
-- `exhaustive`: few-shot NAS (Zhao et al. 2021): no characterisation; the first unpartitioned edge
+- `exhaustive`: few-shot NAS (Zhao et al. 2021): no profile; the first unpartitioned edge
   (NB201's edge order) is split into one sub-supernet per op, `split.exhaustive_rounds` times
   (1 round: the 5 sub-supernets of the few-shot NAS paper on NB201).
 - `nonlinear-count`: few-shot NAS by counting nonlinear functions (Oh et al. 2025): no
-  characterisation; one split, into one sub-supernet per *nonlinear count*, the number of the cell's
+  profile; one split, into one sub-supernet per *nonlinear count*, the number of the cell's
   6 edges that apply a ReLU (`nor_conv_1x1`, `nor_conv_3x3`; see `nb201.nonlinear_count`). NB201
   gives 7 groups, count 0..6, of 729, 2916, 4860, 4320, 2160, 576 and 64 architectures (C(6,c) 2^c
   3^(6-c)). A group is not a product of per-edge choices, so these sub-supernets keep the full mask
@@ -42,16 +42,16 @@ from naslid.spaces import get_space
 class Criterion:
     name: str
     columns: list[str]
-    characterise: Callable[..., pd.DataFrame] | None  # (config, model, dataset, edge, sub_id, device, checkpoint=None) -> table
+    profile: Callable[..., pd.DataFrame] | None  # (config, model, dataset, edge, sub_id, device, checkpoint=None) -> table
     similarity: Callable[[pd.DataFrame, str, list[str], dict], tuple] | None  # (table, edge, ops, config) -> (matrix, excluded batches)
     decide: Callable[[np.ndarray, dict], dict] | None = None  # (mask, config) -> decision, for criteria that measure nothing
     children: int | Callable[[object], int] = 2  # sub-supernets per split, or a function of the search space
-    reads: tuple[str, ...] = ()  # the config section its characterisation and similarity read
+    reads: tuple[str, ...] = ()  # the config section its profile and similarity read
 
     @property
     def measures(self) -> bool:
-        """Whether the criterion characterises edges (needs `naslid profile` before `naslid split`)."""
-        return self.characterise is not None
+        """Whether the criterion profiles edges (needs `naslid profile` before `naslid split`)."""
+        return self.profile is not None
 
     def rounds(self, config: dict) -> int:
         """How many rounds of splits the criterion makes."""
@@ -95,13 +95,13 @@ def _gradient_similarity(table, edge, ops, config):
     return gradient.similarity_of_edge(table, edge, ops), []
 
 
-def _lid_characterise(config, model, dataset, edge, sub_id, device, checkpoint=None):
+def _lid_profile(config, model, dataset, edge, sub_id, device, checkpoint=None):
     return profile.profile_edge(config, model, dataset, edge, sub_id, device=device, checkpoint=checkpoint)
 
 
 CRITERIA = {
-    "lid": Criterion("lid", profile.COLUMNS, _lid_characterise, _lid_similarity(None), reads=("lid",)),
-    "lid-pearson": Criterion("lid-pearson", profile.COLUMNS, _lid_characterise, _lid_similarity("pearson"), reads=("lid",)),
+    "lid": Criterion("lid", profile.COLUMNS, _lid_profile, _lid_similarity(None), reads=("lid",)),
+    "lid-pearson": Criterion("lid-pearson", profile.COLUMNS, _lid_profile, _lid_similarity("pearson"), reads=("lid",)),
     "gradient": Criterion("gradient", gradient.COLUMNS, gradient.gradient_edge, _gradient_similarity, reads=("gradient",)),
     "exhaustive": Criterion("exhaustive", [], None, None, _exhaustive_decision, children=_exhaustive_width),
     "nonlinear-count": Criterion("nonlinear-count", [], None, None, _nonlinear_decision,
@@ -120,7 +120,7 @@ def get_criterion(name: str) -> Criterion:
 
 
 def criterion_reads(name: str) -> tuple[str, ...]:
-    """The config sections criterion `name` reads to characterise and compare ops (`none`: nothing)."""
+    """The config sections criterion `name` reads to profile and compare ops (`none`: nothing)."""
     return () if name == NO_SPLIT else get_criterion(name).reads
 
 

@@ -1,4 +1,4 @@
-"""Gradient-matching characterisation of one candidate edge (GM-NAS, Hu et al. 2022).
+"""Gradient-matching profile of one candidate edge (GM-NAS, Hu et al. 2022).
 
 For each of R batches, every other edge takes a random op allowed by the mask, among the choices
 that keep the candidate edge on an input-to-output path (`profile.other_edges`), and the candidate

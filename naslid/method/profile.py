@@ -1,5 +1,5 @@
 """Layer-wise LID profiles of the sub-supernets that fix one candidate edge (`naslid profile`), and the
-characterisation batches every measuring criterion shares (`edge_batches`, `other_edges`, `Checkpoint`).
+profiling batches every measuring criterion shares (`edge_batches`, `other_edges`, `Checkpoint`).
 
 For each of R batches of training data, every other edge takes a random op allowed by the mask,
 drawn among the choices that keep the candidate edge on an input-to-output path of the cell
@@ -9,7 +9,7 @@ other-edge choices. Forward hooks on the layers (every cell and reduction block)
 outputs under no_grad; each is flattened per sample and its LID estimated at once, in the hook.
 Result: a tidy table (id, edge, op, batch, layer, lid), one row per layer per op per batch.
 
-A long characterisation (the paper's R batches on a large supernet) checkpoints after every batch
+A long profile (the paper's R batches on a large supernet) checkpoints after every batch
 group, the forward passes of all candidate ops on one batch, to `<out>.resume` (`Checkpoint`); a
 killed or preempted job resumes at the next batch and writes the same table as an uninterrupted one.
 """
@@ -58,7 +58,7 @@ def layer_lids(model: Supernet, images: torch.Tensor, arch, k: int) -> list[floa
 
 
 class Checkpoint:
-    """The resume file of one characterisation job: per edge, the batches done and the state after them.
+    """The resume file of one profile job: per edge, the batches done and the state after them.
 
     It is used only by a job of the same config and supernet (its fingerprint); anything else starts over.
     """
@@ -89,7 +89,7 @@ class Checkpoint:
 
 def edge_batches(config: dict, model: Supernet, dataset: Dataset, edge: int, sub_id: str, batches: int,
                  batch_size: int, what: str, device="cpu", start: int = 0):
-    """The R characterisation batches of one candidate edge: (images, labels, other-edge ops) each.
+    """The R profiling batches of one candidate edge: (images, labels, other-edge ops) each.
 
     One stream per (seed, sub-supernet, edge): a job gives the same table wherever it runs, and every
     criterion (LID profiles, gradient matching) sees the same images and other-edge ops. A resumed
@@ -102,7 +102,7 @@ def edge_batches(config: dict, model: Supernet, dataset: Dataset, edge: int, sub
         raise NaslidError(f"{what}.batch_size {batch_size} exceeds the {len(dataset.train)} training images")
     if not model.space.edge_can_be_on_path(model.mask, edge):
         raise NaslidError(f"edge {edges[edge]} lies on no input-to-output path of any architecture of sub-supernet "
-                          f"{sub_id or 'root'}: its ops cannot differ, so it cannot be characterised; "
+                          f"{sub_id or 'root'}: its ops cannot differ, so it cannot be profiled; "
                           f"split it with another criterion or allow more ops on the edges around it")
     generator = torch.Generator().manual_seed(config["seed"] * 7919 + zlib.crc32(f"{sub_id}/{edge}".encode()))
 
@@ -121,7 +121,7 @@ def other_edges(model: Supernet, edge: int, generator: torch.Generator) -> EdgeC
     """Random ops of the sub-supernet for every edge, drawn until they put `edge` on an input-to-output
     path of the cell (uniform among the mask's architectures that do, by rejection).
 
-    Characterising an edge presupposes that its ops can change what the network computes. Drawn
+    Profiling an edge presupposes that its ops can change what the network computes. Drawn
     unconditionally, the other edges sometimes cut the edge off (its source receives nothing, or its
     target leads nowhere): then every op of the edge gives the same output, identical LID profiles
     and gradients, and such a batch says nothing about the ops but ties them all (with Eq. 5, a

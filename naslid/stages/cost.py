@@ -1,10 +1,10 @@
-"""Cost of characterising one edge, LID vs gradient matching (paper Table 1): `naslid cost`.
+"""Cost of profiling one edge, LID vs gradient matching (paper Table 1): `naslid cost`.
 
     naslid cost --config config/config.yaml --supernet results/default/s0/pretrain/supernet.pt --out cost.json
 
 For each input size and each criterion, a fresh interpreter loads the supernet and a batch stream
 (the configured dataset's training images, resized to the input size: the same images for both
-criteria), then characterises one edge: every op, R batches (`lid.batches`/`gradient.batches`,
+criteria), then profiles one edge: every op, R batches (`lid.batches`/`gradient.batches`,
 `lid.batch_size`). It reports the wall time and the peak memory of that step: on CUDA the
 allocator's peak (`torch.cuda.max_memory_allocated`), on CPU the growth of the process's peak
 resident set over what it held before the step (a fresh process per measurement, so the two
@@ -26,9 +26,9 @@ from naslid.io import atomic_write_json
 from naslid.stages import Arg, Stage
 
 STAGE = Stage(
-    "cost", "peak memory and time of characterising one edge, LID vs gradient matching (Table 1)",
+    "cost", "peak memory and time of profiling one edge, LID vs gradient matching (Table 1)",
     reads=("lid", "gradient", "data", "space", "supernet", "device"),
-    inputs=(Arg("--supernet", "checkpoint of the supernet to characterise"),
+    inputs=(Arg("--supernet", "checkpoint of the supernet to profile"),
             Arg("--sizes", "input sizes in pixels (default: 32 64)", many=True, required=False, type=int, default=[32, 64])),
     outputs=(Arg("--out", "cost JSON to write"),),
 )
@@ -76,7 +76,7 @@ def _measure(config: dict, supernet: str, criterion: str, size: int, edge: int) 
         _reset_peak_rss()
         base = _status_bytes("VmRSS")
     start = time.perf_counter()
-    get_criterion(criterion).characterise(config, model, dataset, edge, "cost", device)
+    get_criterion(criterion).profile(config, model, dataset, edge, "cost", device)
     if device.type == "cuda":
         torch.cuda.synchronize()
         peak = torch.cuda.max_memory_allocated() - base

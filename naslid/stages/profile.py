@@ -1,4 +1,4 @@
-"""Characterise the candidate edges of one (sub-)supernet by its split criterion: `naslid profile`.
+"""Profile the candidate edges of one (sub-)supernet by its split criterion: `naslid profile`.
 
     naslid profile --config config/config.yaml --supernet results/default/s0/pretrain/supernet.pt \
         --edge 2 --out results/default/lid/s0/profile/r/edge2.csv
@@ -24,7 +24,7 @@ from naslid.spaces.checkpoint import load_supernet
 from naslid.stages import Arg, Stage
 
 STAGE = Stage(
-    "profile", "characterise candidate edges by the split criterion (LID profiles, or gradients for GM-NAS)",
+    "profile", "profile candidate edges by the split criterion (LID profiles, or gradients for GM-NAS)",
     reads=("data", "space", "supernet", "device"),
     criterion_reads=True,
     inputs=(Arg("--supernet", "checkpoint of the (sub-)supernet to profile"),
@@ -37,7 +37,7 @@ STAGE = Stage(
 def run(config: dict, inputs, outputs) -> None:
     criterion = get_criterion(config["split"]["criterion"])
     if not criterion.measures:
-        raise NaslidError(f"split.criterion {criterion.name!r} characterises nothing; run `naslid split` without profiles")
+        raise NaslidError(f"split.criterion {criterion.name!r} profiles nothing; run `naslid split` without profiles")
     seed_everything(config)
     device = resolve_device(config)
     model, ckpt = load_supernet(inputs.supernet, config)
@@ -49,6 +49,6 @@ def run(config: dict, inputs, outputs) -> None:
         raise NaslidError(f"--edge {bad[0]} does not exist; this space's edges are 0..{len(names) - 1} ({', '.join(names)})")
     edges = [e for e in wanted if e in model.space.unpartitioned_edges(model.mask)]
     checkpoint = Checkpoint(Path(str(outputs.out) + ".resume"), config, inputs.supernet)
-    tables = [criterion.characterise(config, model, dataset, e, ckpt["id"], device, checkpoint) for e in edges]
+    tables = [criterion.profile(config, model, dataset, e, ckpt["id"], device, checkpoint) for e in edges]
     write_profile(pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=criterion.columns), outputs.out)
     checkpoint.finish()

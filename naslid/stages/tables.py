@@ -4,7 +4,7 @@
 
 Reads `<results>/<criterion>/s<seed>/{rank,query,evolve}.json`, the first split and its profiles,
 `<results>/s<seed>/baselines.json` and `<results>/cost.json`, and writes to `<results>/tables/`:
-- table1: peak memory and time of characterising one edge, GM-NAS vs NAS-LID, per input size;
+- table1: peak memory and time of profiling one edge, GM-NAS vs NAS-LID, per input size;
 - table2: Kendall tau and Spearman rho over all ranked architectures and among the top-k, mean ± std
   over seeds with 95 % bootstrap intervals (`naslid.method.stats`), and the paired Δτ vs `none`, per
   criterion; then the baselines (params, flops, naswot) and the ground truth's ceiling;
@@ -73,7 +73,7 @@ def _seed_interval(values) -> str:
 
 
 def table1(cost: dict) -> pd.DataFrame:
-    """Peak memory and time of characterising one edge, per input size: GM-NAS vs NAS-LID."""
+    """Peak memory and time of profiling one edge, per input size: GM-NAS vs NAS-LID."""
     rows = []
     for size in sorted({r["input_size"] for r in cost["rows"]}):
         lid, grad = (next(r for r in cost["rows"] if r["criterion"] == c and r["input_size"] == size) for c in ("lid", "gradient"))

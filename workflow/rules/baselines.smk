@@ -12,7 +12,7 @@ rule baselines:
     log:
         f"{RESULTS}/logs/s{{seed}}/baselines.log",
     benchmark:
-        f"{RESULTS}/benchmarks/s{{seed}}/baselines.tsv"
+        f"{RESULTS}/times/s{{seed}}/baselines.tsv"
     threads: resources("light")["threads"]
     resources:
         mem_mb=resources("light")["mem_mb"],

@@ -133,7 +133,7 @@ def rounds_of(criterion):
 
 
 def measures(criterion):
-    """Whether a criterion characterises edges (profile jobs before each split)."""
+    """Whether a criterion profiles edges (profile jobs before each split)."""
     return criterion in NASLID_CRITERIA and NASLID_CRITERIA[criterion].measures
 
 
@@ -158,7 +158,7 @@ def checkpoint_of(node, criterion):
 
 
 def profile_files(node):
-    """The characterisation tables of one sub-supernet: one per edge, or one for every edge
+    """The profile tables of one sub-supernet: one per edge, or one for every edge
     (workflow.profile_jobs); both match the `profile/<node>/edge*.csv` that `naslid tables` reads.
     """
     if NASLID["workflow"]["profile_jobs"] == "sub-supernet":
@@ -167,7 +167,7 @@ def profile_files(node):
 
 
 def profiles_of(wildcards):
-    """The characterisations a split reads (none for a criterion that measures nothing)."""
+    """The profiles a split reads (none for a criterion that measures nothing)."""
     if not measures(wildcards.criterion):
         return []
     return [path.format(**wildcards) for path in profile_files(wildcards.node)]

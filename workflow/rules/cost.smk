@@ -1,4 +1,4 @@
-# Table 1: peak memory and time of characterising one edge, LID vs gradient matching.
+# Table 1: peak memory and time of profiling one edge, LID vs gradient matching.
 
 
 rule cost:
@@ -11,7 +11,7 @@ rule cost:
     log:
         f"{RESULTS}/logs/cost.log",
     benchmark:
-        f"{RESULTS}/benchmarks/cost.tsv"
+        f"{RESULTS}/times/cost.tsv"
     threads: resources("profile")["threads"]
     resources:
         mem_mb=resources("profile")["mem_mb"],

@@ -15,7 +15,7 @@ rule evolve:
     log:
         f"{EXPERIMENT}/logs/evolve.log",
     benchmark:
-        f"{EXPERIMENT}/benchmarks/evolve.tsv"
+        f"{EXPERIMENT}/times/evolve.tsv"
     threads: resources("search")["threads"]
     resources:
         mem_mb=resources("search")["mem_mb"],

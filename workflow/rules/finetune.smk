@@ -13,7 +13,7 @@ rule finetune_between:
     log:
         f"{EXPERIMENT}/logs/finetune/{{node}}.log",
     benchmark:
-        f"{EXPERIMENT}/benchmarks/finetune/{{node}}.tsv"
+        f"{EXPERIMENT}/times/finetune/{{node}}.tsv"
     threads: resources("train")["threads"]
     resources:
         mem_mb=resources("train")["mem_mb"],
@@ -40,7 +40,7 @@ rule finetune:
     log:
         f"{EXPERIMENT}/logs/finetune/{{node}}.log",
     benchmark:
-        f"{EXPERIMENT}/benchmarks/finetune/{{node}}.tsv"
+        f"{EXPERIMENT}/times/finetune/{{node}}.tsv"
     threads: resources("train")["threads"]
     resources:
         mem_mb=resources("train")["mem_mb"],
@@ -67,7 +67,7 @@ rule finetune_none:
     log:
         f"{RESULTS}/none/s{{seed}}/logs/finetune/r.log",
     benchmark:
-        f"{RESULTS}/none/s{{seed}}/benchmarks/finetune/r.tsv"
+        f"{RESULTS}/none/s{{seed}}/times/finetune/r.tsv"
     threads: resources("train")["threads"]
     resources:
         mem_mb=resources("train")["mem_mb"],

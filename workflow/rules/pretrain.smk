@@ -11,7 +11,7 @@ rule pretrain:
     log:
         f"{RESULTS}/logs/s{{seed}}/pretrain.log",
     benchmark:
-        f"{RESULTS}/benchmarks/s{{seed}}/pretrain.tsv"
+        f"{RESULTS}/times/s{{seed}}/pretrain.tsv"
     threads: resources("train")["threads"]
     resources:
         mem_mb=resources("train")["mem_mb"],

@@ -1,4 +1,4 @@
-# Characterise the candidate edges of one (sub-)supernet: LID profiles, or gradients for GM-NAS.
+# Profile the candidate edges of one (sub-)supernet: LID profiles, or gradients for GM-NAS.
 # One job per (sub-supernet, edge), or per sub-supernet (workflow.profile_jobs); an edge split in an
 # earlier round gives an empty table (or no rows).
 
@@ -13,7 +13,7 @@ rule profile:
     log:
         f"{EXPERIMENT}/logs/profile/{{node}}/edge{{edge}}.log",
     benchmark:
-        f"{EXPERIMENT}/benchmarks/profile/{{node}}/edge{{edge}}.tsv"
+        f"{EXPERIMENT}/times/profile/{{node}}/edge{{edge}}.tsv"
     group:
         "profile"
     threads: resources("profile")["threads"]
@@ -39,7 +39,7 @@ rule profile_sub_supernet:
     log:
         f"{EXPERIMENT}/logs/profile/{{node}}/edges.log",
     benchmark:
-        f"{EXPERIMENT}/benchmarks/profile/{{node}}/edges.tsv"
+        f"{EXPERIMENT}/times/profile/{{node}}/edges.tsv"
     threads: resources("profile")["threads"]
     resources:
         mem_mb=resources("profile")["mem_mb"],

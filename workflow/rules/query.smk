@@ -12,7 +12,7 @@ rule query:
     log:
         f"{EXPERIMENT}/logs/query.log",
     benchmark:
-        f"{EXPERIMENT}/benchmarks/query.tsv"
+        f"{EXPERIMENT}/times/query.tsv"
     threads: resources("light")["threads"]
     resources:
         mem_mb=resources("light")["mem_mb"],

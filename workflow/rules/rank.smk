@@ -12,7 +12,7 @@ rule rank:
     log:
         f"{EXPERIMENT}/logs/rank.log",
     benchmark:
-        f"{EXPERIMENT}/benchmarks/rank.tsv"
+        f"{EXPERIMENT}/times/rank.tsv"
     threads: resources("search")["threads"]
     resources:
         mem_mb=resources("search")["mem_mb"],

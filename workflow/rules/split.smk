@@ -11,7 +11,7 @@ rule split:
     log:
         f"{EXPERIMENT}/logs/split/{{node}}.log",
     benchmark:
-        f"{EXPERIMENT}/benchmarks/split/{{node}}.tsv"
+        f"{EXPERIMENT}/times/split/{{node}}.tsv"
     threads: resources("light")["threads"]
     resources:
         mem_mb=resources("light")["mem_mb"],

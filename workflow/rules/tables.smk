@@ -45,7 +45,7 @@ rule tables:
     log:
         f"{RESULTS}/logs/tables.log",
     benchmark:
-        f"{RESULTS}/benchmarks/tables.tsv"
+        f"{RESULTS}/times/tables.tsv"
     threads: resources("light")["threads"]
     resources:
         mem_mb=resources("light")["mem_mb"],

@@ -12,7 +12,7 @@ rule train_final:
     log:
         f"{EXPERIMENT}/logs/train_final.log",
     benchmark:
-        f"{EXPERIMENT}/benchmarks/train_final.tsv"
+        f"{EXPERIMENT}/times/train_final.tsv"
     threads: resources("train")["threads"]
     resources:
         mem_mb=resources("train")["mem_mb"],
