@@ -23,11 +23,14 @@ architectures by ground truth, for each k (`naslid rank`, Table 2).
 from __future__ import annotations
 
 import numpy as np
-import scipy.stats
+
+# scipy.stats (1.3 s to import) is imported by the functions that use it: the workflow imports the
+# tables stage, and so this module, at every Snakemake start to plan its targets.
 
 
 def correlations(truth: list[float], estimate: list[float], top_k: list[int]) -> list[dict]:
     """Kendall tau and Spearman rho over the k first pairs (the k best by ground truth), for each k."""
+    import scipy.stats
     rows = []
     for k in top_k:
         if k > len(truth):
@@ -64,6 +67,7 @@ def _signs(x: np.ndarray) -> np.ndarray:
 
 def spearman_rho(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Spearman's rho along the last axis: Pearson's r of the average ranks (ties share a rank)."""
+    import scipy.stats
     rx = scipy.stats.rankdata(x, axis=-1)
     ry = scipy.stats.rankdata(y, axis=-1)
     rx -= rx.mean(-1, keepdims=True)
@@ -153,6 +157,7 @@ def seed_interval(values) -> tuple[float, float] | None:
     Seeds are the only thing to resample there, and a percentile bootstrap over three values can only
     return their range's interior: the t interval widens with few seeds, as it should.
     """
+    import scipy.stats
     values = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=float)
     if len(values) < 2:
         return None

@@ -25,20 +25,15 @@ import io
 import json
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")  # files only, no display
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from naslid.errors import NaslidError  # noqa: E402
-from naslid.io import atomic_write_bytes, atomic_write_text, load_json  # noqa: E402
-from naslid.method.criteria import training_epochs  # noqa: E402
-from naslid.method.profile import read_profiles  # noqa: E402
-from naslid.method.stats import bootstrap, seed_interval, top_k  # noqa: E402
-from naslid.stages import Arg, Stage  # noqa: E402
+from naslid.errors import NaslidError
+from naslid.io import atomic_write_bytes, atomic_write_text, load_json
+from naslid.method.criteria import training_epochs
+from naslid.method.profile import read_profiles
+from naslid.method.stats import bootstrap, seed_interval, top_k
+from naslid.stages import Arg, Stage
 
 STAGE = Stage(
     "tables", "the paper's tables (2, 3, 5) and figures (1, 4, 5, Table 2's) from a results tree",
@@ -270,7 +265,17 @@ def write_table(table: pd.DataFrame, stem: Path, numbers: pd.DataFrame | None = 
     atomic_write_text(stem.with_suffix(".tex"), table.to_latex(index=False, escape=True))
 
 
+def _figure(**kwargs):
+    """A new figure and its axes, drawn to files only. matplotlib (0.6 s to import) is imported here:
+    the workflow imports this module for `outputs` at every Snakemake start."""
+    import matplotlib
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+    return plt.subplots(**kwargs)
+
+
 def _save(fig, path: Path) -> None:
+    import matplotlib.pyplot as plt
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
     plt.close(fig)
@@ -280,7 +285,7 @@ def _save(fig, path: Path) -> None:
 def figure1(results: Path, out: Path) -> None:
     """Layer-wise LID of each op at the root, averaged over edges and batches (first seed of lid)."""
     paths = sorted((results / "lid").glob("s*/profile/r/edge*.csv"))
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = _figure(figsize=(6, 4))
     if paths:
         seed_dir = paths[0].parents[2]
         table = read_profiles(sorted(seed_dir.glob("profile/r/edge*.csv")))
@@ -298,7 +303,7 @@ def figure1(results: Path, out: Path) -> None:
 
 def figure4(results: Path, out: Path) -> None:
     """Separability of every edge at the first split: LID vs gradient, log scale, mean over seeds."""
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = _figure(figsize=(7, 4))
     width, plotted = 0.38, 0
     for shift, criterion in ((-width / 2, "lid"), (width / 2, "gradient")):
         splits = [json.loads(p.read_text()) for p in sorted((results / criterion).glob("s*/split/r.json"))]
@@ -320,7 +325,7 @@ def figure4(results: Path, out: Path) -> None:
 
 def figure5(evolves: list[dict], out: Path) -> None:
     """Per generation: mean ± std and max of the population's estimated accuracy, per criterion (first seed)."""
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = _figure(figsize=(7, 4))
     for criterion in sorted({e["criterion"] for e in evolves}):
         run = min((e for e in evolves if e["criterion"] == criterion), key=lambda e: e["seed"])
         g = np.array([x["generation"] for x in run["generations"]])
@@ -346,7 +351,7 @@ def _baselines(results: Path) -> list[dict]:
 
 def figure_table2(numbers: pd.DataFrame, out: Path) -> None:
     """Table 2's tau over every ranked architecture with its 95 % interval: criteria, baselines, ceiling."""
-    fig, ax = plt.subplots(figsize=(7, 0.35 * len(numbers) + 1.2))
+    fig, ax = _figure(figsize=(7, 0.35 * len(numbers) + 1.2))
     colours = {"criterion": "tab:blue", "baseline": "tab:orange", "ceiling": "tab:green"}
     y = np.arange(len(numbers))[::-1]
     for kind, colour in colours.items():
