@@ -1,6 +1,6 @@
 """End to end: wall time of the README's `make run` on the embedded default, cold (a fresh clone,
 empty results/), and of a rerun after an evolution-only config change; the share of each stage from
-Snakemake's benchmark files.
+the jobs' time records (Snakemake's `benchmark:` files, results/.../times/).
 
     python benchmarks/e2e.py --workdir /tmp/naslid-e2e            # clones this repo there, runs cold, then the rerun
     python benchmarks/e2e.py --workdir DIR --rerun-only           # only the rerun, on a finished run in DIR
@@ -35,11 +35,12 @@ def make(workdir: Path, *args: str) -> float:
 
 def stage_seconds(results: Path) -> dict[str, float]:
     """Summed job seconds per stage (rule), from every job's time record (Snakemake's `benchmark:`
-    .tsv files, in results/.../times/). Trees of before 2026-12-03 kept them in benchmarks/."""
+    .tsv files, in results/.../times/; in benchmarks/ in trees written before 2eb53b2, read only
+    where a tree has no times/, so a tree rerun since is not counted twice)."""
     totals: dict[str, float] = defaultdict(float)
-    for tsv in [*results.rglob("times/**/*.tsv"), *results.rglob("benchmarks/**/*.tsv")]:
+    folder = "times" if any(results.rglob("times")) else "benchmarks"
+    for tsv in results.rglob(f"{folder}/**/*.tsv"):
         parts = tsv.relative_to(results).parts
-        folder = "times" if "times" in parts else "benchmarks"
         stage = parts[parts.index(folder) + 1].removesuffix(".tsv")
         stage = tsv.stem if stage.startswith("s") and stage[1:].isdigit() else stage
         with tsv.open() as f:

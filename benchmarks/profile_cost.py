@@ -1,4 +1,4 @@
-"""Profile cost (paper Table 1): peak memory and time of LID profiling vs GM-NAS gradient
+"""Profiling cost (paper Table 1): peak memory and time of LID profiling vs GM-NAS gradient
 matching of one edge, on the same supernet and the same R batches, at 32x32 and at a larger input
 (64x64). Each measurement runs in a fresh process (`naslid cost`): on CUDA the allocator's peak, on
 CPU the process's peak resident memory above its baseline.

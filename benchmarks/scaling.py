@@ -1,4 +1,4 @@
-"""Scaling of the profile cost with rounds: how LID profiling (forward passes only) and
+"""Scaling of the profiling cost with rounds: how LID profiling (forward passes only) and
 gradient matching (a forward and a backward per op) grow as the split goes on, measured for rounds
 1..4 and fitted.
 

@@ -74,7 +74,7 @@ DEFAULTS: dict = {
         "similarity": "euclidean",  # euclidean (paper Eq. 5) | pearson (Table 5) | cosine (official code)
         "eps": 1.0e-8,          # epsilon of s = 1 / (||LID_i - LID_j|| + eps)
     },
-    "gradient": {               # GM-NAS profile (split.criterion: gradient)
+    "gradient": {               # GM-NAS gradient profiling (split.criterion: gradient)
         "batches": 50,          # R batches; gradients summed over them per op
         "batch_size": 128,      # the same images per batch as LID profiling
     },

@@ -8,11 +8,11 @@ is shared, in `naslid.method.split`.
 - `lid`: NAS-LID; layer-wise LID profiles, similarity by `lid.similarity` (Eq. 5 by default).
 - `lid-pearson`: the same profiles compared by Pearson distance (paper Table 5).
 - `gradient`: GM-NAS; cosine of the shared weights' gradients (`naslid.method.gradient`).
-- `exhaustive`: few-shot NAS (Zhao et al. 2021): no profile; the first unpartitioned edge
+- `exhaustive`: few-shot NAS (Zhao et al. 2021): measures nothing; the first unpartitioned edge
   (NB201's edge order) is split into one sub-supernet per op, `split.exhaustive_rounds` times
   (1 round: the 5 sub-supernets of the few-shot NAS paper on NB201).
-- `nonlinear-count`: few-shot NAS by counting nonlinear functions (Oh et al. 2025): no
-  profile; one split, into one sub-supernet per *nonlinear count*, the number of the cell's
+- `nonlinear-count`: few-shot NAS by counting nonlinear functions (Oh et al. 2025): measures
+  nothing; one split, into one sub-supernet per *nonlinear count*, the number of the cell's
   6 edges that apply a ReLU (`nor_conv_1x1`, `nor_conv_3x3`; see `nb201.nonlinear_count`). NB201
   gives 7 groups, count 0..6, of 729, 2916, 4860, 4320, 2160, 576 and 64 architectures (C(6,c) 2^c
   3^(6-c)). A group is not a product of per-edge choices, so these sub-supernets keep the full mask

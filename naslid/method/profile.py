@@ -9,7 +9,7 @@ other-edge choices. Forward hooks on the layers (every cell and reduction block)
 outputs under no_grad; each is flattened per sample and its LID estimated at once, in the hook.
 Result: a tidy table (id, edge, op, batch, layer, lid), one row per layer per op per batch.
 
-A long profile (the paper's R batches on a large supernet) checkpoints after every batch
+A long profiling job (the paper's R batches on a large supernet) checkpoints after every batch
 group, the forward passes of all candidate ops on one batch, to `<out>.resume` (`Checkpoint`); a
 killed or preempted job resumes at the next batch and writes the same table as an uninterrupted one.
 """

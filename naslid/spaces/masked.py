@@ -16,7 +16,7 @@ from torch import nn
 from naslid.errors import ArchError
 
 # For each edge, the op indices whose outputs are summed on it. A single path has one op per edge;
-# a set of ops on an edge is how NAS-LID's Eq. 4 profiles a sub-supernet that keeps a group.
+# a set of ops on an edge is how NAS-LID's Eq. 4 represents a sub-supernet that keeps a group.
 EdgeChoices = tuple[tuple[int, ...], ...]
 
 
