@@ -263,7 +263,7 @@ workflow: {criteria: [lid, nonlinear-count, none]}
 def test_tiny_variant_runs_through_the_same_workflow(tmp_path):
     """config/proxyless-tiny.yaml (made smaller still) through the Snakefile every experiment uses:
     2 rounds of LID splits give 4 sub-supernets, each search's best is trained from scratch, and the
-    tables are Table 1 (this space's profile cost) and Table 4; nothing is looked up."""
+    tables are Table 1 (this space's profiling cost) and Table 4; nothing is looked up."""
     root = workflow_copy(tmp_path, WORKFLOW_OVERRIDES)
     out = run_snakemake(root, "--cores", "2", "--configfile", "config/proxyless-tiny.yaml", "tiny.yaml")
     assert out.returncode == 0, out.stderr[-3000:]
