@@ -79,7 +79,7 @@ DEFAULTS: dict = {
         "batch_size": 128,      # the same images per batch as LID profiling
     },
     "split": {
-        "criterion": "lid",     # lid | lid-pearson | gradient | exhaustive | nonlinear-count | none (naslid/method/criteria.py)
+        "criterion": "lid",     # one of CRITERION_NAMES below (naslid/method/criteria.py)
         "rounds": 4,            # r rounds of two-way splits give 2^r sub-supernets (lid, lid-pearson, gradient)
         "exhaustive_rounds": 1,  # rounds of the exhaustive criterion: 5^r sub-supernets
         "balanced": True,       # groups differ in size by at most one (2 + 3 ops in NB201)
@@ -121,6 +121,8 @@ DEFAULTS: dict = {
         "seeds": [0, 1, 2],
         "profile_jobs": "edge",  # edge: one profile job per (sub-supernet, edge), many small jobs for a cluster |
                                 # sub-supernet: one job profiles every edge of a sub-supernet (fewer start-ups)
+        "shared_pretrain": False,  # true: the pretrained supernets live in results/pretrain/<digest of the keys
+                                # pretraining reads>/, shared by every experiment (name) whose keys are equal
         "container": "containers/naslid.sif",  # image for --sdm apptainer: a local .sif or a docker://... URI
                                 # (build it: containers/README.md); used only with --sdm apptainer
         "resources": {          # per-stage job resources, for the executor (SLURM) to map
@@ -157,6 +159,10 @@ DEFAULTS: dict = {
     },
 }
 
+# The one list of split criteria's names: naslid/method/criteria.py registers a criterion for each
+# (`none` aside, which does not split) and checks at import that the two agree.
+CRITERION_NAMES = ("lid", "lid-pearson", "gradient", "exhaustive", "nonlinear-count", "random", "none")
+
 CHOICES = {
     "device": ("cpu", "cuda"),
     "space.name": ("nb201", "proxyless"),
@@ -164,7 +170,7 @@ CHOICES = {
     "supernet.sampling": ("uniform", "switch"),
     "lid.similarity": ("euclidean", "pearson", "cosine"),
     "finetune.init": ("inherit", "scratch"),
-    "split.criterion": ("lid", "lid-pearson", "gradient", "exhaustive", "nonlinear-count", "none"),
+    "split.criterion": CRITERION_NAMES,
     "split.edge_rule": ("partition-score", "official-code"),
     "benchmark.kind": ("csv", "nas-bench-201", "nats-tss", "none"),
     "evaluate.bn": ("batch", "recalibrate"),

@@ -160,3 +160,41 @@ def test_min_cut_with_negative_similarities_equals_brute_force():
         best = max(partition_score(sim, ([i for i in range(m) if labels[i]], [i for i in range(m) if not labels[i]]))
                    for labels in itertools.product([0, 1], repeat=m) if 0 < sum(labels) < m)
         assert partition_score(sim, min_cut_bipartition(sim, balanced=False)) == pytest.approx(best)
+
+
+def test_random_split_draws_every_edge_and_balanced_partition_uniformly_and_repeatably(tmp_path):
+    """The control criterion: over 600 experiment seeds every unpartitioned edge and every balanced
+    partition of its 5 ops is drawn about equally often; one seed and mask always draw the same split,
+    and two sub-supernets (two masks) of one seed draw their own."""
+    parent = full_mask()
+    parent[2] = [False, True, True, False, False]  # a sub-supernet already split on edge 2
+    edges, partitions = {}, {}
+    for seed in range(600):
+        record = split(tiny_config(tmp_path, seed=seed, split={"criterion": "random"}), None, parent, "0")
+        assert record["edge_rule"] == "random" and record["edge"] != EDGES[2]
+        assert sorted(map(len, record["groups"])) == [2, 3] and sorted(sum(record["groups"], [])) == sorted(OPS)
+        assert OPS.index(record["groups"][0][0]) < OPS.index(record["groups"][1][0])  # min-cut's group order
+        edges[record["edge"]] = edges.get(record["edge"], 0) + 1
+        pair = tuple(min(record["groups"], key=len))
+        partitions[pair] = partitions.get(pair, 0) + 1
+    assert set(edges) == set(EDGES) - {EDGES[2]} and len(partitions) == math.comb(5, 2)
+    # 600 draws over 5 edges (expected 120 each) and 10 partitions (60 each): a fair draw stays within
+    # these bounds but with probability < 1e-4 per cell; always drawing the first edge would not.
+    assert all(80 <= n <= 160 for n in edges.values()) and all(30 <= n <= 95 for n in partitions.values())
+    config = tiny_config(tmp_path, seed=7, split={"criterion": "random"})
+    assert split(config, None, parent, "0") == split(config, None, parent, "0")
+    other = parent.copy()
+    other[2] = [True, False, False, True, True]  # the sibling sub-supernet
+    draws = {json_key(split(tiny_config(tmp_path, seed=s, split={"criterion": "random"}), None, m, "0"))
+             for s in range(5) for m in (parent, other)}
+    assert len(draws) > 5  # siblings do not share one stream
+
+
+def test_random_split_unbalanced_draws_every_group_size(tmp_path):
+    sizes = {len(split(tiny_config(tmp_path, seed=s, split={"criterion": "random", "balanced": False}),
+                       None, full_mask(), "")["groups"][0]) for s in range(100)}
+    assert sizes == {1, 2, 3, 4}
+
+
+def json_key(record: dict) -> str:
+    return f"{record['edge']}:{record['groups']}"

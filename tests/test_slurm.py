@@ -50,6 +50,7 @@ def _watch_squeue(seen: set, stop: threading.Event):
         time.sleep(0.2)
 
 
+@pytest.mark.slow(reason="starts a real single-node SLURM and runs the workflow on it (400 s)")
 def test_the_workflow_runs_through_slurm_with_the_same_outputs_as_locally(slurm, tiny_run, tmp_path):
     """The session's tiny run, its lid and none experiments again as SLURM jobs: the same results."""
     on_slurm = workflow_copy(tmp_path, TINY)
@@ -112,6 +113,7 @@ def _dataset_placeholders(root: Path, config: str) -> None:
         os.chdir(cwd)
 
 
+@pytest.mark.slow(reason="plans the paper experiments' 1,300-job DAGs on the SLURM profile")
 def test_the_cluster_profile_plans_a_paper_experiment_with_gpu_jobs_where_they_belong(tmp_path):
     for name in ("workflow", "config", "naslid"):
         shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("*.parts", "__pycache__"))
@@ -125,11 +127,12 @@ def test_the_cluster_profile_plans_a_paper_experiment_with_gpu_jobs_where_they_b
     jobs = _dry_run_jobs(out.stdout + out.stderr)
     counts = {rule: len(v) for rule, v in jobs.items()}
     # 3 seeds; lid, lid-pearson, gradient: 4 rounds (15 splits, 6 edges each, 16 finals, 14 between);
-    # exhaustive: 1 split into 5; nonlinear-count: 1 split into 7; none: the supernet trained on.
+    # exhaustive: 1 split into 5; nonlinear-count: 1 split into 7; random: 4 rounds as lid, profiling
+    # nothing; none: the supernet trained on.
     assert counts["pretrain"] == 3 and counts["profile"] == 3 * 3 * 15 * 6
-    assert counts["split"] == 3 * (3 * 15 + 2) and counts["finetune_between"] == 3 * 3 * 14
-    assert counts["finetune"] == 3 * (3 * 16 + 5 + 7) and counts["finetune_none"] == 3
-    assert counts["evolve"] == counts["rank"] == counts["query"] == 3 * 6 and counts["tables"] == 1
+    assert counts["split"] == 3 * (4 * 15 + 2) and counts["finetune_between"] == 3 * 4 * 14
+    assert counts["finetune"] == 3 * (4 * 16 + 5 + 7) and counts["finetune_none"] == 3
+    assert counts["evolve"] == counts["rank"] == counts["query"] == 3 * 7 and counts["tables"] == 1
     for rule in ("pretrain", "finetune", "finetune_between", "finetune_none", "profile", "evolve", "rank", "cost"):
         for job in jobs[rule]:
             assert job["gpu"] == "1" and job["slurm_partition"] == "a100" and job["cpus_per_gpu"] == "4", (rule, job)
@@ -145,6 +148,7 @@ def test_the_cluster_profile_plans_a_paper_experiment_with_gpu_jobs_where_they_b
     assert "--nv" in settings["apptainer-args"] and settings["rerun-incomplete"] is True and settings["retries"] >= 1
 
 
+@pytest.mark.slow(reason="plans the paper experiments' DAGs on the SLURM profile")
 def test_the_cluster_profile_plans_the_proxylessnas_paper_experiment(tmp_path):
     """config/paper/proxyless-imagenet.yaml: 21 layers, 2 rounds (4 sub-supernets), and each search's
     best trained on ImageNet in a GPU job; no query or rank (no benchmark tabulates the space)."""

@@ -21,6 +21,12 @@ is shared, in `naslid.method.split`.
   job for the same `finetune.epochs` on the same batches, which gives every one of them exactly
   that number of steps however few architectures it holds (uniform sampling in one supernet would
   give the 64 architectures of count 6 only 0.4% of the steps).
+- `random`: the control a criterion must beat to claim that it splits *well*, not just that it
+  splits: measures nothing; the same rounds, the same two-way splits and so the same number of
+  sub-supernets and budget as `lid`, but the edge (among the unpartitioned ones) and the
+  partition of its ops (balanced like the min-cut's with `split.balanced`) are drawn from a
+  generator seeded by the experiment's seed and the sub-supernet's mask: every sub-supernet draws
+  its own split, and the same experiment draws the same ones every time.
 - `none`: SPOS/RSPS, no split (the supernet is trained for the same total budget instead).
 """
 
@@ -32,6 +38,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from naslid.config import CRITERION_NAMES
 from naslid.errors import NaslidError
 from naslid.method import gradient, profile
 from naslid.method.split import profiles_of_edge, similarity_matrix, tied_batches
@@ -82,6 +89,21 @@ def _nonlinear_decision(mask: np.ndarray, config: dict) -> dict:
             "edge_rule": "nonlinear count", "candidates": {}}
 
 
+def _random_decision(mask: np.ndarray, config: dict) -> dict:
+    space = get_space(config)
+    edges = space.unpartitioned_edges(mask)
+    if not edges:
+        raise NaslidError("every edge of this sub-supernet is already split; lower split.rounds")
+    rng = np.random.default_rng([config["seed"], *mask.astype(int).ravel()])
+    edge = edges[int(rng.integers(len(edges)))]
+    ops = [space.OPS[o] for o in np.flatnonzero(mask[edge])]
+    size = len(ops) // 2 if config["split"]["balanced"] else int(rng.integers(1, len(ops)))
+    drawn = set(rng.permutation(len(ops))[:size].tolist())
+    groups = [[op for i, op in enumerate(ops) if (i in drawn) == side] for side in (True, False)]
+    groups.sort(key=lambda group: ops.index(group[0]))  # the first op's group first, as the min-cut orders them
+    return {"edge": space.EDGES[edge], "groups": groups, "edge_rule": "random", "candidates": {}}
+
+
 def _lid_similarity(kind: str | None):
     def similarity(table, edge, ops, config):
         profiles = profiles_of_edge(table, edge, ops)
@@ -106,8 +128,12 @@ CRITERIA = {
     "exhaustive": Criterion("exhaustive", [], None, None, _exhaustive_decision, children=_exhaustive_width),
     "nonlinear-count": Criterion("nonlinear-count", [], None, None, _nonlinear_decision,
                                  children=lambda space: len(space.nonlinear_counts())),
+    "random": Criterion("random", [], None, None, _random_decision),
 }
 NO_SPLIT = "none"
+if [*CRITERIA, NO_SPLIT] != list(CRITERION_NAMES):
+    raise RuntimeError(f"naslid.config.CRITERION_NAMES {CRITERION_NAMES} and the registered criteria "
+                       f"{[*CRITERIA, NO_SPLIT]} differ: register every name there, in its order")
 
 
 def get_criterion(name: str) -> Criterion:
