@@ -11,6 +11,15 @@ REPO = Path(__file__).resolve().parents[1]
 NB201_TABLE = REPO / "naslid" / "data" / "nb201_accuracy.csv.gz"
 
 
+def pytest_collection_modifyitems(config, items):
+    """Two tiers: `make test` runs the tests not marked slow, `make test-all` every test. A slow test
+    says why it is left out of the fast tier (`@pytest.mark.slow(reason=...)`)."""
+    unexplained = [item.nodeid for item in items
+                   if any(not mark.kwargs.get("reason") for mark in item.iter_markers("slow"))]
+    if unexplained:
+        raise pytest.UsageError(f"slow tests without a reason (mark them @pytest.mark.slow(reason=...)): {unexplained}")
+
+
 @pytest.fixture(scope="session")
 def nb201_table():
     """The shipped NB201 ground-truth table (rows in official index order)."""
@@ -43,7 +52,7 @@ def run_snakemake(root: Path, *args, env: dict | None = None):
 
 
 # The tiny experiment of every workflow test (local, killed, SLURM, container) and its overlays:
-# small enough for a test, and every stage of the DAG runs (4 criteria, 1 split round, a 12-row
+# small enough for a test, and every stage of the DAG runs (5 criteria, 1 split round, a 12-row
 # ground truth, .test/tiny/table.csv).
 TEST_CONFIGS = REPO / ".test" / "tiny"
 TINY = (TEST_CONFIGS / "tiny.yaml").read_text()

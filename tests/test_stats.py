@@ -72,7 +72,7 @@ def test_several_seeds_give_mean_and_std_over_seeds_and_a_wider_interval():
 
 
 def test_top_k_takes_the_best_by_ground_truth():
-    assert list(stats.top_k(np.array([1.0, 5.0, 3.0, 5.0]), 3)) == [1, 3, 2]
+    assert list(stats.best(np.array([1.0, 5.0, 3.0, 5.0]), 3)) == [1, 3, 2]
 
 
 # ---- Table 2 from result files ----
@@ -115,13 +115,36 @@ def test_table2_numbers_are_the_bootstrap_of_the_json_sources(fixture_table):
     expected = scipy.stats.kendalltau(truth[best10], lid[best10])[0] - scipy.stats.kendalltau(truth[best10], none[best10])[0]
     assert row["lid", "dtau_none_top10"] == pytest.approx(expected)
     assert row["params", "rho_top20"] == pytest.approx(scipy.stats.spearmanr(truth[np.argsort(-truth)[:20]], params[np.argsort(-truth)[:20]])[0])
-    # The ceiling ranks the two trainings against each other, over the best by ground truth.
-    assert row["ceiling", "tau_all"] == pytest.approx(scipy.stats.kendalltau(first, second)[0])
-    assert list(numbers["kind"]) == ["criterion", "criterion", "baseline", "ceiling"]
+    # The benchmark's rows: its two trainings against each other, and the perfect estimate's ceiling.
+    assert row["seed vs seed", "tau_all"] == pytest.approx(scipy.stats.kendalltau(first, second)[0])
+    ceiling = stats.ceiling(first, second, "second", [None, 10, 20])  # the fixture's truth is no mean of the two
+    assert row["ceiling", "tau_all"] == pytest.approx(ceiling[None]["mean"])
+    assert row["ceiling", "tau_top10_hi"] == pytest.approx(ceiling[10]["hi"])
+    assert list(numbers["kind"]) == ["criterion", "criterion", "baseline", "benchmark", "ceiling"]
     assert "tau_top50" not in numbers.columns or numbers["tau_top50"].isna().all()  # 30 architectures: no top 50
     lid_cells = cells.set_index("criterion").loc["lid"]
     assert lid_cells["τ all"] == f"{row['lid', 'tau_all']:.3f} [{row['lid', 'tau_all_lo']:.3f}, {row['lid', 'tau_all_hi']:.3f}]"
     assert lid_cells["τ top-50"] == "n/a" and lid_cells["Δτ vs none all"].startswith("+")
+
+
+def test_table2_stars_follow_holm_over_every_paired_test_and_merges_identically_ranking_baselines():
+    rng = np.random.default_rng(8)
+    truth = rng.normal(size=60)
+    estimates = {name: truth + noise * rng.normal(size=60) for name, noise in
+                 (("lid", 0.3), ("gradient", 1.5), ("random", 1.6), ("none", 1.6))}
+    params = truth + rng.normal(size=60)
+    base = _baselines(0, truth, params, truth, truth)
+    base["baselines"].append({"baseline": "flops", "description": "flops", "estimates": [
+        {**e, "estimate": 3 * e["estimate"] + 1} for e in base["baselines"][0]["estimates"]]})  # same order
+    config = load_config(None, {"rank": {"top_k": [20]}, "split": {"rounds": 1}})
+    numbers, cells = table2([_rank(c, 0, truth, e) for c, e in estimates.items()], config, [base])
+    assert list(numbers["criterion"])[:5] == ["gradient", "lid", "none", "random", "params = flops"]
+    assert "rank every architecture identically" in numbers.set_index("criterion").loc["params = flops", "note"]
+    assert "Δτ vs random all" in cells and cells.set_index("criterion").loc["random", "Δτ vs random all"] == "n/a"
+    p = {(i, c[:-2]): v for c in numbers if c.startswith("dtau_") and c.endswith("_p") for i, v in numbers[c].items()
+         if pd.notna(v)}
+    starred = {(i, c) for (i, c) in p if cells.loc[i, f"Δτ vs {c.split('_')[1]} {'all' if c.endswith('all') else 'top-20'}"].endswith("*")}
+    assert starred == stats.holm(p) and starred  # lid beats none and random clearly; the stars are Holm's
 
 
 def test_tables_stage_says_how_to_get_missing_or_corrupt_baselines(tmp_path):
@@ -209,3 +232,67 @@ def test_table5_pairs_pearson_with_euclidean_seed_by_seed():
     row = t5.set_index("criterion").loc["lid-pearson − lid"]
     assert row["τ all"].startswith(f"{np.mean(per_seed):+.3f} ± {np.std(per_seed):.3f} [")
     assert "±" in t5.set_index("criterion").loc["lid", "τ all"]  # two seeds: mean ± std over seeds
+
+
+# ---- the ceiling: what a perfect estimate would score against a noisy ground truth ----
+
+def _benchmark_with_known_truth(rng, n=200):
+    """Expected accuracies with a long tail below the top (as the proxy table's: most near 97-99 %, a
+    few near chance) and two trainings each, noisier the worse the architecture, measured in steps of
+    0.05 points (a 2,000-image test set); the two trainings agree with Kendall tau about 0.6."""
+    expected = np.maximum(99.8 - np.exp(rng.normal(0.6, 1.1, n)), 10 + rng.random(n))
+    noise = 2 * (0.25 + 0.12 * (100 - expected) ** 0.8)
+    first, second = (np.round((expected + rng.normal(0, noise)) * 20) / 20 for _ in range(2))
+    return expected, first, second
+
+
+def test_ceiling_is_what_a_perfect_estimate_of_the_expected_accuracy_scores_over_all_and_the_top_50():
+    """On 12 synthetic benchmarks whose expected accuracies are known, the reported ceiling is on
+    average within 0.03 of tau(expected, two-seed mean) over all (the mean over benchmarks: one
+    benchmark's own tau varies with its noise draw, by about 0.1 over the top 50). Over the top 50 it
+    is an overestimate, +0.09 on average (+0.15 without the bias correction; the closing note of
+    issue 35 lists the other methods tried): within 0.12 is what it meets. The agreement of the two
+    trainings, the old ceiling, falls 0.1 or more short of both."""
+    rng = np.random.default_rng(0)
+    error = {None: [], 50: []}
+    seed_vs_seed = {None: [], 50: []}
+    for _ in range(12):
+        expected, first, second = _benchmark_with_known_truth(rng)
+        truth = (first + second) / 2
+        reported = stats.ceiling(first, second, "mean", [None, 50], resamples=200, inner=(20, 50))
+        for k in (None, 50):
+            index = stats.best(truth, k)
+            actual = scipy.stats.kendalltau(expected[index], truth[index])[0]
+            error[k].append(reported[k]["mean"] - actual)
+            seed_vs_seed[k].append(scipy.stats.kendalltau(first[index], second[index])[0] - actual)
+    assert abs(np.mean(error[None])) <= 0.03 and abs(np.mean(error[50])) <= 0.12, \
+        {k: float(np.mean(v)) for k, v in error.items()}
+    assert np.mean(seed_vs_seed[None]) < -0.1 and np.mean(seed_vs_seed[50]) < -0.1
+
+
+def test_ceiling_of_a_noiseless_benchmark_is_one():
+    first = np.linspace(50, 99, 60)
+    result = stats.ceiling(first, first.copy(), "mean", [None, 20], resamples=50, inner=(5, 10))
+    assert result[None]["mean"] == pytest.approx(1) and result[20]["mean"] == pytest.approx(1)
+
+
+def test_three_identical_seeds_give_the_one_seed_interval():
+    """Every seed ranks the same architectures: one replicate resamples one set of them for all seeds,
+    so seeds that agree exactly add no width (each seed drawing its own set made it 1.66x narrower)."""
+    truth, estimate = _sample(n=60, seed=5)
+    one = stats.bootstrap([(truth, estimate)], "tau", resamples=RESAMPLES)
+    three = stats.bootstrap([(truth, estimate)] * 3, "tau", resamples=RESAMPLES)
+    assert (three["lo"], three["hi"]) == pytest.approx((one["lo"], one["hi"]), abs=1e-12)
+
+
+def test_top_k_keeps_every_architecture_tied_at_the_cut():
+    truth = np.array([9.0, 7.0, 8.0, 7.0, 7.0, 1.0])
+    assert list(stats.best(truth, 3)) == [0, 2, 1, 3, 4] and stats.tied_at_cut(truth, 3) == 3
+    assert list(stats.best(truth, 2)) == [0, 2] and stats.tied_at_cut(truth, 2) == 1
+
+
+def test_holm_rejects_step_down_and_stops_at_the_first_failure():
+    p = {"a": 0.001, "b": 0.03, "c": 0.02, "d": 0.04}
+    assert stats.holm(p) == {"a"}  # 0.001 <= 0.05/4; then 0.02 > 0.05/3 stops it (0.04 < 0.05 never tried)
+    assert stats.holm({"a": 0.001, "c": 0.013, "b": 0.02}) == {"a", "c", "b"}  # <= 0.0167, 0.025, 0.05
+    assert stats.holm({}) == set()

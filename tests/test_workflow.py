@@ -45,8 +45,10 @@ def test_complete_run_writes_tables_and_figures(run_dir):
             assert (results / "tables" / f"table{t}.{ext}").stat().st_size > 0
     assert (results / "figures" / "fig_table2.png").read_bytes()[:4] == b"\x89PNG"  # 1, 4, 5: redrawn below
     numbers = pd.read_csv(results / "tables" / "table2.csv")
-    assert list(numbers["criterion"]) == ["exhaustive", "lid", "none", "nonlinear-count", "params", "flops", "naswot", "ceiling"]
+    assert list(numbers["criterion"]) == ["exhaustive", "lid", "none", "nonlinear-count", "random", "params = flops",
+                                          "naswot", "ceiling"]  # params and FLOPs rank NB201 identically: one row
     assert numbers["tau_all"].iloc[:-1].notna().all() and numbers["dtau_none_all"].notna().sum() == 6  # all but none, ceiling
+    assert numbers["dtau_random_all"].notna().sum() == 6  # all but random, ceiling
     assert "n/a: the benchmark" in (results / "tables" / "table2.md").read_text()  # table.csv has one training per arch
     table2 = (results / "tables" / "table2.md").read_text()
     assert "lid" in table2 and "nonlinear-count" in table2
@@ -78,7 +80,7 @@ def test_tables_hold_the_numbers_of_the_json_files_they_summarise(run_dir):
     results = run_dir / "results" / "tiny"
     table2 = pd.read_csv(results / "tables" / "table2.csv").set_index("criterion")
     table3 = pd.read_csv(results / "tables" / "table3.csv").set_index("criterion")
-    for criterion in ("exhaustive", "lid", "none", "nonlinear-count"):
+    for criterion in ("exhaustive", "lid", "none", "nonlinear-count", "random"):
         ranked = json.loads((results / criterion / "s0" / "rank.json").read_text())["estimates"]
         tau = scipy.stats.kendalltau([e["ground_truth"] for e in ranked], [e["estimate"] for e in ranked])[0]
         assert table2.loc[criterion, "tau_all"] == pytest.approx(tau, abs=1e-12), criterion
@@ -87,6 +89,7 @@ def test_tables_hold_the_numbers_of_the_json_files_they_summarise(run_dir):
         assert best["arch"].replace("|", "\\|") in (results / "tables" / "table3.md").read_text()  # a "|" escaped in markdown
 
 
+@pytest.mark.slow(reason="a second seed of the tiny workflow (100 s)")
 def test_two_seeds_give_table2_the_mean_and_std_of_the_seeds_taus(tiny_run, tmp_path):
     """A second seed of `none` (its supernet, search and ranking run; seed 0 is the session's run):
     Table 2's tau over all architectures is the mean of the two seeds' Kendall taus, by scipy from
@@ -127,6 +130,7 @@ def test_no_profile_of_the_run_ties_every_op_and_no_edge_scores_near_one_over_ep
             assert candidate["partition_score"] < 1e6 and candidate["excluded_batches"] == [], (path, edge)
 
 
+@pytest.mark.slow(reason="reruns evolve on a copy of the tiny run")
 def test_the_search_takes_ranks_estimates_and_ends_as_a_search_that_evaluates_everything(run_dir, tmp_path):
     """evolve scores with rank's estimates where rank has them: a search within the benchmark then
     evaluates nothing itself and ends exactly as one that evaluates every architecture; estimates of
@@ -179,6 +183,7 @@ def test_figures_are_drawn_from_the_result_files(run_dir, tmp_path):
         assert shown.shape != empty.shape or not np.array_equal(shown, empty), f
 
 
+@pytest.mark.slow(reason="a start-up time guard, not behaviour a change breaks")
 def test_planning_the_workflow_imports_neither_scipy_nor_matplotlib(tmp_path):
     """Snakemake parses the workflow at every start, and on a cluster once more inside every job: it
     imports every stage module for its declaration, and the tables stage leaves scipy.stats and
@@ -207,7 +212,7 @@ def test_editing_a_module_a_stage_imports_indirectly_reruns_it(run_dir):
         jobs = planned(run_dir)
     finally:
         module.write_text(original)
-    assert jobs["pretrain"] == 1 and jobs["query"] == 4 and jobs["tables"] == 1
+    assert jobs["pretrain"] == 1 and jobs["query"] == 5 and jobs["tables"] == 1
 
 
 # The rerun table: what a dry run on the finished tiny run plans after one change, written by hand
@@ -255,6 +260,7 @@ MODULE_TABLE = {
 }
 
 
+@pytest.mark.slow(reason="the rerun table: 30 dry runs of the workflow (250 s)")
 def test_each_setting_file_and_stage_module_reruns_exactly_the_stages_that_read_it(run_dir):
     """The rerun table. A row fails if a stage reruns that did not read what changed (wasted hours on
     a cluster) or one that did read it stays (a stale result)."""
@@ -285,6 +291,7 @@ def test_each_setting_file_and_stage_module_reruns_exactly_the_stages_that_read_
     assert planned(run_dir) == {}
 
 
+@pytest.mark.slow(reason="runs a second tiny workflow on a dataset folder (70 s)")
 def test_editing_a_file_of_the_dataset_reruns_the_stages_that_read_the_data(tmp_path):
     """A dataset directory's files are inputs (on 800bbd4 an edited dataset reran nothing): a run of
     the one-shot baseline on a tiny CIFAR-10 directory, then one pickle of it rewritten."""
@@ -367,6 +374,7 @@ def working_in(root: Path) -> list[int]:
     return pids
 
 
+@pytest.mark.slow(reason="kill and resume of the whole workflow (100 s each)")
 @pytest.mark.parametrize("kill", ["SIGTERM to Snakemake", "SIGKILL to the whole run"])
 def test_a_workflow_killed_mid_run_finishes_on_rerun_with_the_tables_of_a_clean_run(tiny_run, tmp_path, kill):
     """Fault injection: kill the workflow while stages run, then the README's command again
@@ -413,6 +421,7 @@ def test_a_workflow_killed_mid_run_finishes_on_rerun_with_the_tables_of_a_clean_
         same_json(root / "results/tiny" / result, tiny_run / "results/tiny" / result, "seconds")
 
 
+@pytest.mark.slow(reason="kill and resume: a live run beside the unlock")
 def test_the_run_script_refuses_to_unlock_while_a_run_still_works_there(tmp_path):
     """A lock with a live process of the run in the directory is not stale: no unlock, one clear error."""
     (tmp_path / ".snakemake" / "locks").mkdir(parents=True)

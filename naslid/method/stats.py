@@ -1,18 +1,26 @@
-"""How sure a ranking correlation is: bootstrap intervals for Table 2 (and Tables 3, 5).
+"""How sure a ranking correlation is: bootstrap intervals for Table 2 (and Tables 3, 5), and its ceiling.
 
 A rank correlation is measured on a sample of architectures, by a supernet trained from one seed.
-Both are resampled: with one seed, architectures with replacement (the percentile bootstrap,
-`scipy.stats.bootstrap(..., paired=True, method="percentile")` draws the same indices from the same
-generator, which the tests use); with several seeds, first the seeds with replacement, then the
-architectures within each drawn seed, and the statistic is the mean over the drawn seeds (a
-two-level bootstrap: the seed-to-seed spread and the architecture sample both widen the interval).
+Both are resampled. One replicate draws *one* set of architectures with replacement (the percentile
+bootstrap, `scipy.stats.bootstrap(..., paired=True, method="percentile")` draws the same indices from
+the same generator, which the tests use) and, with several seeds, the seeds with replacement; every
+drawn seed is scored on that same set, since every seed ranks the same architectures, and the
+statistic is the mean over the drawn seeds. So seeds that agree give the one-seed interval, and the
+seed-to-seed spread widens it only as far as the seeds differ.
 
-Top-k: the k best architectures by ground truth are taken first and resampled among themselves, so
-a top-50 interval is about those 50, not about which 50 a resample would call the best.
+Top-k: the k best architectures by ground truth, and every architecture tied with the k-th (so a
+"top-50" may hold 52; `best` selects them, `tied_at_cut` says how many were tied at the cut); they are resampled among
+themselves, so a top-50 interval is about those architectures, not about which 50 a resample would
+call the best.
 
 A paired difference (a criterion's tau minus `none`'s) resamples the same architecture indices for
 both, and pairs a criterion's seed s with `none`'s seed s (they share the pretrained supernet), so
-what the two rankings have in common cancels.
+what the two rankings have in common cancels. Its two-sided p-value (from the bootstrap's standard
+error) feeds `holm`, the correction for the many paired tests of one table.
+
+The ceiling (`ceiling`): what a perfect estimate of each architecture's expected accuracy would score
+against a ground truth measured with noise, by a parametric bootstrap from the benchmark's own seed
+differences (see there).
 
 Everything is deterministic: one `numpy.random.Generator` seeded with `SEED`, `RESAMPLES` draws.
 
@@ -22,6 +30,8 @@ architectures by ground truth, for each k (`naslid rank`, Table 2).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 # scipy.stats (1.3 s to import) is imported by the functions that use it: the workflow imports the
@@ -29,16 +39,18 @@ import numpy as np
 
 
 def correlations(truth: list[float], estimate: list[float], top_k: list[int]) -> list[dict]:
-    """Kendall tau and Spearman rho over the k first pairs (the k best by ground truth), for each k."""
+    """Kendall tau and Spearman rho over the k best by ground truth (every one tied at the cut in), for each k."""
     import scipy.stats
+    truth, estimate = np.asarray(truth, dtype=float), np.asarray(estimate, dtype=float)
     rows = []
     for k in top_k:
         if k > len(truth):
             rows.append({"top_k": k, "n": len(truth), "kendall_tau": None, "spearman_rho": None,
                          "note": f"only {len(truth)} architectures"})
             continue
-        rows.append({"top_k": k, "n": k, "kendall_tau": float(scipy.stats.kendalltau(truth[:k], estimate[:k])[0]),
-                     "spearman_rho": float(scipy.stats.spearmanr(truth[:k], estimate[:k])[0])})
+        index = np.sort(best(truth, k))
+        rows.append({"top_k": k, "n": len(index), "kendall_tau": float(scipy.stats.kendalltau(truth[index], estimate[index])[0]),
+                     "spearman_rho": float(scipy.stats.spearmanr(truth[index], estimate[index])[0])})
     return rows
 
 
@@ -79,10 +91,23 @@ def spearman_rho(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 STATISTICS = {"tau": kendall_tau, "rho": spearman_rho}
 
 
-def top_k(truth: np.ndarray, k: int | None) -> np.ndarray:
-    """Indices of the k best by ground truth (ties by position); None: all of them."""
-    order = np.argsort(-np.asarray(truth, dtype=float), kind="stable")
-    return order if k is None else order[:k]
+def best(truth: np.ndarray, k: int | None) -> np.ndarray:
+    """Indices of the k best by ground truth and of every architecture tied with the k-th (best
+    first, ties by position); None: all of them. Cutting a tie by position would let the table's
+    index order decide which of equally good architectures count."""
+    truth = np.asarray(truth, dtype=float)
+    order = np.argsort(-truth, kind="stable")
+    if k is None or k >= len(truth):
+        return order
+    return order[truth[order] >= truth[order[k - 1]]]
+
+
+def tied_at_cut(truth: np.ndarray, k: int | None) -> int:
+    """How many architectures share the k-th best ground truth (1: no tie at the cut)."""
+    truth = np.asarray(truth, dtype=float)
+    if k is None or k >= len(truth):
+        return 1
+    return int(np.count_nonzero(truth == np.sort(truth)[::-1][k - 1]))
 
 
 def _resampled(x: np.ndarray, y: np.ndarray, statistic, index: np.ndarray) -> np.ndarray:
@@ -122,19 +147,34 @@ def bootstrap(pairs: list[tuple[np.ndarray, np.ndarray]], statistic: str, *, res
     per_seed = np.array([_value(fn, p, m) for p, m in zip(pairs, minus or [None] * len(pairs))])
     rng = np.random.default_rng(seed)
     seeds = len(pairs)
+    # The architectures first, one set per replicate for every seed: with one seed this is exactly
+    # scipy's stream, and identical seeds then give exactly the one-seed interval.
+    index = rng.integers(0, len(pairs[0][0]), (resamples, len(pairs[0][0])))
     drawn = rng.integers(0, seeds, (resamples, seeds)) if seeds > 1 else np.zeros((resamples, 1), dtype=int)
-    values = np.empty((resamples, seeds))
-    for s, (x, y) in enumerate(pairs):
-        # The architectures of every seed slot are drawn whatever seed lands there: one draw per slot.
-        index = rng.integers(0, len(x), (resamples, len(x)))
-        for source in range(seeds):
-            rows = np.flatnonzero(drawn[:, s] == source)
-            if rows.size:
-                values[rows, s] = _paired(fn, pairs[source], (minus or [None] * seeds)[source], index[rows])
-    means = np.nanmean(values, axis=1)
+    by_seed = np.stack([_paired(fn, pair, m, index) for pair, m in zip(pairs, minus or [None] * seeds)], axis=1)
+    means = np.nanmean(np.take_along_axis(by_seed, drawn, axis=1), axis=1)
     lo, hi = np.nanpercentile(means, [100 * (1 - LEVEL) / 2, 100 * (1 + LEVEL) / 2])
-    return {"mean": float(np.mean(per_seed)), "std": float(np.std(per_seed)) if seeds > 1 else None,
-            "lo": float(lo), "hi": float(hi), "seeds": seeds, "n": len(pairs[0][0])}
+    result = {"mean": float(np.mean(per_seed)), "std": float(np.std(per_seed)) if seeds > 1 else None,
+              "lo": float(lo), "hi": float(hi), "seeds": seeds, "n": len(pairs[0][0])}
+    if minus is not None:
+        # Two-sided p-value of "no difference" from the bootstrap's standard error (a Wald test): a
+        # count of replicates past 0 could not go below 2/1001, and Holm over a study's tens of tests
+        # asks for less than 0.05/40.
+        spread = float(np.nanstd(means))
+        result["p"] = float(math.erfc(abs(result["mean"]) / spread / math.sqrt(2))) if spread > 0 else float(result["mean"] == 0)
+    return result
+
+
+def holm(p_values: dict, level: float = 1 - LEVEL) -> set:
+    """The keys whose tests Holm's step-down procedure rejects at family-wise error `level`: the
+    smallest p against level/m, the next against level/(m-1), ..., stopping at the first that fails."""
+    rejected = set()
+    ordered = sorted(p_values.items(), key=lambda item: item[1])
+    for i, (key, p) in enumerate(ordered):
+        if p > level / (len(ordered) - i):
+            break
+        rejected.add(key)
+    return rejected
 
 
 def _value(fn, pair, minus) -> float:
@@ -163,3 +203,87 @@ def seed_interval(values) -> tuple[float, float] | None:
         return None
     half = scipy.stats.t.ppf((1 + LEVEL) / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
     return float(values.mean() - half), float(values.mean() + half)
+
+
+CEILING_WINDOW = 20   # rank neighbours whose seed differences stand for one architecture's training noise
+CEILING_INNER = 40    # outer x inner replicates of the ceiling's bias correction
+CEILING_INNER_RESAMPLES = 100
+
+
+def ceiling(first, second, truth: str, ks: list, *, resamples: int = RESAMPLES, seed: int = SEED,
+            inner: tuple[int, int] = (CEILING_INNER, CEILING_INNER_RESAMPLES)) -> dict:
+    """Kendall tau that a perfect estimate of each architecture's expected accuracy would score against
+    the ground truth, for each k in `ks` (None: all): {k: {"mean", "lo", "hi", "n"}}.
+
+    The benchmark trained every architecture twice (`first`, `second`); the ground truth is their mean
+    (`truth="mean"`, the proxy table) or the second alone (`truth="second"`). Neither is the expected
+    accuracy, so even a perfect estimate of it does not rank the ground truth perfectly; and the
+    agreement of the two trainings with each other (tau(first, second)) understates that ceiling, since
+    each side carries a whole training's noise. A parametric bootstrap from the table's own seed
+    differences measures it instead:
+
+    1. take the ground truth g as the expected accuracy, and the seed differences d = first - second;
+    2. retrain every architecture twice in simulation: g plus, per training, a seed difference of one of
+       its `CEILING_WINDOW` rank neighbours by g, divided by sqrt 2, with a random sign (the noise of
+       one training: d is the difference of two), and build that replicate's ground truth g* as the
+       benchmark builds its own;
+    3. score the perfect estimate g against g* like a criterion: tau over all, and over the top-k by g*
+       (ties at the cut in, as `best`);
+    4. taking g (which carries noise) as the truth overstates the spread of the expected accuracies,
+       most among the top few, where they are close: the same procedure applied to `CEILING_INNER`
+       simulated benchmarks (`inner`: how many, and replicates of each), whose truth is known,
+       measures that bias, and it is subtracted.
+
+    The value is the median replicate, the interval its 2.5-97.5 % percentiles, both less the bias.
+    Checked on synthetic benchmarks with known expected accuracies (tests/test_stats.py).
+    """
+    first, second = np.asarray(first, dtype=float), np.asarray(second, dtype=float)
+    if truth not in ("mean", "second"):
+        raise ValueError(f"truth must be 'mean' or 'second', got {truth!r}")
+    rng = np.random.default_rng(seed)
+    make = (lambda a, b: (a + b) / 2) if truth == "mean" else (lambda a, b: b)
+    g = make(first, second)
+    values = _perfect_estimate_taus(first, second, make, ks, rng, resamples)
+    outer = _retrained(g, first - second, rng, inner[0])
+    bias = {k: [] for k in ks}
+    for a, b in zip(*outer):
+        simulated = _perfect_estimate_taus(a, b, make, ks, rng, inner[1])
+        g_star = make(a, b)
+        for k in ks:
+            index = best(g_star, k)
+            bias[k].append(np.median(simulated[k]) - float(kendall_tau(g[index], g_star[index])))
+    out = {}
+    for k in ks:
+        shift = float(np.mean(bias[k]))
+        lo, hi = np.percentile(values[k], [100 * (1 - LEVEL) / 2, 100 * (1 + LEVEL) / 2])
+        out[k] = {"mean": float(np.median(values[k])) - shift, "lo": float(lo) - shift, "hi": float(hi) - shift,
+                  "bias": shift, "n": len(best(g, k))}
+    return out
+
+
+def _perfect_estimate_taus(first, second, make, ks, rng, resamples) -> dict:
+    """tau(g, g*) of `resamples` simulated retrainings around g = make(first, second), per k."""
+    g = make(first, second)
+    a, b = _retrained(g, first - second, rng, resamples)
+    taus = {k: np.empty(resamples) for k in ks}
+    for r in range(resamples):
+        g_star = make(a[r], b[r])
+        for k in ks:
+            index = best(g_star, k)
+            taus[k][r] = kendall_tau(g[index], g_star[index])
+    return taus
+
+
+def _retrained(g: np.ndarray, d: np.ndarray, rng, resamples: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two simulated trainings of every architecture, `resamples` times: (resamples, n) each."""
+    n = len(g)
+    window = min(CEILING_WINDOW, n)
+    order = np.argsort(-g, kind="stable")
+    rank = np.empty(n, dtype=int)
+    rank[order] = np.arange(n)
+    start = np.clip(rank - window // 2, 0, n - window)  # the window of rank neighbours around each
+    trainings = []
+    for _ in range(2):
+        neighbour = order[start[None, :] + rng.integers(0, window, (resamples, n))]
+        trainings.append(g + d[neighbour] / np.sqrt(2) * rng.choice([-1.0, 1.0], (resamples, n)))
+    return trainings[0], trainings[1]
