@@ -1,11 +1,15 @@
 # The two commands of README.md. Both set up .venv (once; again when the lock changes), then:
-#   make run   - runs the Snakemake workflow on the embedded default config (config/config.yaml)
-#   make test  - runs the whole test suite
+#   make run       - runs the Snakemake workflow on the embedded default config (config/config.yaml)
+#   make test      - the fast tier: unit tests and one tiny workflow run (what checks an install)
+#   make test-all  - every test: real SLURM, kill and resume, ProxylessNAS, the rerun table (CI runs it)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 CONFIG ?= config/config.yaml
+# Two workers (pytest-xdist): tests that share a module fixture carry an xdist_group mark and run in
+# one worker (--dist loadgroup); the slowest tests are listed at the end of every run.
+PYTEST := $(VENV)/bin/pytest -q -n 2 --dist loadgroup
 
-.PHONY: setup run test clean
+.PHONY: setup run test test-all lint clean
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml requirements.lock
@@ -19,10 +23,11 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 run: setup
 	PATH=$(abspath $(VENV))/bin:$$PATH scripts/run-workflow.sh --cores 2 --configfile $(CONFIG)
 
-# Two workers (pytest-xdist): tests that share a module fixture carry an xdist_group mark and run in
-# one worker (--dist loadgroup); the 15 slowest tests are listed at the end of every run.
 test: setup
-	$(VENV)/bin/pytest -q -n 2 --dist loadgroup --durations=15
+	$(PYTEST) -m "not slow" --durations=10
+
+test-all: setup
+	$(PYTEST) --durations=15
 
 clean:
-	rm -rf results
+	rm -rf results/default results/compare

@@ -102,6 +102,7 @@ def test_shipped_table_meets_its_documented_quality(shipped):
     # than the seed-to-seed noise.
 
 
+@pytest.mark.slow(reason="trains three stand-alone networks (140 s)")
 def test_rebuilding_three_shipped_architectures_matches_their_rows(tmp_path, shipped):
     """The table is reproducible from its recipe: NB201's CIFAR-100 optimum (index 9930) rebuilt, both
     seeds, matches its row (one architecture: a rebuild takes 8 epochs per seed)."""

@@ -95,6 +95,7 @@ def cases(results: Path, out: Path):
     ]
 
 
+@pytest.mark.slow(reason="runs every stage in process on the tiny run's files")
 def test_every_stage_reads_only_the_config_keys_it_declares(tiny, tmp_path):
     results, tiny_config = tiny
     # tables writes into its results tree: a copy of the run's results

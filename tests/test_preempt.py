@@ -36,6 +36,7 @@ CONFIG = {"space": {"C": 4, "N": 1}, "threads": 1, "data": {"limit": 512, "augme
           "build_benchmark": {"epochs": 1, "seeds": 1, "workers": 2, "C": 4},
           "final": {"epochs": 5, "batch_size": 32}}
 KILL_SEED = int(os.environ.get("NASLID_KILL_SEED", "27"))
+pytestmark = pytest.mark.slow(reason="kill and resume of every long stage (6 min of processes)")
 
 
 def naslid(*args) -> subprocess.Popen:

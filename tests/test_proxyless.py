@@ -259,7 +259,7 @@ workflow: {criteria: [lid, nonlinear-count, none]}
 """
 
 
-@pytest.mark.slow
+@pytest.mark.slow(reason="the ProxylessNAS space through the whole workflow (150 s)")
 def test_tiny_variant_runs_through_the_same_workflow(tmp_path):
     """config/proxyless-tiny.yaml (made smaller still) through the Snakefile every experiment uses:
     2 rounds of LID splits give 4 sub-supernets, each search's best is trained from scratch, and the

@@ -119,6 +119,7 @@ def _hamming_fitness(target):
     return lambda arch: float(sum(a == b for a, b in zip(arch.ops, target.ops)))
 
 
+@pytest.mark.slow(reason="a whole evolutionary search (30 s)")
 def test_evolution_finds_a_known_optimum_within_the_default_budget():
     target = Arch.from_index(9930)
     result = evolve(_hamming_fitness(target), load_config(None)["evolve"], seed=9930, space=NB201Space())
@@ -150,6 +151,7 @@ def test_evolution_is_deterministic_and_follows_the_official_schedule():
     assert maxima == sorted(maxima)  # the best seen never gets worse
 
 
+@pytest.mark.slow(reason="a whole evolutionary search on NB201 (30 s)")
 def test_evolution_on_the_nb201_landscape_finds_its_optimum(nb201_table):
     """On NB201's real cifar10-valid landscape (a fitness with a known optimum, index 6111)."""
     accuracy = nb201_table["cifar10_valid"].to_numpy()
