@@ -73,6 +73,18 @@ def lookup(config: dict, dotted: str):
     return node
 
 
+def pretrained_folder(config: dict) -> str:
+    """Where the workflow keeps an experiment's pretrained supernets: results/<name>/, or with
+    `workflow.shared_pretrain` results/pretrain/<digest>/, named by the values of every key that
+    pretraining reads, so experiments that differ only after pretraining share it."""
+    if not config["workflow"]["shared_pretrain"]:
+        return f"results/{config['name']}"
+    import hashlib
+    import json
+    keys = json.dumps(get("pretrain").settings(config), sort_keys=True)
+    return f"results/pretrain/{hashlib.sha256(keys.encode()).hexdigest()[:12]}"
+
+
 def module_name(name: str) -> str:
     return "naslid.stages." + name.replace("-", "_")
 

@@ -80,6 +80,26 @@ if not Path(MERGED_CONFIG).is_file() or Path(MERGED_CONFIG).read_text() != _merg
     Path(f"{MERGED_CONFIG}.tmp").write_text(_merged)
     os.replace(f"{MERGED_CONFIG}.tmp", MERGED_CONFIG)
 EXPERIMENT = f"{RESULTS}/{{criterion}}/s{{seed}}"
+
+
+def pretrained_dir():
+    """Where the pretrained supernets live, and the config their jobs read (naslid.stages.pretrained_folder).
+    A shared folder's config is written once: every config that names it has the same pretraining keys.
+    """
+    folder = naslid_stages.pretrained_folder(NASLID)
+    if folder == RESULTS:
+        return RESULTS, MERGED_CONFIG
+    if not Path(f"{folder}/config.yaml").is_file():
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        Path(f"{folder}/config.yaml.tmp").write_text(_merged)
+        os.replace(f"{folder}/config.yaml.tmp", f"{folder}/config.yaml")
+    return folder, f"{folder}/config.yaml"
+
+
+PRETRAINED, PRETRAIN_CONFIG = pretrained_dir()
+SUPERNET = (
+    f"{PRETRAINED}/s{{seed}}/pretrain/supernet.pt"  # the pretrained supernet of a seed
+)
 # Table 1's input sizes: the dataset's own and the paper's "larger input" (double the side).
 COST_SIZES = (
     "32 64" if NASLID["data"]["dataset"] in ("cifar10", "cifar100") else "16 32"
@@ -151,7 +171,7 @@ def final_nodes(criterion):
 def checkpoint_of(node, criterion):
     """The checkpoint of a (sub-)supernet of the experiment in the wildcards."""
     if node == "r":
-        return f"{RESULTS}/s{{seed}}/pretrain/supernet.pt"
+        return SUPERNET
     if len(node) - 1 == rounds_of(criterion):
         return f"{EXPERIMENT}/final/{node}.pt"
     return f"{EXPERIMENT}/supernets/{node}.pt"

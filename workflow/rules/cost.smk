@@ -5,7 +5,7 @@ rule cost:
     input:
         code("cost"),
         DATA_FILES,
-        supernet=f"{RESULTS}/s{SEEDS[0]}/pretrain/supernet.pt",
+        supernet=SUPERNET.format(seed=SEEDS[0]),
     output:
         f"{RESULTS}/cost.json",
     log:

@@ -60,7 +60,7 @@ rule finetune_none:
     input:
         code("finetune"),
         DATA_FILES,
-        parent=f"{RESULTS}/s{{seed}}/pretrain/supernet.pt",
+        parent=SUPERNET,
     output:
         supernet=f"{RESULTS}/none/s{{seed}}/final/r.pt",
         metrics=f"{RESULTS}/none/s{{seed}}/final/r.json",

@@ -1,4 +1,5 @@
-# Pretrain the supernet with random single-path sampling; shared by every criterion of a seed.
+# Pretrain the supernet with random single-path sampling; shared by every criterion of a seed (and, with
+# workflow.shared_pretrain, by every experiment with the same pretraining keys: common.smk's PRETRAINED).
 
 
 rule pretrain:
@@ -6,19 +7,19 @@ rule pretrain:
         code("pretrain"),
         DATA_FILES,
     output:
-        supernet=f"{RESULTS}/s{{seed}}/pretrain/supernet.pt",
-        metrics=f"{RESULTS}/s{{seed}}/pretrain/metrics.json",
+        supernet=SUPERNET,
+        metrics=f"{PRETRAINED}/s{{seed}}/pretrain/metrics.json",
     log:
-        f"{RESULTS}/logs/s{{seed}}/pretrain.log",
+        f"{PRETRAINED}/logs/s{{seed}}/pretrain.log",
     benchmark:
-        f"{RESULTS}/times/s{{seed}}/pretrain.tsv"
+        f"{PRETRAINED}/times/s{{seed}}/pretrain.tsv"
     threads: resources("train")["threads"]
     resources:
         mem_mb=resources("train")["mem_mb"],
         runtime=resources("train")["runtime"],
         gpu=resources("train")["gpu"],
     params:
-        config_file=MERGED_CONFIG,
+        config_file=PRETRAIN_CONFIG,
         config=settings("pretrain"),
     shell:
         "naslid pretrain --config {params.config_file} --set seed={wildcards.seed} --set threads={threads} "
