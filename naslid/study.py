@@ -1,0 +1,233 @@
+"""The study's report (scripts/study.py report): every finished arm of config/study/ in one verdict.
+
+Each arm is one results tree, `results/study-<arm>/`, made by the workflow like any experiment. The
+report reads what the tables stage reads (rank.json, baselines.json, the first split) and writes to
+one folder:
+- `curve`: the pretraining curve, tau of the one-shot supernet (none, no fine-tuning) and its sampled
+  paths' validation accuracy against pretraining epochs (arms curve-*), with `fig_curve.png`;
+- `study`: per arm (fine-tuning budget, inherited or re-initialised weights, space) and criterion,
+  tau over all and the top 50 (mean ± std over seeds [95 % interval]), and the paired Δτ against
+  `none` and against `random` (bootstrap over seeds and architectures), a `*` where Holm's correction
+  over every paired test of the study still calls the difference significant at 5 %; then the
+  baselines, the benchmark's seed-vs-seed agreement and the ceiling (Table 2's rows); with
+  `fig_study.png`;
+- `stability`: which edge the first split of lid and gradient chose in each seed, how well the
+  partitions of its ops agree across seeds (adjusted Rand index, scikit-learn's), and between 4 and 50
+  profiling batches on the same pretrained parent (arm profile50).
+Each table as .md, .csv and .tex (`naslid.stages.tables.write_table`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from naslid.config import load_config
+from naslid.errors import NaslidError
+from naslid.stages import pretrained_folder
+from naslid.stages.tables import (_baselines, _experiments, _figure, _holm_marks, _interval, _save, table2,
+                                  write_table)
+
+CURVE_ARMS = ("curve-25", "curve-50", "curve-100", "curve-200")
+BUDGET_ARMS = ("ft2", "ft10", "ft50", "ft50-scratch", "n2-ft50")
+CONTROLS = ("none", "random")
+
+
+def _arm(results: Path, arm: str) -> tuple[dict, list[dict]] | None:
+    """(config, rank results) of a finished arm, or None if it has not run (or not finished)."""
+    folder = results / f"study-{arm}"
+    if not (folder / "config.yaml").is_file():
+        return None
+    config = load_config(folder / "config.yaml")
+    ranks = _experiments(folder, "rank")
+    expected = len(config["workflow"]["criteria"]) * len(config["workflow"]["seeds"])
+    return (config, ranks) if len(ranks) == expected else None
+
+
+def _budget(config: dict) -> str:
+    init = "re-initialised" if config["finetune"]["init"] == "scratch" else "inherited"
+    space = f", N = {config['space']['N']}" if config["space"]["N"] != 1 else ""
+    return f"{config['train']['epochs']} + {config['finetune']['epochs']}/sub-supernet ({init}{space})"
+
+
+def study_table(results: Path) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """(numbers, cells) over every finished budget arm, or None if none has finished."""
+    frames, reference = [], None
+    for arm in BUDGET_ARMS:
+        loaded = _arm(results, arm)
+        if loaded is None:
+            continue
+        config, ranks = loaded
+        numbers, _ = table2(ranks, config, _baselines(results / f"study-{arm}"))
+        numbers.insert(0, "budget", _budget(config))
+        numbers.insert(0, "arm", arm)
+        frames.append(numbers[numbers["kind"] == "criterion"])
+        if reference is None or arm == "ft2":
+            reference = numbers[numbers["kind"] != "criterion"].assign(arm="benchmark", budget="")
+    if not frames:
+        return None
+    numbers = pd.concat([*frames, reference], ignore_index=True)
+    numbers = numbers.drop(columns=[c for c in numbers if c.endswith("_holm")])
+    numbers = _holm_marks(numbers)  # one family: every paired test of the study
+    return numbers, _cells(numbers)
+
+
+def _cells(numbers: pd.DataFrame) -> pd.DataFrame:
+    table = numbers[["arm", "budget", "criterion", "seeds"]].copy()
+    for label, heading in (("all", "all"), ("top50", "top-50")):
+        table[f"τ {heading}"] = [_interval(row, f"tau_{label}") for _, row in numbers.iterrows()]
+    for control in CONTROLS:
+        for label, heading in (("all", "all"), ("top50", "top-50")):
+            table[f"Δτ vs {control} {heading}"] = [_interval(row, f"dtau_{control}_{label}", signed=True)
+                                                   for _, row in numbers.iterrows()]
+    table["note"] = numbers["note"]
+    return table
+
+
+def curve_table(results: Path, arms: list[str]) -> pd.DataFrame | None:
+    """The pretraining curve: one row per finished curve arm, by pretraining epochs."""
+    rows = []
+    for arm in arms:
+        loaded = _arm(results, arm)
+        if loaded is None:
+            continue
+        config, ranks = loaded
+        numbers, _ = table2(ranks, config)
+        row = numbers.set_index("criterion").loc["none"]
+        accuracy = []
+        for seed in config["workflow"]["seeds"]:
+            metrics = results.parent / pretrained_folder(config) / f"s{seed}" / "pretrain" / "metrics.json"
+            record = json.loads(metrics.read_text()) if metrics.is_file() else {"metrics": []}
+            accuracy.append(record["metrics"][-1]["valid_acc"] if record["metrics"] else np.nan)
+        rows.append({"pretrain epochs": config["train"]["epochs"], "seeds": len(config["workflow"]["seeds"]),
+                     "tau_all": row["tau_all"], "tau_all_lo": row["tau_all_lo"], "tau_all_hi": row["tau_all_hi"],
+                     "tau_all_std": row["tau_all_std"], "tau_top50": row.get("tau_top50"),
+                     "tau_top50_lo": row.get("tau_top50_lo"), "tau_top50_hi": row.get("tau_top50_hi"),
+                     "tau_top50_std": row.get("tau_top50_std"),
+                     "sampled-path valid acc %": float(np.nanmean(accuracy)),
+                     "valid acc std": float(np.nanstd(accuracy))})
+    return pd.DataFrame(rows).sort_values("pretrain epochs") if rows else None
+
+
+def _first_splits(results: Path, arm: str, criterion: str) -> dict[int, dict]:
+    return {int(p.parents[1].name[1:]): json.loads(p.read_text())
+            for p in sorted((results / f"study-{arm}" / criterion).glob("s*/split/r.json"))}
+
+
+def _labels(split: dict) -> list[int]:
+    """Each op of the split edge labelled by its group, the ops in a fixed order."""
+    ops = sorted(op for group in split["groups"] for op in group)
+    return [next(i for i, group in enumerate(split["groups"]) if op in group) for op in ops]
+
+
+def stability_table(results: Path, arm: str = "ft2", other: str = "profile50") -> pd.DataFrame | None:
+    """Per criterion: the first split's edge in each seed, and the agreement of the partitions across
+    seeds and between `arm`'s profiling (4 batches) and `other`'s (50) on the same parent."""
+    from sklearn.metrics import adjusted_rand_score
+    rows = []
+    for criterion in ("lid", "gradient"):
+        splits = _first_splits(results, arm, criterion)
+        if len(splits) < 2:
+            continue
+        pairs = list(itertools.combinations(sorted(splits), 2))
+        same_edge = [splits[a]["edge"] == splits[b]["edge"] for a, b in pairs]
+        ari = [adjusted_rand_score(_labels(splits[a]), _labels(splits[b])) for a, b in pairs]
+        row = {"criterion": criterion, "seeds": len(splits),
+               "edge per seed": ", ".join(f"s{s}: {splits[s]['edge']}" for s in sorted(splits)),
+               "seed pairs on the same edge": f"{sum(same_edge)}/{len(pairs)}",
+               "partition ARI across seeds (mean [min, max])": f"{np.mean(ari):.2f} [{min(ari):.2f}, {max(ari):.2f}]"}
+        more = _first_splits(results, other, criterion)
+        common = sorted(set(more) & set(splits))
+        if common:
+            row[f"same edge with {more[common[0]]['config']['lid']['batches']} batches"] = \
+                f"{sum(more[s]['edge'] == splits[s]['edge'] for s in common)}/{len(common)}"
+            row["partition ARI, 4 vs 50 batches (mean [min, max])"] = _summary(
+                [adjusted_rand_score(_labels(more[s]), _labels(splits[s])) for s in common])
+            row["groups with 50 batches"] = "; ".join(f"s{s}: {more[s]['edge']} {more[s]['groups']}" for s in common)
+        rows.append(row)
+    return pd.DataFrame(rows) if rows else None
+
+
+def _summary(values: list[float]) -> str:
+    return f"{np.mean(values):.2f} [{min(values):.2f}, {max(values):.2f}]"
+
+
+def figure_curve(curve: pd.DataFrame, out: Path) -> None:
+    fig, ax = _figure(figsize=(6, 4))
+    x = curve["pretrain epochs"].to_numpy()
+    for label, colour in (("all", "tab:blue"), ("top50", "tab:purple")):
+        y = curve[f"tau_{label}"].to_numpy(dtype=float)
+        ax.errorbar(x, y, yerr=[y - curve[f"tau_{label}_lo"].to_numpy(dtype=float),
+                                curve[f"tau_{label}_hi"].to_numpy(dtype=float) - y],
+                    fmt="o-", capsize=3, color=colour, label=f"Kendall tau of none, {label} (95 % interval)")
+    ax.set_xscale("log")
+    ax.set_xticks(x, [str(int(e)) for e in x])
+    ax.set_xlabel("pretraining epochs")
+    ax.set_ylabel("Kendall tau with the ground truth")
+    right = ax.twinx()
+    right.plot(x, curve["sampled-path valid acc %"], "s--", color="tab:grey", label="sampled-path valid acc")
+    right.set_ylabel("sampled-path validation accuracy (%)")
+    lines = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
+    ax.legend(lines, [*ax.get_legend_handles_labels()[1], *right.get_legend_handles_labels()[1]], fontsize=7)
+    ax.set_title("Pretraining curve of the one-shot supernet")
+    _save(fig, out)
+
+
+def figure_study(numbers: pd.DataFrame, out: Path) -> None:
+    """tau over all (left) and Δτ vs none (right) per criterion and arm, with 95 % intervals."""
+    rows = numbers[numbers["kind"] == "criterion"]
+    arms = list(dict.fromkeys(rows["arm"]))
+    criteria = sorted(set(rows["criterion"]))
+    fig, axes = _figure(ncols=2, figsize=(12, 0.5 * len(arms) * len(criteria) / 2 + 2.5), sharey=True)
+    width = 0.8 / len(criteria)
+    for ax, prefix, title in ((axes[0], "tau_all", "Kendall tau, all architectures"),
+                              (axes[1], "dtau_none_all", "Δτ vs none (paired), all architectures")):
+        for i, criterion in enumerate(criteria):
+            part = rows[rows["criterion"] == criterion].set_index("arm").reindex(arms)
+            y = np.arange(len(arms)) + (i - (len(criteria) - 1) / 2) * width
+            if prefix not in part or part[prefix].isna().all():
+                continue
+            ax.errorbar(part[prefix], y, xerr=[part[prefix] - part[f"{prefix}_lo"], part[f"{prefix}_hi"] - part[prefix]],
+                        fmt="o", capsize=2, label=criterion)
+        ax.set_title(title, fontsize=9)
+    reference = numbers[numbers["kind"].isin(["baseline", "ceiling"])]
+    for _, row in reference.iterrows():
+        axes[0].axvline(row["tau_all"], ls=":", color="grey")
+        axes[0].text(row["tau_all"], len(arms) - 0.5, row["criterion"], rotation=90, fontsize=7, va="top")
+    axes[1].axvline(0, color="grey", lw=0.8)
+    axes[0].set_yticks(np.arange(len(arms)), [f"{a}\n{rows[rows['arm'] == a]['budget'].iloc[0]}" for a in arms], fontsize=7)
+    axes[0].invert_yaxis()
+    axes[1].legend(fontsize=7)
+    _save(fig, out)
+
+
+def report(results: Path, out: Path) -> None:
+    """Every table and figure of the study that its finished arms under `results` allow, into `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    curve = curve_table(results, list(CURVE_ARMS))
+    if curve is not None:
+        cells = curve[["pretrain epochs", "seeds"]].copy()
+        for label, heading in (("all", "all"), ("top50", "top-50")):
+            cells[f"τ none {heading}"] = [_interval(row, f"tau_{label}") for _, row in curve.iterrows()]
+        cells["sampled-path valid acc %"] = [f"{a:.1f} ± {s:.1f}" for a, s in
+                                            zip(curve["sampled-path valid acc %"], curve["valid acc std"])]
+        write_table(cells, out / "curve", numbers=curve)
+        figure_curve(curve, out / "fig_curve.png")
+        written.append("curve")
+    study = study_table(results)
+    if study is not None:
+        write_table(study[1], out / "study", numbers=study[0])
+        figure_study(study[0], out / "fig_study.png")
+        written.append("study")
+    stability = stability_table(results)
+    if stability is not None:
+        write_table(stability, out / "stability")
+        written.append("stability")
+    if not written:
+        raise NaslidError(f"no arm of the study has finished under {results}; run `scripts/study.py run curve` first")
+    print(f"study: wrote {', '.join(written)} to {out}")

@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""The study of config/study/: splitting compared at the literature's budgets (README.md, "The study").
+
+    scripts/study.py run curve            # one part: its arms in turn (Snakemake, resumable after a kill)
+    scripts/study.py run curve --dry-run  # what it would run
+    scripts/study.py report               # the study's tables and figures from every finished arm
+
+An arm is config/study/base.yaml plus one overlay (config/study/<arm>.yaml), one Snakemake workflow
+writing results/study-<arm>/; arms with equal pretraining keys share results/pretrain/<digest>/
+(workflow.shared_pretrain). A killed part is resumed by running it again: Snakemake reruns only what
+is missing or incomplete. Run it beside other work at a low priority: `nice -n 19 scripts/study.py run PART`.
+`report` reads whatever arms have finished and writes results/study/ (`--out` to change it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+STUDY = REPO / "config" / "study"
+# The parts, each one command of at most 2.5 h on 2 cores (README.md gives the measured times), and
+# the targets of an arm that needs less than the whole workflow (None: every table and figure).
+PARTS = {
+    "curve": ["curve-25", "curve-50", "curve-100", "curve-200"],
+    "short": ["ft2", "ft10"],
+    "long": ["ft50"],
+    "control": ["ft50-scratch", "profile50"],
+    "n2": ["n2-ft50"],
+}
+FIRST_SPLITS = ["lid", "gradient"]  # profile50 makes only the first split of these, for split stability
+
+
+def arm_targets(arm: str) -> list[str]:
+    if arm == "profile50":
+        return [f"results/study-{arm}/{c}/s{s}/split/r.json" for c in FIRST_SPLITS for s in range(5)]
+    return []
+
+
+def snakemake(arm: str, cores: int, dry_run: bool) -> int:
+    command = [str(REPO / "scripts" / "run-workflow.sh"), "--cores", str(cores), "--configfile",
+               str(STUDY / "base.yaml"), str(STUDY / f"{arm}.yaml"), *arm_targets(arm)]
+    if dry_run:
+        command += ["--dry-run", "--quiet", "rules"]
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    start = time.monotonic()
+    print(f"study: arm {arm}: {' '.join(command[1:])}", flush=True)
+    code = subprocess.run(command, cwd=REPO, env=env).returncode
+    if not dry_run:
+        print(f"study: arm {arm} {'finished' if code == 0 else f'failed (exit {code})'} after "
+              f"{time.monotonic() - start:.0f} s", flush=True)
+    return code
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="parts: " + "; ".join(f"{p}: {', '.join(a)}" for p, a in PARTS.items()))
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run every arm of one part of the study")
+    run.add_argument("part", choices=list(PARTS))
+    run.add_argument("--cores", type=int, default=2)
+    run.add_argument("--dry-run", action="store_true", help="list the jobs each arm would run")
+    report = commands.add_parser("report", help="the study's tables and figures from every finished arm")
+    report.add_argument("--out", type=Path, default=REPO / "results" / "study")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        for arm in PARTS[args.part]:
+            code = snakemake(arm, args.cores, args.dry_run)
+            if code:
+                return code
+        return 0
+    sys.path.insert(0, str(REPO))
+    from naslid.study import report as write_report
+    write_report(REPO / "results", args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""The study's report (naslid/study.py) on synthetic finished arms: the rows it makes, the family its
+stars are corrected over, and split stability by scikit-learn's adjusted Rand index."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.stats
+import yaml
+from sklearn.metrics import adjusted_rand_score
+
+from conftest import REPO
+from naslid.config import load_config
+from naslid.method import stats
+from naslid.study import report
+
+SEEDS = [0, 1, 2, 3, 4]
+
+
+def _write(path: Path, record: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record))
+
+
+def _arm(results: Path, arm: str, noise: dict, rng, truth) -> dict:
+    """A finished arm: its merged config and, per criterion and seed, rank.json and baselines.json."""
+    config = load_config([REPO / "config/study/base.yaml", REPO / f"config/study/{arm}.yaml"])
+    folder = results / f"study-{arm}"
+    folder.mkdir(parents=True)
+    (folder / "config.yaml").write_text(yaml.safe_dump(config))
+    first, second = truth + rng.normal(0, 0.5, len(truth)), truth + rng.normal(0, 0.5, len(truth))
+    for seed in config["workflow"]["seeds"]:
+        for criterion in config["workflow"]["criteria"]:
+            estimate = truth + rng.normal(0, noise.get(criterion, 2.0), len(truth))
+            _write(folder / criterion / f"s{seed}" / "rank.json", {"criterion": criterion, "seed": seed, "estimates": [
+                {"arch": f"a{i}", "index": i, "ground_truth": t, "estimate": e} for i, (t, e) in enumerate(zip(truth, estimate))]})
+        records = lambda values: [{"arch": f"a{i}", "index": i, "ground_truth": t, "estimate": v}
+                                  for i, (t, v) in enumerate(zip(truth, values))]
+        _write(folder / f"s{seed}" / "baselines.json", {"seed": seed, "baselines": [
+            {"baseline": "params", "description": "parameters", "estimates": records(truth + rng.normal(0, 1, len(truth)))}],
+            "ceiling": {"columns": ["s0", "s1"], "description": "two seeds", "estimates": [
+                {**r, "ground_truth": (f + s) / 2, "versus": f} for r, f, s in zip(records(second), first, second)]}})
+    return config
+
+
+def _split(results: Path, arm: str, criterion: str, seed: int, edge: str, groups, batches: int) -> None:
+    _write(results / f"study-{arm}" / criterion / f"s{seed}" / "split" / "r.json",
+           {"edge": edge, "groups": groups, "config": {"lid": {"batches": batches}}})
+
+
+def test_report_makes_the_study_table_with_holm_over_every_arm_and_the_split_stability(tmp_path):
+    rng = np.random.default_rng(3)
+    results = tmp_path / "results"
+    truth = np.round(rng.normal(90, 3, 60), 2)
+    _arm(results, "ft2", {"lid": 0.5}, rng, truth)  # lid clearly better than none and random here
+    _arm(results, "ft10", {}, rng, truth)
+    groups = {0: [["none", "skip_connect"], ["avg_pool_3x3", "nor_conv_1x1", "nor_conv_3x3"]],
+              1: [["none", "avg_pool_3x3"], ["skip_connect", "nor_conv_1x1", "nor_conv_3x3"]]}
+    for seed in SEEDS:
+        _split(results, "ft2", "lid", seed, "1<-0" if seed < 4 else "2<-1", groups[seed % 2], 4)
+        _split(results, "profile50", "lid", seed, "1<-0", groups[0], 50)
+    report(results, tmp_path / "out")
+
+    numbers = pd.read_csv(tmp_path / "out" / "study.csv")
+    criteria = ["exhaustive", "gradient", "lid", "none", "nonlinear-count", "random"]
+    assert list(numbers["criterion"][:12]) == criteria * 2 and list(numbers["arm"][:12]) == ["ft2"] * 6 + ["ft10"] * 6
+    assert list(numbers["criterion"][12:]) == ["params", "seed vs seed", "ceiling"]  # once, from ft2
+    lid = numbers[(numbers["arm"] == "ft2") & (numbers["criterion"] == "lid")].iloc[0]
+    ranks = [json.loads((results / "study-ft2" / "lid" / f"s{s}" / "rank.json").read_text())["estimates"] for s in SEEDS]
+    taus = [scipy.stats.kendalltau([e["ground_truth"] for e in r], [e["estimate"] for e in r])[0] for r in ranks]
+    assert lid["tau_all"] == pytest.approx(np.mean(taus)) and lid["seeds"] == 5
+    # One family: every paired difference of the study, both arms, both controls, all and top-50.
+    p = {(i, c[:-2]): v for c in numbers if c.startswith("dtau_") and c.endswith("_p") for i, v in numbers[c].items()
+         if pd.notna(v)}
+    assert len(p) == 2 * (5 + 5) * 2 + 2 * 2  # each arm: 5 rows vs none, 5 vs random, 2 sets; params twice
+    assert {k for k in p if numbers.loc[k[0], f"{k[1]}_holm"]} == stats.holm(p)
+    assert lid["dtau_none_all_holm"] and lid["dtau_random_all_holm"]
+    cells = (tmp_path / "out" / "study.md").read_text()
+    assert "Δτ vs random all" in cells and " *" in cells
+
+    stability = pd.read_csv(tmp_path / "out" / "stability.csv").set_index("criterion").loc["lid"]
+    labels = {s: [0, 0, 1, 1, 1] if s % 2 == 0 else [0, 1, 0, 1, 1] for s in SEEDS}  # ops sorted by name
+    pairs = [(a, b) for a in SEEDS for b in SEEDS if a < b]
+    expected = np.mean([adjusted_rand_score(labels[a], labels[b]) for a, b in pairs])
+    assert stability["seed pairs on the same edge"] == "6/10"  # seeds 0-3 on 1<-0, seed 4 on 2<-1
+    assert stability["partition ARI across seeds (mean [min, max])"].startswith(f"{expected:.2f} [")
+    assert stability["same edge with 50 batches"] == "4/5"
+    agreement = np.mean([adjusted_rand_score(labels[0], labels[s]) for s in SEEDS])
+    assert stability["partition ARI, 4 vs 50 batches (mean [min, max])"].startswith(f"{agreement:.2f} [")
+
+
+def test_report_without_a_finished_arm_says_what_to_run(tmp_path):
+    from naslid.errors import NaslidError
+    with pytest.raises(NaslidError, match="scripts/study.py run curve"):
+        report(tmp_path, tmp_path / "out")
