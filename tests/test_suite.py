@@ -36,7 +36,11 @@ def test_the_fast_and_the_slow_tier_together_are_the_whole_suite():
 
 
 def test_a_slow_mark_without_its_reason_is_refused(tmp_path):
-    (tmp_path / "conftest.py").write_text((REPO / "tests" / "conftest.py").read_text())
+    (tmp_path / "conftest.py").write_text(  # the suite's own hook, loaded from its file
+        "import importlib.util\n"
+        f"spec = importlib.util.spec_from_file_location('suite_conftest', {str(REPO / 'tests' / 'conftest.py')!r})\n"
+        "module = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(module)\n"
+        "pytest_collection_modifyitems = module.pytest_collection_modifyitems\n")
     (tmp_path / "test_x.py").write_text("import pytest\n@pytest.mark.slow\ndef test_x():\n    pass\n")
     out = subprocess.run([PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "test_x.py")],
                          cwd=tmp_path, capture_output=True, text=True)

@@ -434,3 +434,19 @@ def test_the_run_script_refuses_to_unlock_while_a_run_still_works_there(tmp_path
         job.kill()
     assert out.returncode == 2 and f"pids {job.pid}" in out.stderr, out.stderr
     assert (tmp_path / ".snakemake" / "locks" / "0.input.lock").exists()
+
+
+def test_shared_pretraining_is_one_folder_per_set_of_pretraining_keys(run_dir):
+    """workflow.shared_pretrain: two experiments (names) that differ only after pretraining plan the
+    same pretrained supernet, results/pretrain/<digest>/; a pretraining key changed gives another."""
+    def pretrained(*overlay: str) -> set[str]:
+        for i, text in enumerate(overlay):
+            (run_dir / f"shared-{i}.yaml").write_text(text)
+        out = snakemake(run_dir, "-n", "-p", "--configfile", "tiny.yaml", *(f"shared-{i}.yaml" for i in range(len(overlay))))
+        assert out.returncode == 0, out.stderr[-2000:]
+        return set(re.findall(r"results/pretrain/[0-9a-f]{12}/s0/pretrain/supernet\.pt", out.stdout + out.stderr))
+    shared = "workflow: {shared_pretrain: true}\n"
+    first = pretrained(shared, "name: one\n")
+    assert len(first) == 1
+    assert pretrained(shared, "name: two\nfinetune: {epochs: 3}\nsplit: {rounds: 2}\n") == first
+    assert pretrained(shared, "name: three\ntrain: {lr: 0.02}\n") != first
