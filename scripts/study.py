@@ -3,6 +3,7 @@
 
     scripts/study.py run curve            # one part: its arms in turn (Snakemake, resumable after a kill)
     scripts/study.py run curve --dry-run  # what it would run
+    scripts/study.py run ft2              # one arm of a part
     scripts/study.py report               # the study's tables and figures from every finished arm
 
 An arm is config/study/base.yaml plus one overlay (config/study/<arm>.yaml), one Snakemake workflow
@@ -22,6 +23,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from naslid.config import load_config  # noqa: E402  (the repository's package, also without its venv)
 STUDY = REPO / "config" / "study"
 # The parts, each one command of at most 2.5 h on 2 cores (README.md gives the measured times), and
 # the targets of an arm that needs less than the whole workflow (None: every table and figure).
@@ -36,19 +39,27 @@ FIRST_SPLITS = ["lid", "gradient"]  # profile50 makes only the first split of th
 
 
 def arm_targets(arm: str) -> list[str]:
+    """What the report reads of an arm: every ranking and the baselines (not the searches, Table 1 or
+    the arm's own tables, which `snakemake --configfile config/study/base.yaml config/study/<arm>.yaml`
+    makes when wanted); the profile50 arm only its first splits."""
+    config = load_config([STUDY / "base.yaml", STUDY / f"{arm}.yaml"])
+    seeds, folder = config["workflow"]["seeds"], f"results/study-{arm}"
     if arm == "profile50":
-        return [f"results/study-{arm}/{c}/s{s}/split/r.json" for c in FIRST_SPLITS for s in range(5)]
-    return []
+        return [f"{folder}/{c}/s{s}/split/r.json" for c in FIRST_SPLITS for s in seeds]
+    return ([f"{folder}/{c}/s{s}/rank.json" for c in config["workflow"]["criteria"] for s in seeds]
+            + [f"{folder}/s{s}/baselines.json" for s in seeds])
 
 
 def snakemake(arm: str, cores: int, dry_run: bool) -> int:
     command = [str(REPO / "scripts" / "run-workflow.sh"), "--cores", str(cores), "--configfile",
                str(STUDY / "base.yaml"), str(STUDY / f"{arm}.yaml"), *arm_targets(arm)]
+    command += ["--quiet", "rules"] if not dry_run else []
     if dry_run:
-        command += ["--dry-run", "--quiet", "rules"]
+        command += ["--dry-run"]
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     start = time.monotonic()
-    print(f"study: arm {arm}: {' '.join(command[1:])}", flush=True)
+    targets = arm_targets(arm)
+    print(f"study: arm {arm}: config/study/base.yaml + {arm}.yaml, {len(targets) or 'every'} target(s)", flush=True)
     code = subprocess.run(command, cwd=REPO, env=env).returncode
     if not dry_run:
         print(f"study: arm {arm} {'finished' if code == 0 else f'failed (exit {code})'} after "
@@ -61,20 +72,19 @@ def main(argv=None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="parts: " + "; ".join(f"{p}: {', '.join(a)}" for p, a in PARTS.items()))
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="run every arm of one part of the study")
-    run.add_argument("part", choices=list(PARTS))
+    run = commands.add_parser("run", help="run every arm of one part of the study (or one arm)")
+    run.add_argument("part", choices=[*PARTS, *(arm for arms in PARTS.values() for arm in arms)])
     run.add_argument("--cores", type=int, default=2)
     run.add_argument("--dry-run", action="store_true", help="list the jobs each arm would run")
     report = commands.add_parser("report", help="the study's tables and figures from every finished arm")
     report.add_argument("--out", type=Path, default=REPO / "results" / "study")
     args = parser.parse_args(argv)
     if args.command == "run":
-        for arm in PARTS[args.part]:
+        for arm in PARTS.get(args.part, [args.part]):
             code = snakemake(arm, args.cores, args.dry_run)
             if code:
                 return code
         return 0
-    sys.path.insert(0, str(REPO))
     from naslid.study import report as write_report
     write_report(REPO / "results", args.out)
     return 0

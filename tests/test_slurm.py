@@ -75,7 +75,9 @@ def test_the_workflow_runs_through_slurm_with_the_same_outputs_as_locally(slurm,
     for result in ("lid/s0/split/r", "lid/s0/evolve", "lid/s0/rank", "lid/s0/query", "none/s0/evolve", "none/s0/rank", "none/s0/query"):
         same_json(a / f"{result}.json", b / f"{result}.json", "seconds", "config")  # config: its criteria list differs
     rows = [pd.read_csv(r / "tables/table2.csv").set_index("criterion").loc[["lid", "none"]] for r in (a, b)]
-    pd.testing.assert_frame_equal(*rows)
+    # The cluster ran two criteria, the local run five: their Δτ vs random, and Holm's family, differ.
+    shared = [c for c in rows[1].columns if not c.endswith("_holm")]
+    pd.testing.assert_frame_equal(rows[0][shared], rows[1][shared])
     assert (b / "tables/table3.md").stat().st_size > 0 and (b / "figures/fig5.png").is_file()
 
 
