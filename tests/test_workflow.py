@@ -436,6 +436,7 @@ def test_the_run_script_refuses_to_unlock_while_a_run_still_works_there(tmp_path
     assert (tmp_path / ".snakemake" / "locks" / "0.input.lock").exists()
 
 
+@pytest.mark.slow(reason="three dry runs of the workflow (20 s on the fast tier's longest worker)")
 def test_shared_pretraining_is_one_folder_per_set_of_pretraining_keys(run_dir):
     """workflow.shared_pretrain: two experiments (names) that differ only after pretraining plan the
     same pretrained supernet, results/pretrain/<digest>/; a pretraining key changed gives another."""
