@@ -51,8 +51,9 @@ def arm_targets(arm: str) -> list[str]:
 
 
 def snakemake(arm: str, cores: int, dry_run: bool) -> int:
-    command = [str(REPO / "scripts" / "run-workflow.sh"), "--cores", str(cores), "--configfile",
-               str(STUDY / "base.yaml"), str(STUDY / f"{arm}.yaml"), *arm_targets(arm)]
+    # The targets first: --configfile takes every value that follows it.
+    command = [str(REPO / "scripts" / "run-workflow.sh"), *arm_targets(arm), "--cores", str(cores), "--configfile",
+               str(STUDY / "base.yaml"), str(STUDY / f"{arm}.yaml")]
     command += ["--quiet", "rules"] if not dry_run else []
     if dry_run:
         command += ["--dry-run"]
