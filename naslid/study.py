@@ -37,15 +37,20 @@ BUDGET_ARMS = ("ft2", "ft10", "ft50", "ft50-scratch", "n2-ft50")
 CONTROLS = ("none", "random")
 
 
-def _arm(results: Path, arm: str) -> tuple[dict, list[dict]] | None:
-    """(config, rank results) of a finished arm, or None if it has not run (or not finished)."""
+def _arm(results: Path, arm: str) -> tuple[dict, list[dict], list[str]] | None:
+    """(config, rank results, criteria not run) of an arm whose `none` ran in every seed, keeping the
+    criteria that ran in every seed (a cut arm: `scripts/study.py run ARM --criteria ...`); or None."""
     folder = results / f"study-{arm}"
     if not (folder / "config.yaml").is_file():
         return None
     config = load_config(folder / "config.yaml")
     ranks = _experiments(folder, "rank")
-    expected = len(config["workflow"]["criteria"]) * len(config["workflow"]["seeds"])
-    return (config, ranks) if len(ranks) == expected else None
+    seeds = len(config["workflow"]["seeds"])
+    complete = [c for c in config["workflow"]["criteria"] if sum(r["criterion"] == c for r in ranks) == seeds]
+    if "none" not in complete:
+        return None
+    missing = [c for c in config["workflow"]["criteria"] if c not in complete]
+    return config, [r for r in ranks if r["criterion"] in complete], missing
 
 
 def _budget(config: dict) -> str:
@@ -61,8 +66,10 @@ def study_table(results: Path) -> tuple[pd.DataFrame, pd.DataFrame] | None:
         loaded = _arm(results, arm)
         if loaded is None:
             continue
-        config, ranks = loaded
+        config, ranks, missing = loaded
         numbers, _ = table2(ranks, config, _baselines(results / f"study-{arm}"))
+        if missing:  # a cut arm says what it left out
+            numbers.loc[numbers["kind"] == "criterion", "note"] = f"arm cut: {', '.join(missing)} not run"
         numbers.insert(0, "budget", _budget(config))
         numbers.insert(0, "arm", arm)
         frames.append(numbers[numbers["kind"] == "criterion"])
@@ -95,7 +102,7 @@ def curve_table(results: Path, arms: list[str]) -> pd.DataFrame | None:
         loaded = _arm(results, arm)
         if loaded is None:
             continue
-        config, ranks = loaded
+        config, ranks, _ = loaded
         numbers, _ = table2(ranks, config)
         row = numbers.set_index("criterion").loc["none"]
         accuracy = []
@@ -166,13 +173,15 @@ def figure_curve(curve: pd.DataFrame, out: Path) -> None:
                     fmt="o-", capsize=3, color=colour, label=f"Kendall tau of none, {label} (95 % interval)")
     ax.set_xscale("log")
     ax.set_xticks(x, [str(int(e)) for e in x])
+    ax.set_xticks([], minor=True)  # the epochs' own ticks only
     ax.set_xlabel("pretraining epochs")
     ax.set_ylabel("Kendall tau with the ground truth")
     right = ax.twinx()
     right.plot(x, curve["sampled-path valid acc %"], "s--", color="tab:grey", label="sampled-path valid acc")
     right.set_ylabel("sampled-path validation accuracy (%)")
     lines = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
-    ax.legend(lines, [*ax.get_legend_handles_labels()[1], *right.get_legend_handles_labels()[1]], fontsize=7)
+    ax.legend(lines, [*ax.get_legend_handles_labels()[1], *right.get_legend_handles_labels()[1]], fontsize=7,
+              loc="lower right")
     ax.set_title("Pretraining curve of the one-shot supernet")
     _save(fig, out)
 

@@ -38,28 +38,29 @@ PARTS = {
 FIRST_SPLITS = ["lid", "gradient"]  # profile50 makes only the first split of these, for split stability
 
 
-def arm_targets(arm: str) -> list[str]:
+def arm_targets(arm: str, criteria: list[str] | None = None) -> list[str]:
     """What the report reads of an arm: every ranking and the baselines (not the searches, Table 1 or
     the arm's own tables, which `snakemake --configfile config/study/base.yaml config/study/<arm>.yaml`
-    makes when wanted); the profile50 arm only its first splits."""
+    makes when wanted); the profile50 arm only its first splits. `criteria`: only these (a cut arm)."""
     config = load_config([STUDY / "base.yaml", STUDY / f"{arm}.yaml"])
     seeds, folder = config["workflow"]["seeds"], f"results/study-{arm}"
     if arm == "profile50":
         return [f"{folder}/{c}/s{s}/split/r.json" for c in FIRST_SPLITS for s in seeds]
-    return ([f"{folder}/{c}/s{s}/rank.json" for c in config["workflow"]["criteria"] for s in seeds]
+    kept = [c for c in config["workflow"]["criteria"] if criteria is None or c in criteria]
+    return ([f"{folder}/{c}/s{s}/rank.json" for c in kept for s in seeds]
             + [f"{folder}/s{s}/baselines.json" for s in seeds])
 
 
-def snakemake(arm: str, cores: int, dry_run: bool) -> int:
+def snakemake(arm: str, cores: int, dry_run: bool, criteria: list[str] | None = None) -> int:
     # The targets first: --configfile takes every value that follows it.
-    command = [str(REPO / "scripts" / "run-workflow.sh"), *arm_targets(arm), "--cores", str(cores), "--configfile",
+    command = [str(REPO / "scripts" / "run-workflow.sh"), *arm_targets(arm, criteria), "--cores", str(cores), "--configfile",
                str(STUDY / "base.yaml"), str(STUDY / f"{arm}.yaml")]
     command += ["--quiet", "rules"] if not dry_run else []
     if dry_run:
         command += ["--dry-run"]
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     start = time.monotonic()
-    targets = arm_targets(arm)
+    targets = arm_targets(arm, criteria)
     print(f"study: arm {arm}: config/study/base.yaml + {arm}.yaml, {len(targets) or 'every'} target(s)", flush=True)
     code = subprocess.run(command, cwd=REPO, env=env).returncode
     if not dry_run:
@@ -77,12 +78,15 @@ def main(argv=None) -> int:
     run.add_argument("part", choices=[*PARTS, *(arm for arms in PARTS.values() for arm in arms)])
     run.add_argument("--cores", type=int, default=2)
     run.add_argument("--dry-run", action="store_true", help="list the jobs each arm would run")
+    run.add_argument("--criteria", nargs="+", metavar="NAME",
+                     help="run only these criteria of each arm (and none): a cut arm, which the report marks")
     report = commands.add_parser("report", help="the study's tables and figures from every finished arm")
     report.add_argument("--out", type=Path, default=REPO / "results" / "study")
     args = parser.parse_args(argv)
     if args.command == "run":
         for arm in PARTS.get(args.part, [args.part]):
-            code = snakemake(arm, args.cores, args.dry_run)
+            criteria = None if args.criteria is None else sorted({*args.criteria, "none"})
+            code = snakemake(arm, args.cores, args.dry_run, criteria)
             if code:
                 return code
         return 0
