@@ -193,7 +193,7 @@ def figure_study(numbers: pd.DataFrame, out: Path) -> None:
     criteria = sorted(set(rows["criterion"]))
     fig, axes = _figure(ncols=2, figsize=(12, 0.5 * len(arms) * len(criteria) / 2 + 2.5), sharey=True)
     width = 0.8 / len(criteria)
-    for ax, prefix, title in ((axes[0], "tau_all", "Kendall tau, all architectures"),
+    for ax, prefix, title in ((axes[0], "tau_all", "Kendall tau, all architectures (dotted: baselines, ceiling)\n"),
                               (axes[1], "dtau_none_all", "Δτ vs none (paired), all architectures")):
         for i, criterion in enumerate(criteria):
             part = rows[rows["criterion"] == criterion].set_index("arm").reindex(arms)
@@ -201,16 +201,17 @@ def figure_study(numbers: pd.DataFrame, out: Path) -> None:
             if prefix not in part or part[prefix].isna().all():
                 continue
             ax.errorbar(part[prefix], y, xerr=[part[prefix] - part[f"{prefix}_lo"], part[f"{prefix}_hi"] - part[prefix]],
-                        fmt="o", capsize=2, label=criterion)
+                        fmt="o", capsize=2, label=criterion, color=f"C{i}")  # one colour per criterion in both panels
         ax.set_title(title, fontsize=9)
     reference = numbers[numbers["kind"].isin(["baseline", "ceiling"])]
     for _, row in reference.iterrows():
         axes[0].axvline(row["tau_all"], ls=":", color="grey")
-        axes[0].text(row["tau_all"], len(arms) - 0.5, row["criterion"], rotation=90, fontsize=7, va="top")
+        axes[0].text(row["tau_all"], 1.01, row["criterion"], fontsize=7, ha="center", va="bottom",
+                     transform=axes[0].get_xaxis_transform())
     axes[1].axvline(0, color="grey", lw=0.8)
     axes[0].set_yticks(np.arange(len(arms)), [f"{a}\n{rows[rows['arm'] == a]['budget'].iloc[0]}" for a in arms], fontsize=7)
     axes[0].invert_yaxis()
-    axes[1].legend(fontsize=7)
+    axes[0].legend(fontsize=7, loc="lower left")
     _save(fig, out)
 
 
