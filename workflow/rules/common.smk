@@ -1,7 +1,6 @@
 # Config validation, paths and input functions shared by every rule.
 import itertools
 import json
-import os
 from pathlib import Path
 
 import yaml
@@ -21,6 +20,7 @@ from naslid.method.criteria import (
 )
 from naslid.data import dataset_files
 from naslid.errors import NaslidError
+from naslid.io import atomic_write_text
 from naslid.stages.train_final import final_data
 from naslid.spaces import get_space
 from naslid.stages.tables import outputs as table_outputs
@@ -76,9 +76,7 @@ REFERENCE_FILES = (
 MERGED_CONFIG = f"{RESULTS}/config.yaml"
 _merged = yaml.safe_dump(NASLID, sort_keys=False)
 if not Path(MERGED_CONFIG).is_file() or Path(MERGED_CONFIG).read_text() != _merged:
-    Path(MERGED_CONFIG).parent.mkdir(parents=True, exist_ok=True)
-    Path(f"{MERGED_CONFIG}.tmp").write_text(_merged)
-    os.replace(f"{MERGED_CONFIG}.tmp", MERGED_CONFIG)
+    atomic_write_text(MERGED_CONFIG, _merged)
 EXPERIMENT = f"{RESULTS}/{{criterion}}/s{{seed}}"
 
 
@@ -90,9 +88,7 @@ def pretrained_dir():
     if folder == RESULTS:
         return RESULTS, MERGED_CONFIG
     if not Path(f"{folder}/config.yaml").is_file():
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        Path(f"{folder}/config.yaml.tmp").write_text(_merged)
-        os.replace(f"{folder}/config.yaml.tmp", f"{folder}/config.yaml")
+        atomic_write_text(f"{folder}/config.yaml", _merged)
     return folder, f"{folder}/config.yaml"
 
 
