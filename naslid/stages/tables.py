@@ -144,7 +144,7 @@ def _holm_marks(numbers: pd.DataFrame) -> pd.DataFrame:
     tests = {(i, column[:-2]): p for column in numbers.columns if column.startswith("dtau_") and column.endswith("_p")
              for i, p in numbers[column].items() if pd.notna(p)}
     rejected = holm(tests)
-    for column in {c for _, c in tests}:
+    for column in dict.fromkeys(c for _, c in tests):  # in the table's column order: a set's order changes per process
         numbers[f"{column}_holm"] = [(i, column) in rejected for i in numbers.index]
     return numbers
 
