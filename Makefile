@@ -9,7 +9,7 @@ CONFIG ?= config/config.yaml
 # one worker (--dist loadgroup); the slowest tests are listed at the end of every run.
 PYTEST := $(VENV)/bin/pytest -q -n 2 --dist loadgroup
 
-.PHONY: setup run test test-all lint clean
+.PHONY: setup run test test-all lint format clean
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml requirements.lock
@@ -28,6 +28,17 @@ test: setup
 
 test-all: setup
 	$(PYTEST) --durations=15
+
+# What `make test` checks first (tests/test_workflow.py runs the same): ruff's lint and format, the
+# package's layers, Snakemake's lint and snakefmt. `make format` applies ruff's formatter.
+lint: setup
+	$(VENV)/bin/ruff check naslid tests scripts
+	$(VENV)/bin/ruff format --check naslid tests scripts
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/snakefmt --check workflow
+
+format: setup
+	$(VENV)/bin/ruff format naslid tests scripts
 
 clean:
 	rm -rf results/default results/compare

@@ -32,7 +32,9 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
         os.replace(tmp, path)
     except OSError as err:
         Path(tmp).unlink(missing_ok=True)
-        raise NaslidError(f"could not write {path}: {err.strerror or err}; free space or pick another output path") from None
+        raise NaslidError(
+            f"could not write {path}: {err.strerror or err}; free space or pick another output path"
+        ) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -50,6 +52,7 @@ def atomic_write_json(path: str | Path, obj) -> Path:
 def atomic_torch_save(path: str | Path, obj) -> Path:
     buffer = io.BytesIO()
     import torch  # here, not at the top: the stages that write no checkpoint start without torch
+
     torch.save(obj, buffer)
     return atomic_write_bytes(path, buffer.getvalue())
 
@@ -61,9 +64,13 @@ def load_checkpoint(path: str | Path, kind: str) -> dict:
         raise CheckpointError(f"checkpoint {path} does not exist; run the stage that writes it first")
     try:
         import torch
+
         ckpt = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as err:  # torch raises several types for truncated or foreign files
-        raise CheckpointError(f"checkpoint {path} is corrupt or truncated ({type(err).__name__}); delete it and rerun the stage that writes it") from None
+        raise CheckpointError(
+            f"checkpoint {path} is corrupt or truncated ({type(err).__name__}); "
+            "delete it and rerun the stage that writes it"
+        ) from None
     if not isinstance(ckpt, dict) or ckpt.get("kind") != kind:
         raise CheckpointError(f"{path} is not a naslid {kind} checkpoint; pass the output of the stage that writes one")
     return ckpt
@@ -76,4 +83,6 @@ def load_json(path: str | Path, what: str) -> dict:
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as err:
-        raise NaslidError(f"{what} {path} is not valid JSON ({err}); delete it and rerun the stage that writes it") from None
+        raise NaslidError(
+            f"{what} {path} is not valid JSON ({err}); delete it and rerun the stage that writes it"
+        ) from None

@@ -29,8 +29,7 @@ import pandas as pd
 from naslid.config import load_config
 from naslid.errors import NaslidError
 from naslid.stages import pretrained_folder
-from naslid.stages.tables import (_baselines, _experiments, _figure, _holm_marks, _interval, _save, table2,
-                                  write_table)
+from naslid.stages.tables import _baselines, _experiments, _figure, _holm_marks, _interval, _save, table2, write_table
 
 CURVE_ARMS = ("curve-25", "curve-50", "curve-100", "curve-200")
 BUDGET_ARMS = ("ft2", "ft10", "ft50", "ft50-scratch", "n2-ft50")
@@ -89,8 +88,9 @@ def _cells(numbers: pd.DataFrame) -> pd.DataFrame:
         table[f"τ {heading}"] = [_interval(row, f"tau_{label}") for _, row in numbers.iterrows()]
     for control in CONTROLS:
         for label, heading in (("all", "all"), ("top50", "top-50")):
-            table[f"Δτ vs {control} {heading}"] = [_interval(row, f"dtau_{control}_{label}", signed=True)
-                                                   for _, row in numbers.iterrows()]
+            table[f"Δτ vs {control} {heading}"] = [
+                _interval(row, f"dtau_{control}_{label}", signed=True) for _, row in numbers.iterrows()
+            ]
     table["note"] = numbers["note"]
     return table
 
@@ -110,19 +110,30 @@ def curve_table(results: Path, arms: list[str]) -> pd.DataFrame | None:
             metrics = results.parent / pretrained_folder(config) / f"s{seed}" / "pretrain" / "metrics.json"
             record = json.loads(metrics.read_text()) if metrics.is_file() else {"metrics": []}
             accuracy.append(record["metrics"][-1]["valid_acc"] if record["metrics"] else np.nan)
-        rows.append({"pretrain epochs": config["train"]["epochs"], "seeds": len(config["workflow"]["seeds"]),
-                     "tau_all": row["tau_all"], "tau_all_lo": row["tau_all_lo"], "tau_all_hi": row["tau_all_hi"],
-                     "tau_all_std": row["tau_all_std"], "tau_top50": row.get("tau_top50"),
-                     "tau_top50_lo": row.get("tau_top50_lo"), "tau_top50_hi": row.get("tau_top50_hi"),
-                     "tau_top50_std": row.get("tau_top50_std"),
-                     "sampled-path valid acc %": float(np.nanmean(accuracy)),
-                     "valid acc std": float(np.nanstd(accuracy))})
+        rows.append(
+            {
+                "pretrain epochs": config["train"]["epochs"],
+                "seeds": len(config["workflow"]["seeds"]),
+                "tau_all": row["tau_all"],
+                "tau_all_lo": row["tau_all_lo"],
+                "tau_all_hi": row["tau_all_hi"],
+                "tau_all_std": row["tau_all_std"],
+                "tau_top50": row.get("tau_top50"),
+                "tau_top50_lo": row.get("tau_top50_lo"),
+                "tau_top50_hi": row.get("tau_top50_hi"),
+                "tau_top50_std": row.get("tau_top50_std"),
+                "sampled-path valid acc %": float(np.nanmean(accuracy)),
+                "valid acc std": float(np.nanstd(accuracy)),
+            }
+        )
     return pd.DataFrame(rows).sort_values("pretrain epochs") if rows else None
 
 
 def _first_splits(results: Path, arm: str, criterion: str) -> dict[int, dict]:
-    return {int(p.parents[1].name[1:]): json.loads(p.read_text())
-            for p in sorted((results / f"study-{arm}" / criterion).glob("s*/split/r.json"))}
+    return {
+        int(p.parents[1].name[1:]): json.loads(p.read_text())
+        for p in sorted((results / f"study-{arm}" / criterion).glob("s*/split/r.json"))
+    }
 
 
 def _labels(split: dict) -> list[int]:
@@ -135,6 +146,7 @@ def stability_table(results: Path, arm: str = "ft2", other: str = "profile50") -
     """Per criterion: the first split's edge in each seed, and the agreement of the partitions across
     seeds and between `arm`'s profiling (4 batches) and `other`'s (50) on the same parent."""
     from sklearn.metrics import adjusted_rand_score
+
     rows = []
     for criterion in ("lid", "gradient"):
         splits = _first_splits(results, arm, criterion)
@@ -143,17 +155,22 @@ def stability_table(results: Path, arm: str = "ft2", other: str = "profile50") -
         pairs = list(itertools.combinations(sorted(splits), 2))
         same_edge = [splits[a]["edge"] == splits[b]["edge"] for a, b in pairs]
         ari = [adjusted_rand_score(_labels(splits[a]), _labels(splits[b])) for a, b in pairs]
-        row = {"criterion": criterion, "seeds": len(splits),
-               "edge per seed": ", ".join(f"s{s}: {splits[s]['edge']}" for s in sorted(splits)),
-               "seed pairs on the same edge": f"{sum(same_edge)}/{len(pairs)}",
-               "partition ARI across seeds (mean [min, max])": f"{np.mean(ari):.2f} [{min(ari):.2f}, {max(ari):.2f}]"}
+        row = {
+            "criterion": criterion,
+            "seeds": len(splits),
+            "edge per seed": ", ".join(f"s{s}: {splits[s]['edge']}" for s in sorted(splits)),
+            "seed pairs on the same edge": f"{sum(same_edge)}/{len(pairs)}",
+            "partition ARI across seeds (mean [min, max])": f"{np.mean(ari):.2f} [{min(ari):.2f}, {max(ari):.2f}]",
+        }
         more = _first_splits(results, other, criterion)
         common = sorted(set(more) & set(splits))
         if common:
-            row[f"same edge with {more[common[0]]['config']['lid']['batches']} batches"] = \
+            row[f"same edge with {more[common[0]]['config']['lid']['batches']} batches"] = (
                 f"{sum(more[s]['edge'] == splits[s]['edge'] for s in common)}/{len(common)}"
+            )
             row["partition ARI, 4 vs 50 batches (mean [min, max])"] = _summary(
-                [adjusted_rand_score(_labels(more[s]), _labels(splits[s])) for s in common])
+                [adjusted_rand_score(_labels(more[s]), _labels(splits[s])) for s in common]
+            )
             row["groups with 50 batches"] = "; ".join(f"s{s}: {more[s]['edge']} {more[s]['groups']}" for s in common)
         rows.append(row)
     return pd.DataFrame(rows) if rows else None
@@ -168,9 +185,18 @@ def figure_curve(curve: pd.DataFrame, out: Path) -> None:
     x = curve["pretrain epochs"].to_numpy()
     for label, colour in (("all", "tab:blue"), ("top50", "tab:purple")):
         y = curve[f"tau_{label}"].to_numpy(dtype=float)
-        ax.errorbar(x, y, yerr=[y - curve[f"tau_{label}_lo"].to_numpy(dtype=float),
-                                curve[f"tau_{label}_hi"].to_numpy(dtype=float) - y],
-                    fmt="o-", capsize=3, color=colour, label=f"Kendall tau of none, {label} (95 % interval)")
+        ax.errorbar(
+            x,
+            y,
+            yerr=[
+                y - curve[f"tau_{label}_lo"].to_numpy(dtype=float),
+                curve[f"tau_{label}_hi"].to_numpy(dtype=float) - y,
+            ],
+            fmt="o-",
+            capsize=3,
+            color=colour,
+            label=f"Kendall tau of none, {label} (95 % interval)",
+        )
     ax.set_xscale("log")
     ax.set_xticks(x, [str(int(e)) for e in x])
     ax.set_xticks([], minor=True)  # the epochs' own ticks only
@@ -180,8 +206,12 @@ def figure_curve(curve: pd.DataFrame, out: Path) -> None:
     right.plot(x, curve["sampled-path valid acc %"], "s--", color="tab:grey", label="sampled-path valid acc")
     right.set_ylabel("sampled-path validation accuracy (%)")
     lines = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
-    ax.legend(lines, [*ax.get_legend_handles_labels()[1], *right.get_legend_handles_labels()[1]], fontsize=7,
-              loc="lower right")
+    ax.legend(
+        lines,
+        [*ax.get_legend_handles_labels()[1], *right.get_legend_handles_labels()[1]],
+        fontsize=7,
+        loc="lower right",
+    )
     ax.set_title("Pretraining curve of the one-shot supernet")
     _save(fig, out)
 
@@ -193,23 +223,41 @@ def figure_study(numbers: pd.DataFrame, out: Path) -> None:
     criteria = sorted(set(rows["criterion"]))
     fig, axes = _figure(ncols=2, figsize=(12, 0.5 * len(arms) * len(criteria) / 2 + 2.5), sharey=True)
     width = 0.8 / len(criteria)
-    for ax, prefix, title in ((axes[0], "tau_all", "Kendall tau, all architectures (dotted: baselines, ceiling)\n"),
-                              (axes[1], "dtau_none_all", "Δτ vs none (paired), all architectures")):
+    for ax, prefix, title in (
+        (axes[0], "tau_all", "Kendall tau, all architectures (dotted: baselines, ceiling)\n"),
+        (axes[1], "dtau_none_all", "Δτ vs none (paired), all architectures"),
+    ):
         for i, criterion in enumerate(criteria):
             part = rows[rows["criterion"] == criterion].set_index("arm").reindex(arms)
             y = np.arange(len(arms)) + (i - (len(criteria) - 1) / 2) * width
             if prefix not in part or part[prefix].isna().all():
                 continue
-            ax.errorbar(part[prefix], y, xerr=[part[prefix] - part[f"{prefix}_lo"], part[f"{prefix}_hi"] - part[prefix]],
-                        fmt="o", capsize=2, label=criterion, color=f"C{i}")  # one colour per criterion in both panels
+            ax.errorbar(
+                part[prefix],
+                y,
+                xerr=[part[prefix] - part[f"{prefix}_lo"], part[f"{prefix}_hi"] - part[prefix]],
+                fmt="o",
+                capsize=2,
+                label=criterion,
+                color=f"C{i}",
+            )  # one colour per criterion in both panels
         ax.set_title(title, fontsize=9)
     reference = numbers[numbers["kind"].isin(["baseline", "ceiling"])]
     for _, row in reference.iterrows():
         axes[0].axvline(row["tau_all"], ls=":", color="grey")
-        axes[0].text(row["tau_all"], 1.01, row["criterion"], fontsize=7, ha="center", va="bottom",
-                     transform=axes[0].get_xaxis_transform())
+        axes[0].text(
+            row["tau_all"],
+            1.01,
+            row["criterion"],
+            fontsize=7,
+            ha="center",
+            va="bottom",
+            transform=axes[0].get_xaxis_transform(),
+        )
     axes[1].axvline(0, color="grey", lw=0.8)
-    axes[0].set_yticks(np.arange(len(arms)), [f"{a}\n{rows[rows['arm'] == a]['budget'].iloc[0]}" for a in arms], fontsize=7)
+    axes[0].set_yticks(
+        np.arange(len(arms)), [f"{a}\n{rows[rows['arm'] == a]['budget'].iloc[0]}" for a in arms], fontsize=7
+    )
     axes[0].invert_yaxis()
     axes[0].legend(fontsize=7, loc="lower left")
     _save(fig, out)
@@ -224,8 +272,9 @@ def report(results: Path, out: Path) -> None:
         cells = curve[["pretrain epochs", "seeds"]].copy()
         for label, heading in (("all", "all"), ("top50", "top-50")):
             cells[f"τ none {heading}"] = [_interval(row, f"tau_{label}") for _, row in curve.iterrows()]
-        cells["sampled-path valid acc %"] = [f"{a:.1f} ± {s:.1f}" for a, s in
-                                            zip(curve["sampled-path valid acc %"], curve["valid acc std"])]
+        cells["sampled-path valid acc %"] = [
+            f"{a:.1f} ± {s:.1f}" for a, s in zip(curve["sampled-path valid acc %"], curve["valid acc std"])
+        ]
         write_table(cells, out / "curve", numbers=curve)
         figure_curve(curve, out / "fig_curve.png")
         written.append("curve")

@@ -1,6 +1,6 @@
 """Print the quality figures of a proxy ground-truth table (naslid/data/README.md quotes them).
 
-    .venv/bin/python scripts/proxy_table_report.py [naslid/data/proxy_benchmark.csv]
+.venv/bin/python scripts/proxy_table_report.py [naslid/data/proxy_benchmark.csv]
 """
 
 import json
@@ -33,12 +33,19 @@ def main(path: Path) -> None:
         "Kendall tau seed 0 vs seed 1 (top 50 by mean)": round(tau(top50["valid_acc_s0"], top50["valid_acc_s1"]), 3),
         "mean |seed 0 - seed 1| (points)": round(float(seed_gap.mean()), 2),
         "Kendall tau proxy_valid vs proxy_test": round(tau(table["proxy_valid"], table["proxy_test"]), 3),
-        "Kendall tau proxy_test vs NB201 cifar10_test": round(tau(table["proxy_test"], nb201.loc[table["index"], "cifar10_test"]), 3),
+        "Kendall tau proxy_test vs NB201 cifar10_test": round(
+            tau(table["proxy_test"], nb201.loc[table["index"], "cifar10_test"]), 3
+        ),
         "Kendall tau proxy_test vs NB201 cifar10_test (top 50 by proxy)": round(
-            tau(top50["proxy_test"], nb201.loc[top50["index"], "cifar10_test"]), 3),
+            tau(top50["proxy_test"], nb201.loc[top50["index"], "cifar10_test"]), 3
+        ),
         "NB201 optima (6111, 9930): proxy_valid and rank of 200": {
-            int(i): [round(float(valid[table["index"] == i].item()), 2), int((valid > valid[table["index"] == i].item()).sum() + 1)]
-            for i in (6111, 9930)},
+            int(i): [
+                round(float(valid[table["index"] == i].item()), 2),
+                int((valid > valid[table["index"] == i].item()).sum() + 1),
+            ]
+            for i in (6111, 9930)
+        },
         "build: training seconds summed over all trainings": record.get("train_seconds_total"),
         "build: wall seconds of the last sitting": record.get("build_seconds_this_sitting"),
     }

@@ -25,6 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from naslid.config import load_config  # noqa: E402  (the repository's package, also without its venv)
+
 STUDY = REPO / "config" / "study"
 # The parts, each one command of at most 2.5 h on 2 cores (README.md, "The study", gives each one's
 # measured or estimated time). The first three are the study's 5 hours; the others go beyond them.
@@ -48,14 +49,22 @@ def arm_targets(arm: str, criteria: list[str] | None = None) -> list[str]:
     if arm == "profile50":
         return [f"{folder}/{c}/s{s}/split/r.json" for c in FIRST_SPLITS for s in seeds]
     kept = [c for c in config["workflow"]["criteria"] if criteria is None or c in criteria]
-    return ([f"{folder}/{c}/s{s}/rank.json" for c in kept for s in seeds]
-            + [f"{folder}/s{s}/baselines.json" for s in seeds])
+    return [f"{folder}/{c}/s{s}/rank.json" for c in kept for s in seeds] + [
+        f"{folder}/s{s}/baselines.json" for s in seeds
+    ]
 
 
 def snakemake(arm: str, cores: int, dry_run: bool, criteria: list[str] | None = None) -> int:
     # The targets first: --configfile takes every value that follows it.
-    command = [str(REPO / "scripts" / "run-workflow.sh"), *arm_targets(arm, criteria), "--cores", str(cores), "--configfile",
-               str(STUDY / "base.yaml"), str(STUDY / f"{arm}.yaml")]
+    command = [
+        str(REPO / "scripts" / "run-workflow.sh"),
+        *arm_targets(arm, criteria),
+        "--cores",
+        str(cores),
+        "--configfile",
+        str(STUDY / "base.yaml"),
+        str(STUDY / f"{arm}.yaml"),
+    ]
     command += ["--quiet", "rules"] if not dry_run else []
     if dry_run:
         command += ["--dry-run"]
@@ -65,22 +74,31 @@ def snakemake(arm: str, cores: int, dry_run: bool, criteria: list[str] | None = 
     print(f"study: arm {arm}: config/study/base.yaml + {arm}.yaml, {len(targets) or 'every'} target(s)", flush=True)
     code = subprocess.run(command, cwd=REPO, env=env).returncode
     if not dry_run:
-        print(f"study: arm {arm} {'finished' if code == 0 else f'failed (exit {code})'} after "
-              f"{time.monotonic() - start:.0f} s", flush=True)
+        print(
+            f"study: arm {arm} {'finished' if code == 0 else f'failed (exit {code})'} after "
+            f"{time.monotonic() - start:.0f} s",
+            flush=True,
+        )
     return code
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="parts: " + "; ".join(f"{p}: {', '.join(a)}" for p, a in PARTS.items()))
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="parts: " + "; ".join(f"{p}: {', '.join(a)}" for p, a in PARTS.items()),
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run every arm of one part of the study (or one arm)")
     run.add_argument("part", choices=[*PARTS, *(arm for arms in PARTS.values() for arm in arms)])
     run.add_argument("--cores", type=int, default=2)
     run.add_argument("--dry-run", action="store_true", help="list the jobs each arm would run")
-    run.add_argument("--criteria", nargs="+", metavar="NAME",
-                     help="run only these criteria of each arm (and none): a cut arm, which the report marks")
+    run.add_argument(
+        "--criteria",
+        nargs="+",
+        metavar="NAME",
+        help="run only these criteria of each arm (and none): a cut arm, which the report marks",
+    )
     report = commands.add_parser("report", help="the study's tables and figures from every finished arm")
     report.add_argument("--out", type=Path, default=REPO / "results" / "study")
     args = parser.parse_args(argv)
@@ -92,6 +110,7 @@ def main(argv=None) -> int:
                 return code
         return 0
     from naslid.study import report as write_report
+
     write_report(REPO / "results", args.out)
     return 0
 

@@ -36,8 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # name -> dotted overrides of config/config.yaml
 RECIPES = {
-    "default": {},                                   # the embedded default as it is
-    "N=2": {"space.N": 2},                           # the old default's skeleton
+    "default": {},  # the embedded default as it is
+    "N=2": {"space.N": 2},  # the old default's skeleton
     "N=1": {"space.N": 1},
     "N=1,curriculum10": {"space.N": 1, "train.curriculum_epochs": 10},
     "N=1,affine": {"space.N": 1, "supernet.affine": True},
@@ -64,13 +64,17 @@ def taus(config: dict, model, dataset, benchmark) -> dict:
     params = [benchmark.query(a)["params_mb"] for a in archs]
     evaluator = Evaluator(config, [model], [""], dataset, torch.device("cpu"))
     estimates = [evaluator(a) for a in archs]
-    return {"tau": float(scipy.stats.kendalltau(truth, estimates)[0]),
-            "tau_params": float(scipy.stats.kendalltau(truth, params)[0]),
-            "mean_estimate": sum(estimates) / len(estimates)}
+    return {
+        "tau": float(scipy.stats.kendalltau(truth, estimates)[0]),
+        "tau_params": float(scipy.stats.kendalltau(truth, params)[0]),
+        "mean_estimate": sum(estimates) / len(estimates),
+    }
 
 
 def screen(name: str, seed: int, epochs: int, checkpoints: list[int], work: Path) -> dict:
-    config = load_config(ROOT / "config" / "config.yaml", nested({**RECIPES[name], "seed": seed, "train.epochs": epochs}))
+    config = load_config(
+        ROOT / "config" / "config.yaml", nested({**RECIPES[name], "seed": seed, "train.epochs": epochs})
+    )
     seed_everything(config)
     dataset = load_dataset(config["data"])
     benchmark = open_benchmark(config)
@@ -87,8 +91,17 @@ def screen(name: str, seed: int, epochs: int, checkpoints: list[int], work: Path
             print(json.dumps({"recipe": name, "seed": seed, **row}), flush=True)
             model.train()
 
-    metrics = train(config, model, dataset, epochs, config["train"]["lr"], out, work / f"{name}-s{seed}.json",
-                    on_epoch=measure, curriculum=config["train"]["curriculum_epochs"])
+    metrics = train(
+        config,
+        model,
+        dataset,
+        epochs,
+        config["train"]["lr"],
+        out,
+        work / f"{name}-s{seed}.json",
+        on_epoch=measure,
+        curriculum=config["train"]["curriculum_epochs"],
+    )
     result["curve"] = metrics
     return result
 
@@ -96,20 +109,31 @@ def screen(name: str, seed: int, epochs: int, checkpoints: list[int], work: Path
 def plot(screens: list[dict], path: Path) -> None:
     """Learning curves (sampled-path training accuracy per epoch) and tau at each checkpoint, per run."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     fig, (curves, ranks) = plt.subplots(1, 2, figsize=(10, 3.8))
     for run in screens:
         label = f"{run['recipe']} (seed {run['seed']})"
-        line, = curves.plot([m["epoch"] for m in run["curve"]], [m["train_acc"] for m in run["curve"]], label=label)
-        ranks.plot([c["epoch"] for c in run["checkpoints"]], [c["tau"] for c in run["checkpoints"]], "o-",
-                   color=line.get_color(), label=label)
+        (line,) = curves.plot([m["epoch"] for m in run["curve"]], [m["train_acc"] for m in run["curve"]], label=label)
+        ranks.plot(
+            [c["epoch"] for c in run["checkpoints"]],
+            [c["tau"] for c in run["checkpoints"]],
+            "o-",
+            color=line.get_color(),
+            label=label,
+        )
     tau_params = screens[0]["checkpoints"][0]["tau_params"]
     ranks.axhline(tau_params, color="grey", ls="--", label=f"parameter count ({tau_params:.2f})")
     curves.axhline(10, color="grey", ls=":", lw=1)
     curves.set(xlabel="epoch", ylabel="training accuracy of sampled paths (%)", title="supernet pretraining")
-    ranks.set(xlabel="epoch", ylabel="Kendall tau vs proxy_test (200 archs)", title="ranking of the proxy table",
-              ylim=(-0.1, 0.8))
+    ranks.set(
+        xlabel="epoch",
+        ylabel="Kendall tau vs proxy_test (200 archs)",
+        title="ranking of the proxy table",
+        ylim=(-0.1, 0.8),
+    )
     ranks.legend(fontsize=7)
     curves.legend(fontsize=7)
     fig.tight_layout()
@@ -123,8 +147,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--checkpoints", type=int, nargs="+", default=None, help="epochs at which to estimate tau")
     parser.add_argument("--work", type=Path, default=Path("/tmp/supernet_screen"))
-    parser.add_argument("--out", type=Path, required=True, help="screen results (JSON), or with --plot the figure (PNG)")
-    parser.add_argument("--plot", type=Path, nargs="+", help="draw the figure from these screen results instead of screening")
+    parser.add_argument(
+        "--out", type=Path, required=True, help="screen results (JSON), or with --plot the figure (PNG)"
+    )
+    parser.add_argument(
+        "--plot", type=Path, nargs="+", help="draw the figure from these screen results instead of screening"
+    )
     args = parser.parse_args()
     if args.plot:
         loaded = [json.loads(path.read_text()) for path in args.plot]

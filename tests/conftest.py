@@ -14,8 +14,9 @@ NB201_TABLE = REPO / "naslid" / "data" / "nb201_accuracy.csv.gz"
 def pytest_collection_modifyitems(config, items):
     """Two tiers: `make test` runs the tests not marked slow, `make test-all` every test. A slow test
     says why it is left out of the fast tier (`@pytest.mark.slow(reason=...)`)."""
-    unexplained = [item.nodeid for item in items
-                   if any(not mark.kwargs.get("reason") for mark in item.iter_markers("slow"))]
+    unexplained = [
+        item.nodeid for item in items if any(not mark.kwargs.get("reason") for mark in item.iter_markers("slow"))
+    ]
     if unexplained:
         raise pytest.UsageError(f"slow tests without a reason (mark them @pytest.mark.slow(reason=...)): {unexplained}")
 
@@ -24,16 +25,21 @@ def pytest_collection_modifyitems(config, items):
 def nb201_table():
     """The shipped NB201 ground-truth table (rows in official index order)."""
     import pandas as pd
+
     return pd.read_csv(NB201_TABLE)
 
 
 def tiny_config(tmp_path, **sections):
     """A config small enough for a test: proxy data, C=4, N=1."""
     from naslid.config import load_config
-    overrides = {"space": {"C": 4, "N": 1}, "threads": 1,
-                 "data": {"limit": 256, "augment": False},
-                 "train": {"epochs": 2, "batch_size": 32, "eval_batches": 1},
-                 "lid": {"k": 5, "batches": 2, "batch_size": 32}}
+
+    overrides = {
+        "space": {"C": 4, "N": 1},
+        "threads": 1,
+        "data": {"limit": 256, "augment": False},
+        "train": {"epochs": 2, "batch_size": 32, "eval_batches": 1},
+        "lid": {"k": 5, "batches": 2, "batch_size": 32},
+    }
     for key, value in sections.items():
         overrides.setdefault(key, {}).update(value) if isinstance(value, dict) else overrides.__setitem__(key, value)
     return load_config(None, overrides)
@@ -47,6 +53,7 @@ def run_snakemake(root: Path, *args, env: dict | None = None):
     """Snakemake in `root`, with this interpreter's environment first on PATH (for `naslid`)."""
     import os
     import subprocess
+
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}", **(env or {}))
     return subprocess.run([SNAKEMAKE, *args], cwd=root, capture_output=True, text=True, env=env)
 
@@ -64,6 +71,7 @@ def tiny_run(tmp_path_factory) -> Path:
     pytest-xdist worker) to ask runs it, the others wait on a file lock. A test that changes a run
     works on `copy_run(tiny_run, ...)`."""
     from filelock import FileLock
+
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the workers' common folder
     root = shared / "tiny-run"
@@ -89,6 +97,7 @@ def same_json(a, b, *ignored):
     """Equal JSON results, but for the `ignored` keys (timings, a config that differs on purpose) and
     the per-epoch `seconds` of a training's metrics."""
     import json
+
     records = [json.loads(Path(p).read_text()) for p in (a, b)]
     for record in records:
         for key in ignored:

@@ -58,8 +58,13 @@ def test_period_bins_make_the_texture_period_part_of_the_class(monkeypatch):
 
 
 def _tiny_build_config(tmp_path, **build_benchmark):
-    return load_config(None, {"data": {"limit": 128, "augment": False},
-                              "build_benchmark": {"epochs": 1, "seeds": 2, "workers": 1, "C": 4, **build_benchmark}})
+    return load_config(
+        None,
+        {
+            "data": {"limit": 128, "augment": False},
+            "build_benchmark": {"epochs": 1, "seeds": 2, "workers": 1, "C": 4, **build_benchmark},
+        },
+    )
 
 
 def test_build_resumes_from_finished_parts_and_refuses_another_recipe(tmp_path):
@@ -67,16 +72,36 @@ def test_build_resumes_from_finished_parts_and_refuses_another_recipe(tmp_path):
     out = tmp_path / "table.csv"
     parts = tmp_path / "table.csv.parts"
     parts.mkdir()
-    (parts / "recipe.json").write_text(json.dumps({"data": config["data"], "build_benchmark": {
-        k: v for k, v in config["build_benchmark"].items() if k != "workers"}}))
+    (parts / "recipe.json").write_text(
+        json.dumps(
+            {
+                "data": config["data"],
+                "build_benchmark": {k: v for k, v in config["build_benchmark"].items() if k != "workers"},
+            }
+        )
+    )
     # A training finished in an earlier sitting, with a value no real training gives.
-    (parts / "00003-s0.json").write_text(json.dumps({"index": 3, "seed": 0, "valid_acc": 99.5, "test_acc": 99.5, "seconds": 1.0}))
+    (parts / "00003-s0.json").write_text(
+        json.dumps({"index": 3, "seed": 0, "valid_acc": 99.5, "test_acc": 99.5, "seconds": 1.0})
+    )
     table = build(config, out, indices=[3, 9930])
-    assert list(table.columns) == ["index", "arch", "proxy_valid", "proxy_test", "params_mb", "flops_m",
-                                   "valid_acc_s0", "valid_acc_s1", "test_acc_s0", "test_acc_s1"]
+    assert list(table.columns) == [
+        "index",
+        "arch",
+        "proxy_valid",
+        "proxy_test",
+        "params_mb",
+        "flops_m",
+        "valid_acc_s0",
+        "valid_acc_s1",
+        "test_acc_s0",
+        "test_acc_s1",
+    ]
     assert table.loc[table["index"] == 3, "valid_acc_s0"].item() == 99.5  # reused, not retrained
     assert not parts.exists() and out.with_suffix(".json").is_file()
-    assert CompactTable(out).query(Arch.from_index(9930))["proxy_valid"] == pytest.approx(table["proxy_valid"].iloc[1], abs=1e-4)
+    assert CompactTable(out).query(Arch.from_index(9930))["proxy_valid"] == pytest.approx(
+        table["proxy_valid"].iloc[1], abs=1e-4
+    )
 
     parts.mkdir()
     (parts / "recipe.json").write_text(json.dumps({"data": config["data"], "build_benchmark": {"epochs": 99}}))

@@ -14,6 +14,7 @@ def naslid(*args):
 
 def test_help_lists_every_stage():
     from naslid.stages import NAMES
+
     out = naslid("--help")
     assert out.returncode == 0
     for name in NAMES:
@@ -42,8 +43,17 @@ def test_missing_dataset_directory_names_path_and_layout(tmp_path):
 def test_corrupt_checkpoint_is_named(tmp_path):
     ckpt = tmp_path / "s.pt"
     ckpt.write_bytes(b"\x80\x02 truncated")
-    out = naslid("finetune", "--config", REPO / "config" / "config.yaml", "--parent", ckpt,
-                 "--out", tmp_path / "c.pt", "--metrics", tmp_path / "m.json")
+    out = naslid(
+        "finetune",
+        "--config",
+        REPO / "config" / "config.yaml",
+        "--parent",
+        ckpt,
+        "--out",
+        tmp_path / "c.pt",
+        "--metrics",
+        tmp_path / "m.json",
+    )
     assert out.returncode == 2 and "corrupt or truncated" in out.stderr
     assert not (tmp_path / "c.pt").exists()
 
@@ -59,14 +69,21 @@ def inputs(tmp_path_factory):
     from naslid.io import atomic_torch_save
     from naslid.spaces.nb201.encoding import full_mask, mask_to_lists
     from naslid.spaces.checkpoint import build_supernet, supernet_checkpoint
+
     root = tmp_path_factory.mktemp("cli_inputs")
     (root / "c.yaml").write_text(TINY)
     config = load_config(root / "c.yaml")
     atomic_torch_save(root / "s.pt", supernet_checkpoint(build_supernet(config, 10), config, []))
     halves = [full_mask(), full_mask()]
     halves[0][0, 1:], halves[1][0, :1] = False, False
-    (root / "split.json").write_text(json.dumps({"children": [{"id": str(i), "mask": mask_to_lists(m), "nonlinear": None}
-                                                              for i, m in enumerate(halves)], "config": config}))
+    (root / "split.json").write_text(
+        json.dumps(
+            {
+                "children": [{"id": str(i), "mask": mask_to_lists(m), "nonlinear": None} for i, m in enumerate(halves)],
+                "config": config,
+            }
+        )
+    )
     (root / "profile.csv").write_text("id,edge,op,score\n,1<-0,none,3\n")
     (root / "garbage.json").write_text("{not json")
     (root / "no_best.json").write_text(json.dumps({"kind": "evolve", "best": []}))
@@ -74,23 +91,57 @@ def inputs(tmp_path_factory):
 
 
 CLI_ROWS = [  # (name, arguments, fragment of the one error line); {in} is the inputs folder, {out} the outputs'
-    ("--set without '='", "pretrain --set train.epochs --out {out}/s.pt --metrics {out}/m.json",
-     "--set expects KEY=VALUE with a dotted key"),
-    ("--set value not YAML", "pretrain --set train.epochs=[3 --out {out}/s.pt --metrics {out}/m.json", "the value is not valid YAML"),
-    ("--set unknown key", "pretrain --set train.epochz=3 --out {out}/s.pt --metrics {out}/m.json", "unknown config key 'train.epochz'"),
-    ("--edge out of range", "profile --supernet {in}/s.pt --edge 6 --out {out}/p.csv", "--edge 6 does not exist; this space's edges are 0..5"),
+    (
+        "--set without '='",
+        "pretrain --set train.epochs --out {out}/s.pt --metrics {out}/m.json",
+        "--set expects KEY=VALUE with a dotted key",
+    ),
+    (
+        "--set value not YAML",
+        "pretrain --set train.epochs=[3 --out {out}/s.pt --metrics {out}/m.json",
+        "the value is not valid YAML",
+    ),
+    (
+        "--set unknown key",
+        "pretrain --set train.epochz=3 --out {out}/s.pt --metrics {out}/m.json",
+        "unknown config key 'train.epochz'",
+    ),
+    (
+        "--edge out of range",
+        "profile --supernet {in}/s.pt --edge 6 --out {out}/p.csv",
+        "--edge 6 does not exist; this space's edges are 0..5",
+    ),
     ("--edge negative", "profile --supernet {in}/s.pt --edge -1 --out {out}/p.csv", "--edge -1 does not exist"),
-    ("--child out of range", "finetune --parent {in}/s.pt --split {in}/split.json --child 2 --out {out}/f.pt --metrics {out}/m.json",
-     "has children 0..1; --child 2 does not exist"),
-    ("--child without --split", "finetune --parent {in}/s.pt --child 0 --out {out}/f.pt --metrics {out}/m.json", "--child needs --split"),
-    ("corrupt profile table", "split --supernet {in}/s.pt --profiles {in}/profile.csv --out {out}/split.json",
-     "is not a profile table of this criterion"),
-    ("corrupt split JSON", "finetune --parent {in}/s.pt --split {in}/garbage.json --child 0 --out {out}/f.pt --metrics {out}/m.json",
-     "split JSON {in}/garbage.json is not valid JSON"),
-    ("corrupt search result", "train-final --evolve {in}/garbage.json --out {out}/f.pt --metrics {out}/m.json",
-     "search result {in}/garbage.json is not valid JSON"),
-    ("search result without a best architecture", "train-final --evolve {in}/no_best.json --out {out}/f.pt --metrics {out}/m.json",
-     "is not a search result with a 'best' list"),
+    (
+        "--child out of range",
+        "finetune --parent {in}/s.pt --split {in}/split.json --child 2 --out {out}/f.pt --metrics {out}/m.json",
+        "has children 0..1; --child 2 does not exist",
+    ),
+    (
+        "--child without --split",
+        "finetune --parent {in}/s.pt --child 0 --out {out}/f.pt --metrics {out}/m.json",
+        "--child needs --split",
+    ),
+    (
+        "corrupt profile table",
+        "split --supernet {in}/s.pt --profiles {in}/profile.csv --out {out}/split.json",
+        "is not a profile table of this criterion",
+    ),
+    (
+        "corrupt split JSON",
+        "finetune --parent {in}/s.pt --split {in}/garbage.json --child 0 --out {out}/f.pt --metrics {out}/m.json",
+        "split JSON {in}/garbage.json is not valid JSON",
+    ),
+    (
+        "corrupt search result",
+        "train-final --evolve {in}/garbage.json --out {out}/f.pt --metrics {out}/m.json",
+        "search result {in}/garbage.json is not valid JSON",
+    ),
+    (
+        "search result without a best architecture",
+        "train-final --evolve {in}/no_best.json --out {out}/f.pt --metrics {out}/m.json",
+        "is not a search result with a 'best' list",
+    ),
     ("corrupt search result to query", "query --evolve {in}/garbage.json --out {out}/q.json", "is not valid JSON"),
 ]
 

@@ -23,8 +23,10 @@ def test_closure_follows_imports_at_any_depth_and_inside_functions(tmp_path):
     }
     for name, text in files.items():
         (package / name).write_text(text)
-    assert closure("stage", root=package) == [f"naslid/{n}" for n in
-                                              ("__init__.py", "errors.py", "helper.py", "space/__init__.py", "space/net.py", "stage.py")]
+    assert closure("stage", root=package) == [
+        f"naslid/{n}"
+        for n in ("__init__.py", "errors.py", "helper.py", "space/__init__.py", "space/net.py", "stage.py")
+    ]
     with pytest.raises(ValueError, match="no module naslid.missing"):
         closure("missing", root=package)
 
@@ -33,9 +35,19 @@ def test_closure_follows_imports_at_any_depth_and_inside_functions(tmp_path):
 def test_closure_holds_every_naslid_module_that_importing_the_stage_loads(stage):
     """Checked against Python itself: the modules a fresh interpreter has loaded after importing the
     stage (top-level imports only; the closure also holds those imported inside functions)."""
-    out = subprocess.run([sys.executable, "-c", f"import sys, naslid.stages.{stage}; print(' '.join(m for m in sys.modules if m.startswith('naslid')))"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import sys, naslid.stages.{stage}; print(' '.join(m for m in sys.modules if m.startswith('naslid')))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     loaded = {m.removeprefix("naslid.").replace(".", "/") for m in out.stdout.split()}
-    files = {f.removeprefix("naslid/").removesuffix(".py").removesuffix("/__init__") for f in closure(f"stages.{stage}")}
+    files = {
+        f.removeprefix("naslid/").removesuffix(".py").removesuffix("/__init__") for f in closure(f"stages.{stage}")
+    }
     files = {"naslid" if f == "__init__" else f for f in files}
     assert loaded <= files, loaded - files

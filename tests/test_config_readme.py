@@ -21,7 +21,10 @@ def described() -> dict[str, str]:
 def declared_readers(keys: list[str]) -> set[str]:
     """The stages whose declared reads touch any of `keys` (a section or top-level key), or whose
     criterion does (profile and split read the section of the experiment's criterion)."""
-    touches = lambda reads: any(r == k or r.startswith(k + ".") or k.startswith(r + ".") for r in reads for k in keys)
+
+    def touches(reads):
+        return any(r == k or r.startswith(k + ".") or k.startswith(r + ".") for r in reads for k in keys)
+
     readers = {name for name in stages.NAMES if touches(set(stages.get(name).reads) - set(stages.SET_PER_JOB))}
     if any(touches(c.reads) for c in CRITERIA.values()):
         readers |= {name for name in stages.NAMES if stages.get(name).criterion_reads}
@@ -40,5 +43,9 @@ def test_every_section_of_the_config_is_described_with_each_of_its_keys():
 def test_each_sections_read_by_line_is_the_stages_that_declare_it():
     for name, text in described().items():
         line = re.search(r"^Read by: (.+)$", text, re.M).group(1)
-        said = set() if line == "none" else {re.sub(r"\s*\(.*\)", "", s).strip() for s in re.split(r",\s*(?![^(]*\))", line)}
+        said = (
+            set()
+            if line == "none"
+            else {re.sub(r"\s*\(.*\)", "", s).strip() for s in re.split(r",\s*(?![^(]*\))", line)}
+        )
         assert said == declared_readers(TOP if name == "top level" else [name]), name

@@ -18,7 +18,9 @@ VERSION = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["versi
 
 def test_dockerfile_passes_hadolint():
     hadolint = Path(sys.executable).parent / "hadolint"
-    out = subprocess.run([str(hadolint), "--failure-threshold", "info", str(DOCKERFILE)], capture_output=True, text=True)
+    out = subprocess.run(
+        [str(hadolint), "--failure-threshold", "info", str(DOCKERFILE)], capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stdout + out.stderr
 
 
@@ -71,7 +73,10 @@ def test_apptainer_definition_builds_from_the_docker_image():
     image = re.search(r"^%arguments\n\s+IMAGE=(\S+)$", text, re.M).group(1)
     assert image.endswith(f"/naslid:{VERSION}")
     assert f"-t ghcr.io/<you>/naslid:{VERSION} ." in DOCKERFILE.read_text()
-    assert f"--build-arg IMAGE=ghcr.io/<you>/naslid:{VERSION} containers/naslid.sif containers/naslid.def" in (REPO / "README.md").read_text()
+    assert (
+        f"--build-arg IMAGE=ghcr.io/<you>/naslid:{VERSION} containers/naslid.sif containers/naslid.def"
+        in (REPO / "README.md").read_text()
+    )
     assert re.search(rf"org\.opencontainers\.image\.version {re.escape(VERSION)}$", text, re.M)
     sections = set(re.findall(r"^%(\w+)", text, re.M))
     assert {"arguments", "runscript", "test", "labels", "environment"} <= sections
@@ -84,14 +89,21 @@ def test_the_workflow_takes_its_container_from_the_config():
 
 
 def test_ci_runs_the_container_check_after_the_tests():
-    lines = [line.strip() for line in (REPO / ".ci" / "run").read_text().splitlines() if line.strip() and not line.startswith("#")]
-    assert lines.index("make test-all") < next(i for i, line in enumerate(lines) if "scripts/container-check.sh" in line)
+    lines = [
+        line.strip()
+        for line in (REPO / ".ci" / "run").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert lines.index("make test-all") < next(
+        i for i, line in enumerate(lines) if "scripts/container-check.sh" in line
+    )
     assert subprocess.run(["bash", "-n", str(REPO / "scripts" / "container-check.sh")]).returncode == 0
 
 
 def test_the_container_check_runs_the_workflow_tests_tiny_config():
     """One tiny experiment for every workflow test: the container check copies the file the tests read."""
     from conftest import TEST_CONFIGS
+
     script = (REPO / "scripts" / "container-check.sh").read_text()
     assert TEST_CONFIGS == REPO / ".test" / "tiny"
     assert 'cp "$REPO/.test/tiny/tiny.yaml" "$REPO/.test/tiny/table.csv"' in script

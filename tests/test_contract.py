@@ -25,7 +25,9 @@ class Recording(dict):
     """A config that records the dotted key of every value read (sections are walked into, not counted)."""
 
     def __init__(self, data: dict, reads: set, prefix: str = ""):
-        super().__init__({k: Recording(v, reads, f"{prefix}{k}.") if isinstance(v, dict) else v for k, v in data.items()})
+        super().__init__(
+            {k: Recording(v, reads, f"{prefix}{k}.") if isinstance(v, dict) else v for k, v in data.items()}
+        )
         self.reads, self.prefix = reads, prefix
 
     def __getitem__(self, key):
@@ -54,8 +56,12 @@ def run_recorded(name: str, config: dict, inputs: dict, outputs: dict) -> set[st
     reads: set[str] = set()
     stage = stages.get(name)
     given = {arg.name: arg.default for arg in stage.inputs + stage.outputs} | inputs | outputs
-    stages.run(name, Recording(config, reads), Namespace(**{a.name: given[a.name] for a in stage.inputs}),
-               Namespace(**{a.name: given[a.name] for a in stage.outputs}))
+    stages.run(
+        name,
+        Recording(config, reads),
+        Namespace(**{a.name: given[a.name] for a in stage.inputs}),
+        Namespace(**{a.name: given[a.name] for a in stage.outputs}),
+    )
     return reads
 
 
@@ -73,25 +79,50 @@ def cases(results: Path, out: Path):
     finals = sorted((lid / "final").glob("r*.pt"))
     return [
         ("pretrain", "lid", {}, {}, {"out": out / "p.pt", "metrics": out / "p.json"}),
-        ("finetune", "lid", {}, {"parent": pretrained, "split": lid / "split" / "r.json", "child": 0, "epochs": 1},
-         {"out": out / "f.pt", "metrics": out / "f.json"}),
+        (
+            "finetune",
+            "lid",
+            {},
+            {"parent": pretrained, "split": lid / "split" / "r.json", "child": 0, "epochs": 1},
+            {"out": out / "f.pt", "metrics": out / "f.json"},
+        ),
         ("profile", "lid", {}, {"supernet": pretrained, "edge": [0]}, {"out": out / "lid.csv"}),
         ("profile", "gradient", {}, {"supernet": pretrained, "edge": [0]}, {"out": out / "gradient.csv"}),
-        ("split", "lid", {}, {"supernet": pretrained, "profiles": sorted((lid / "profile" / "r").glob("edge*.csv"))},
-         {"out": out / "split-lid.json"}),
+        (
+            "split",
+            "lid",
+            {},
+            {"supernet": pretrained, "profiles": sorted((lid / "profile" / "r").glob("edge*.csv"))},
+            {"out": out / "split-lid.json"},
+        ),
         ("split", "exhaustive", {}, {"supernet": pretrained}, {"out": out / "split-exhaustive.json"}),
         ("split", "nonlinear-count", {}, {"supernet": pretrained}, {"out": out / "split-nonlinear.json"}),
-        ("evolve", "lid", {"evolve": {"within_benchmark": True}}, {"supernets": finals, "estimates": lid / "rank.json"},
-         {"out": out / "evolve.json"}),
+        (
+            "evolve",
+            "lid",
+            {"evolve": {"within_benchmark": True}},
+            {"supernets": finals, "estimates": lid / "rank.json"},
+            {"out": out / "evolve.json"},
+        ),
         ("query", "lid", {}, {"evolve": lid / "evolve.json"}, {"out": out / "query.json"}),
         ("rank", "lid", {}, {"supernets": finals}, {"out": out / "rank.json"}),
         ("baselines", "lid", {}, {}, {"out": out / "baselines.json"}),
         ("cost", "lid", {}, {"supernet": pretrained, "sizes": [16]}, {"out": out / "cost.json"}),
         ("tables", "lid", {}, {"results": results}, {}),
-        ("train-final", "lid", {"final": {"epochs": 1, "batch_size": 64}}, {"arch": "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|none~0|none~1|nor_conv_1x1~2|"},
-         {"out": out / "final.pt", "metrics": out / "final.json"}),
-        ("build-benchmark", "lid", {"build_benchmark": {"epochs": 1, "seeds": 1, "workers": 1, "C": 4}}, {"archs": [6111]},
-         {"out": out / "bench.csv"}),
+        (
+            "train-final",
+            "lid",
+            {"final": {"epochs": 1, "batch_size": 64}},
+            {"arch": "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|none~0|none~1|nor_conv_1x1~2|"},
+            {"out": out / "final.pt", "metrics": out / "final.json"},
+        ),
+        (
+            "build-benchmark",
+            "lid",
+            {"build_benchmark": {"epochs": 1, "seeds": 1, "workers": 1, "C": 4}},
+            {"archs": [6111]},
+            {"out": out / "bench.csv"},
+        ),
     ]
 
 
@@ -100,6 +131,7 @@ def test_every_stage_reads_only_the_config_keys_it_declares(tiny, tmp_path):
     results, tiny_config = tiny
     # tables writes into its results tree: a copy of the run's results
     import shutil
+
     copy = shutil.copytree(results, tmp_path / "results", ignore=shutil.ignore_patterns("*.pt", "logs", "times"))
     for name in ("s0/pretrain/supernet.pt",):
         shutil.copy2(results / name, copy / name)
@@ -107,8 +139,14 @@ def test_every_stage_reads_only_the_config_keys_it_declares(tiny, tmp_path):
     for name, criterion, overrides, inputs, outputs in cases(results, tmp_path):
         if name == "tables":
             inputs = {"results": copy}
-        config = load_config(None, {**tiny_config, "split": {**tiny_config["split"], "criterion": criterion},
-                                    **{k: {**tiny_config.get(k, {}), **v} for k, v in overrides.items()}})
+        config = load_config(
+            None,
+            {
+                **tiny_config,
+                "split": {**tiny_config["split"], "criterion": criterion},
+                **{k: {**tiny_config.get(k, {}), **v} for k, v in overrides.items()},
+            },
+        )
         reads = run_recorded(name, config, inputs, outputs)
         assert reads, f"{name} read no config key: the recording missed its reads"
         stray = undeclared(reads, declared(stages.get(name), criterion))
@@ -124,6 +162,7 @@ def test_the_recording_sees_reads_inside_sections_passed_on_and_not_a_config_sav
     a config embedded whole in a result or a checkpoint (json, pickle) counts as no read."""
     import json
     import pickle
+
     reads: set[str] = set()
     config = Recording(load_config(None), reads)
     section = config["lid"]

@@ -15,7 +15,17 @@ from naslid.data import load_dataset
 from naslid.errors import ArchError, NaslidError
 from naslid.method.evaluate import route
 from naslid.method.gradient import gradient_edge
-from naslid.spaces.nb201.encoding import EDGES, OPS, all_archs, archs_in_mask, full_mask, mask_from_lists, mask_to_lists, nonlinear_count, unpartitioned_edges
+from naslid.spaces.nb201.encoding import (
+    EDGES,
+    OPS,
+    all_archs,
+    archs_in_mask,
+    full_mask,
+    mask_from_lists,
+    mask_to_lists,
+    nonlinear_count,
+    unpartitioned_edges,
+)
 from naslid.method.split import min_cut_bipartition, partition_score
 from naslid.stages.split import split
 from naslid.spaces.nb201.encoding import edge_on_path
@@ -31,20 +41,23 @@ def _cosines_by_hand(config, model, dataset, edge, sub_id) -> dict[tuple[str, st
     sums = {o: 0 for o in range(len(OPS))}
     model.train()
     for _ in range(gcfg["batches"]):
-        index = torch.randperm(len(dataset.train), generator=generator)[:gcfg["batch_size"]]
+        index = torch.randperm(len(dataset.train), generator=generator)[: gcfg["batch_size"]]
         images, labels = dataset.normalise(dataset.train.images[index]), dataset.train.labels[index]
         others = model.sample_arch(generator).ops
         while not edge_on_path(tuple((x,) for x in others), edge):  # the profiled edge must reach the output
             others = model.sample_arch(generator).ops
         for o in range(len(OPS)):
-            ops = tuple((x,) for x in others[:edge] + (o,) + others[edge + 1:])
+            ops = tuple((x,) for x in others[:edge] + (o,) + others[edge + 1 :])
             loss = torch.nn.functional.cross_entropy(model(images, ops), labels)
             grads = torch.autograd.grad(loss, shared, allow_unused=True)
-            sums[o] = sums[o] + np.concatenate([np.zeros(p.numel()) if g is None else g.double().flatten().numpy()
-                                                for g, p in zip(grads, shared)])
+            sums[o] = sums[o] + np.concatenate(
+                [np.zeros(p.numel()) if g is None else g.double().flatten().numpy() for g, p in zip(grads, shared)]
+            )
     assert all(np.linalg.norm(v) > 0 for v in sums.values())  # every op leaves a gradient on the shared weights
-    return {(OPS[i], OPS[j]): sums[i] @ sums[j] / (np.linalg.norm(sums[i]) * np.linalg.norm(sums[j]))
-            for i, j in itertools.combinations(range(len(OPS)), 2)}
+    return {
+        (OPS[i], OPS[j]): sums[i] @ sums[j] / (np.linalg.norm(sums[i]) * np.linalg.norm(sums[j]))
+        for i, j in itertools.combinations(range(len(OPS)), 2)
+    }
 
 
 def test_gradient_similarity_equals_autograd_per_op_and_cosine_by_hand(tmp_path):
@@ -80,8 +93,11 @@ def test_every_criterion_splits_into_disjoint_children_that_cover_the_parent(tmp
     parent[1] = [True, True, False, True, False]  # a sub-supernet, already split once on edge 1
     model = Supernet(4, 1, 10, parent)
     criterion = get_criterion(name)
-    table = pd.concat([criterion.profile(config, model, dataset, e, "1", "cpu") for e in unpartitioned_edges(parent)]) \
-        if criterion.measures else None
+    table = (
+        pd.concat([criterion.profile(config, model, dataset, e, "1", "cpu") for e in unpartitioned_edges(parent)])
+        if criterion.measures
+        else None
+    )
     record = split(config, table, parent, "1")
     assert set(record) == {"id", "criterion", "mask", "edge", "groups", "edge_rule", "candidates", "children", "config"}
     assert record["criterion"] == name and record["edge"] != EDGES[1]
@@ -157,8 +173,11 @@ def test_min_cut_with_negative_similarities_equals_brute_force():
         sim = rng.uniform(-1, 1, (m, m))
         sim = (sim + sim.T) / 2
         np.fill_diagonal(sim, 0)
-        best = max(partition_score(sim, ([i for i in range(m) if labels[i]], [i for i in range(m) if not labels[i]]))
-                   for labels in itertools.product([0, 1], repeat=m) if 0 < sum(labels) < m)
+        best = max(
+            partition_score(sim, ([i for i in range(m) if labels[i]], [i for i in range(m) if not labels[i]]))
+            for labels in itertools.product([0, 1], repeat=m)
+            if 0 < sum(labels) < m
+        )
         assert partition_score(sim, min_cut_bipartition(sim, balanced=False)) == pytest.approx(best)
 
 
@@ -185,14 +204,23 @@ def test_random_split_draws_every_edge_and_balanced_partition_uniformly_and_repe
     assert split(config, None, parent, "0") == split(config, None, parent, "0")
     other = parent.copy()
     other[2] = [True, False, False, True, True]  # the sibling sub-supernet
-    draws = {json_key(split(tiny_config(tmp_path, seed=s, split={"criterion": "random"}), None, m, "0"))
-             for s in range(5) for m in (parent, other)}
+    draws = {
+        json_key(split(tiny_config(tmp_path, seed=s, split={"criterion": "random"}), None, m, "0"))
+        for s in range(5)
+        for m in (parent, other)
+    }
     assert len(draws) > 5  # siblings do not share one stream
 
 
 def test_random_split_unbalanced_draws_every_group_size(tmp_path):
-    sizes = {len(split(tiny_config(tmp_path, seed=s, split={"criterion": "random", "balanced": False}),
-                       None, full_mask(), "")["groups"][0]) for s in range(100)}
+    sizes = {
+        len(
+            split(
+                tiny_config(tmp_path, seed=s, split={"criterion": "random", "balanced": False}), None, full_mask(), ""
+            )["groups"][0]
+        )
+        for s in range(100)
+    }
     assert sizes == {1, 2, 3, 4}
 
 

@@ -17,7 +17,10 @@ def write_cifar10(root, per_batch=20):
     folder.mkdir(parents=True)
     rng = np.random.default_rng(0)
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        batch = {"data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8), "labels": rng.integers(0, 10, per_batch).tolist()}
+        batch = {
+            "data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8),
+            "labels": rng.integers(0, 10, per_batch).tolist(),
+        }
         with (folder / name).open("wb") as handle:
             pickle.dump(batch, handle)
 
@@ -29,7 +32,9 @@ def test_cifar10_valid_convention_splits_the_training_set_in_halves(tmp_path):
     assert data.train.images.shape[1:] == (3, 32, 32) and data.train.images.dtype == torch.uint8
     train_rows = {bytes(x.numpy().tobytes()) for x in data.train.images}
     assert not train_rows & {bytes(x.numpy().tobytes()) for x in data.valid.images}  # disjoint halves
-    full = load_dataset(load_config(None, {"data": {"dataset": "cifar10", "root": str(tmp_path), "valid_split": False}})["data"])
+    full = load_dataset(
+        load_config(None, {"data": {"dataset": "cifar10", "root": str(tmp_path), "valid_split": False}})["data"]
+    )
     assert len(full.train) == 100 and torch.equal(full.valid.images, full.test.images)
 
 
@@ -41,8 +46,12 @@ def test_cifar100_reads_fine_labels_and_splits_its_test_set_into_valid_and_test_
     rng = np.random.default_rng(1)
     written = {}
     for name, n in (("train", 30), ("test", 12)):
-        written[name] = {"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), "fine_labels": rng.integers(0, 100, n).tolist(),
-                         "coarse_labels": rng.integers(0, 20, n).tolist(), "filenames": [f"{i}.png" for i in range(n)]}
+        written[name] = {
+            "data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+            "fine_labels": rng.integers(0, 100, n).tolist(),
+            "coarse_labels": rng.integers(0, 20, n).tolist(),
+            "filenames": [f"{i}.png" for i in range(n)],
+        }
         with (folder / name).open("wb") as handle:
             pickle.dump(written[name], handle)
     data = load_dataset(load_config(None, {"data": {"dataset": "cifar100", "root": str(tmp_path)}})["data"])
@@ -100,6 +109,7 @@ def test_proxy_is_deterministic_and_batches_cover_the_split():
 def _imagenet_folder(root, sizes=((300, 250), (180, 400), (224, 224))):
     """train/ and val/ of 3 classes, one solid colour per class, images of several shapes."""
     from PIL import Image
+
     colours = {"n01440764": (255, 0, 0), "n01443537": (0, 255, 0), "n01484850": (0, 0, 255)}
     for split in ("train", "val"):
         for wnid, colour in colours.items():
@@ -139,6 +149,7 @@ def test_dataset_files_are_the_files_the_reader_reads(tmp_path):
     """The workflow's data inputs (`dataset_files`): each listed file is one the reader opens (a
     corrupt copy makes loading fail naming it); files it does not read are not listed."""
     from naslid.data import dataset_files
+
     write_cifar10(tmp_path)
     (tmp_path / "cifar-10-batches-py" / "readme.html").write_text("<html>what the CIFAR archive also holds</html>")
     cfg = load_config(None, {"data": {"dataset": "cifar10", "root": str(tmp_path)}})["data"]

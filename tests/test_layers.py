@@ -21,7 +21,16 @@ def lint_imports(root: Path) -> subprocess.CompletedProcess:
 def test_the_contract_names_the_layers_from_entry_points_to_errors():
     contracts = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
     layers = next(c for c in contracts if c["type"] == "layers")
-    assert layers["layers"] == ["cli | study", "stages", "method", "spaces", "runtime", "data", "config | io | code", "errors"]
+    assert layers["layers"] == [
+        "cli | study",
+        "stages",
+        "method",
+        "spaces",
+        "runtime",
+        "data",
+        "config | io | code",
+        "errors",
+    ]
     assert layers["exhaustive"]  # every module of naslid sits in a layer
     assert any(c["type"] == "acyclic_siblings" for c in contracts)
 

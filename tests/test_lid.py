@@ -61,6 +61,7 @@ def test_equals_scikit_dimension_up_to_its_documented_factor():
     """skdim's pointwise MLE is Levina-Bickel's (k-1) / sum log(r_k/r_i); the paper's Amsaleg form is
     k / sum log(r_k/r_i) over the same k neighbours, so they differ by exactly k/(k-1)."""
     import skdim  # pinned in requirements.lock and the test extra: a missing package fails, it does not skip
+
     x = np.random.default_rng(1).normal(size=(300, 40))
     k = 20
     theirs = skdim.id.MLE().fit(x, n_neighbors=k).dimension_pw_
@@ -93,7 +94,9 @@ def test_degenerate_inputs_are_explicit():
     # a sample's own duplicate is not its neighbour: adding a copy of sample 0 leaves its LID as it was
     x = np.random.default_rng(5).normal(size=(100, 8))
     with_copy = lid_mle(np.concatenate([x, x[:1]]), k=10)
-    assert with_copy[0] == pytest.approx(lid_mle(x, k=10)[0], abs=1e-9) and with_copy[-1] == pytest.approx(with_copy[0], abs=1e-9)
+    assert with_copy[0] == pytest.approx(lid_mle(x, k=10)[0], abs=1e-9) and with_copy[-1] == pytest.approx(
+        with_copy[0], abs=1e-9
+    )
     # some, but fewer than k, distinct neighbours
     few = np.concatenate([np.zeros((40, 3)), np.eye(3)])
     with pytest.raises(NaslidError, match="fewer than k=20 distinct"):

@@ -28,21 +28,29 @@ from conftest import PYTHON, same_json
 from naslid.io import atomic_torch_save
 from naslid.runtime.preempt import RESUMED
 
-CONFIG = {"space": {"C": 4, "N": 1}, "threads": 1, "data": {"limit": 512, "augment": False},
-          "train": {"epochs": 5, "batch_size": 32, "eval_batches": 1},
-          "finetune": {"epochs": 5},
-          "evaluate": {"batches": 2, "batch_size": 128},
-          "evolve": {"generations": 8, "mutations": 3, "crossovers": 3, "randoms": 2, "parents": 3},
-          "build_benchmark": {"epochs": 1, "seeds": 1, "workers": 2, "C": 4},
-          "final": {"epochs": 5, "batch_size": 32}}
+CONFIG = {
+    "space": {"C": 4, "N": 1},
+    "threads": 1,
+    "data": {"limit": 512, "augment": False},
+    "train": {"epochs": 5, "batch_size": 32, "eval_batches": 1},
+    "finetune": {"epochs": 5},
+    "evaluate": {"batches": 2, "batch_size": 128},
+    "evolve": {"generations": 8, "mutations": 3, "crossovers": 3, "randoms": 2, "parents": 3},
+    "build_benchmark": {"epochs": 1, "seeds": 1, "workers": 2, "C": 4},
+    "final": {"epochs": 5, "batch_size": 32},
+}
 KILL_SEED = int(os.environ.get("NASLID_KILL_SEED", "27"))
 pytestmark = pytest.mark.slow(reason="kill and resume of every long stage (6 min of processes)")
 
 
 def naslid(*args) -> subprocess.Popen:
     """The stage in a process group of its own: a signal goes to all its processes, as SLURM sends it."""
-    return subprocess.Popen([PYTHON, "-m", "naslid.cli", *map(str, args)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
+    return subprocess.Popen(
+        [PYTHON, "-m", "naslid.cli", *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
 
 
 @pytest.fixture()
@@ -51,7 +59,9 @@ def rng(request):
     return random.Random(f"{KILL_SEED}/{request.node.name}")
 
 
-def interrupt(args, done, units: int, sig: int, rng: random.Random, running: int = 1) -> tuple[subprocess.CompletedProcess, int]:
+def interrupt(
+    args, done, units: int, sig: int, rng: random.Random, running: int = 1
+) -> tuple[subprocess.CompletedProcess, int]:
     """Start `naslid *args`, send `sig` once `done()` finished units reach a random count, plus a
     random moment of the next unit; wait for the process; then restart it to completion. The count
     leaves room for the `running` units SIGTERM lets finish and one more, so the restart has work
@@ -97,18 +107,22 @@ def epochs_trained(result) -> list[int]:
 def setup(tmp_path_factory):
     root = tmp_path_factory.mktemp("preempt")
     (root / "c.yaml").write_text(yaml.safe_dump(CONFIG))
-    clean = naslid("pretrain", "--config", root / "c.yaml", "--out", root / "clean.pt", "--metrics", root / "clean.json")
+    clean = naslid(
+        "pretrain", "--config", root / "c.yaml", "--out", root / "clean.pt", "--metrics", root / "clean.json"
+    )
     assert clean.wait() == 0
     return root
 
 
 def epochs_done(out):
     """Epochs saved in a training's `<out>.resume` (what a restart resumes from)."""
+
     def done():
         try:
             return torch.load(f"{out}.resume", weights_only=False)["state"]["progress"]["done"]
         except (FileNotFoundError, RuntimeError, EOFError):
             return 0
+
     return done
 
 
@@ -126,6 +140,7 @@ def clean(setup):
             assert proc.returncode == 0, err.decode()[-2000:]
             done.add(name)
         return stem
+
     return reference
 
 
@@ -150,12 +165,29 @@ def test_pretrain_interrupted_and_resumed_equals_an_uninterrupted_run(setup, sig
 
 
 def finetune_args(setup):
-    return lambda stem: ["finetune", "--config", setup / "c.yaml", "--parent", setup / "clean.pt",
-                         "--out", f"{stem}.pt", "--metrics", f"{stem}.json"]
+    return lambda stem: [
+        "finetune",
+        "--config",
+        setup / "c.yaml",
+        "--parent",
+        setup / "clean.pt",
+        "--out",
+        f"{stem}.pt",
+        "--metrics",
+        f"{stem}.json",
+    ]
 
 
 def evolve_args(setup):
-    return lambda stem: ["evolve", "--config", setup / "c.yaml", "--supernets", setup / "clean.pt", "--out", f"{stem}.json"]
+    return lambda stem: [
+        "evolve",
+        "--config",
+        setup / "c.yaml",
+        "--supernets",
+        setup / "clean.pt",
+        "--out",
+        f"{stem}.json",
+    ]
 
 
 @pytest.mark.xdist_group("preempt-evolve")  # one worker computes the clean reference
@@ -166,6 +198,7 @@ def test_evolve_interrupted_and_resumed_equals_an_uninterrupted_run(setup, clean
             return torch.load(tmp_path / "killed.json.resume", weights_only=False)["state"]["progress"]["generation"]
         except (FileNotFoundError, EOFError, RuntimeError):
             return 0
+
     reference = clean("evolve_clean", evolve_args(setup))
     result, k = interrupt(evolve_args(setup)(tmp_path / "killed"), generations, 8, sig, rng)
     assert_resumed(result, "evolve", "generation", k, 8)
@@ -176,14 +209,25 @@ FINAL_ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|n
 
 
 def final_args(setup):
-    return lambda stem: ["train-final", "--config", setup / "c.yaml", "--arch", FINAL_ARCH,
-                         "--out", f"{stem}.pt", "--metrics", f"{stem}.json"]
+    return lambda stem: [
+        "train-final",
+        "--config",
+        setup / "c.yaml",
+        "--arch",
+        FINAL_ARCH,
+        "--out",
+        f"{stem}.pt",
+        "--metrics",
+        f"{stem}.json",
+    ]
 
 
 TRAININGS = {"finetune": ("train", finetune_args), "train-final": ("train-final", final_args)}  # stage: (says, args)
 
 
-@pytest.mark.parametrize("stage", [pytest.param(stage, marks=pytest.mark.xdist_group(f"preempt-{stage}")) for stage in TRAININGS])
+@pytest.mark.parametrize(
+    "stage", [pytest.param(stage, marks=pytest.mark.xdist_group(f"preempt-{stage}")) for stage in TRAININGS]
+)
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
 def test_training_interrupted_and_resumed_equals_an_uninterrupted_run(setup, clean, stage, sig, tmp_path, rng):
     """Fine-tuning a sub-supernet and training the searched architecture (train-final): the restart
@@ -199,8 +243,21 @@ def test_training_interrupted_and_resumed_equals_an_uninterrupted_run(setup, cle
 
 
 def build_args(setup):
-    return lambda stem: ["build-benchmark", "--config", setup / "c.yaml", "--out", f"{stem}.csv",
-                         "--archs", 3, 105, 777, 1651, 4242, 6111, 9930]
+    return lambda stem: [
+        "build-benchmark",
+        "--config",
+        setup / "c.yaml",
+        "--out",
+        f"{stem}.csv",
+        "--archs",
+        3,
+        105,
+        777,
+        1651,
+        4242,
+        6111,
+        9930,
+    ]
 
 
 @pytest.mark.xdist_group("preempt-build-benchmark")  # one worker computes the clean reference
@@ -209,8 +266,9 @@ def test_build_benchmark_interrupted_and_resumed_equals_an_uninterrupted_run(set
     reference = clean("build_clean", build_args(setup))
     parts = tmp_path / "killed.csv.parts"
     # On SIGTERM the 2 workers finish the trainings they run, and start no new one.
-    result, k = interrupt(build_args(setup)(tmp_path / "killed"), lambda: len(list(parts.glob("*-s0.json"))), 7, sig, rng,
-                          running=2)
+    result, k = interrupt(
+        build_args(setup)(tmp_path / "killed"), lambda: len(list(parts.glob("*-s0.json"))), 7, sig, rng, running=2
+    )
     assert_resumed(result, "build-benchmark", "training", k, 7)
     assert Path(f"{reference}.csv").read_text() == (tmp_path / "killed.csv").read_text()
     assert not parts.exists()
@@ -220,10 +278,31 @@ PROFILE_BATCHES = 8
 
 
 def profile_args(setup, criterion):
-    return lambda stem: ["profile", "--config", setup / "c.yaml", "--set", f"split.criterion={criterion}",
-                         "--set", "lid.k=5", "--set", f"lid.batches={PROFILE_BATCHES}", "--set", "lid.batch_size=64",
-                         "--set", f"gradient.batches={PROFILE_BATCHES}", "--set", "gradient.batch_size=64",
-                         "--supernet", setup / "clean.pt", "--edge", 1, "--edge", 4, "--out", f"{stem}.csv"]
+    return lambda stem: [
+        "profile",
+        "--config",
+        setup / "c.yaml",
+        "--set",
+        f"split.criterion={criterion}",
+        "--set",
+        "lid.k=5",
+        "--set",
+        f"lid.batches={PROFILE_BATCHES}",
+        "--set",
+        "lid.batch_size=64",
+        "--set",
+        f"gradient.batches={PROFILE_BATCHES}",
+        "--set",
+        "gradient.batch_size=64",
+        "--supernet",
+        setup / "clean.pt",
+        "--edge",
+        1,
+        "--edge",
+        4,
+        "--out",
+        f"{stem}.csv",
+    ]
 
 
 @pytest.mark.xdist_group("preempt-profile")  # one worker computes the clean reference
@@ -233,14 +312,18 @@ def test_profile_interrupted_and_resumed_equals_an_uninterrupted_run(setup, clea
     """Profiling checkpoints after every batch group (all candidate ops on one batch), for LID
     profiles and gradient matching alike; two edges per job, so a resume can land in either (one
     `resumed` line per edge begun: a finished first edge says 8 of 8, the second the rest)."""
+
     def batches_done():
         try:
             saved = torch.load(tmp_path / "killed.csv.resume", weights_only=False)
         except (FileNotFoundError, EOFError, RuntimeError):
             return 0
         return sum(done for done, _ in saved["state"]["edges"].values())
+
     reference = clean(f"profile_clean_{criterion}", profile_args(setup, criterion))
-    result, k = interrupt(profile_args(setup, criterion)(tmp_path / "killed"), batches_done, 2 * PROFILE_BATCHES, sig, rng)
+    result, k = interrupt(
+        profile_args(setup, criterion)(tmp_path / "killed"), batches_done, 2 * PROFILE_BATCHES, sig, rng
+    )
     assert_resumed(result, "profile", "batch", k, 2 * PROFILE_BATCHES, per_line=PROFILE_BATCHES)
     assert Path(f"{reference}.csv").read_bytes() == (tmp_path / "killed.csv").read_bytes()
     assert not (tmp_path / "killed.csv.resume").exists()
@@ -248,13 +331,42 @@ def test_profile_interrupted_and_resumed_equals_an_uninterrupted_run(setup, clea
 
 def test_profile_resume_of_another_supernet_is_ignored(setup, tmp_path):
     """A resume file is trusted only by a job of the same config and supernet."""
-    args = ["profile", "--config", setup / "c.yaml", "--set", "lid.k=5", "--set", "lid.batches=3",
-            "--set", "lid.batch_size=32", "--edge", 0, "--out", tmp_path / "p.csv"]
+    args = [
+        "profile",
+        "--config",
+        setup / "c.yaml",
+        "--set",
+        "lid.k=5",
+        "--set",
+        "lid.batches=3",
+        "--set",
+        "lid.batch_size=32",
+        "--edge",
+        0,
+        "--out",
+        tmp_path / "p.csv",
+    ]
     other = tmp_path / "other.pt"
-    assert naslid("finetune", "--config", setup / "c.yaml", "--parent", setup / "clean.pt", "--epochs", 1,
-                  "--out", other, "--metrics", tmp_path / "m.json").wait() == 0
-    atomic_torch_save(tmp_path / "p.csv.resume", {"kind": "resume", "stage": "profile", "fingerprint": "x",
-                                                "state": {"edges": {0: (2, [])}}})
+    assert (
+        naslid(
+            "finetune",
+            "--config",
+            setup / "c.yaml",
+            "--parent",
+            setup / "clean.pt",
+            "--epochs",
+            1,
+            "--out",
+            other,
+            "--metrics",
+            tmp_path / "m.json",
+        ).wait()
+        == 0
+    )
+    atomic_torch_save(
+        tmp_path / "p.csv.resume",
+        {"kind": "resume", "stage": "profile", "fingerprint": "x", "state": {"edges": {0: (2, [])}}},
+    )
     proc = naslid(*args, "--supernet", other)
     _, err = proc.communicate()
     assert proc.returncode == 0 and b"ignoring" in err
@@ -262,8 +374,14 @@ def test_profile_resume_of_another_supernet_is_ignored(setup, tmp_path):
     assert batches == {"0", "1", "2"}  # trusting the file would have started at batch 2
 
 
-@pytest.mark.parametrize("stage", ["pretrain", pytest.param("evolve", marks=pytest.mark.xdist_group("preempt-evolve")),
-                                   pytest.param("train-final", marks=pytest.mark.xdist_group("preempt-train-final"))])
+@pytest.mark.parametrize(
+    "stage",
+    [
+        "pretrain",
+        pytest.param("evolve", marks=pytest.mark.xdist_group("preempt-evolve")),
+        pytest.param("train-final", marks=pytest.mark.xdist_group("preempt-train-final")),
+    ],
+)
 def test_a_stale_resume_file_is_ignored_and_the_run_starts_over(setup, clean, stage, tmp_path):
     """A resume file of another run (another config, supernet or architecture: its fingerprint differs)
     is reported as ignored and not used: the stage starts from scratch and ends as the clean run. The
@@ -272,8 +390,15 @@ def test_a_stale_resume_file_is_ignored_and_the_run_starts_over(setup, clean, st
     if stage == "evolve":
         reference, args = clean("evolve_clean", evolve_args(setup)), evolve_args(setup)(killed)
         resume = tmp_path / "killed.json.resume"
-        atomic_torch_save(resume, {"kind": "resume", "stage": "evolve", "fingerprint": "another run",
-                                   "state": {"progress": {"generation": 5, "evaluated": []}, "rng": None}})
+        atomic_torch_save(
+            resume,
+            {
+                "kind": "resume",
+                "stage": "evolve",
+                "fingerprint": "another run",
+                "state": {"progress": {"generation": 5, "evaluated": []}, "rng": None},
+            },
+        )
     else:
         if stage == "pretrain":
             reference = setup / "clean"
@@ -281,8 +406,15 @@ def test_a_stale_resume_file_is_ignored_and_the_run_starts_over(setup, clean, st
         else:
             reference, args = clean("train-final_clean", final_args(setup)), final_args(setup)(killed)
         resume = tmp_path / "killed.pt.resume"
-        atomic_torch_save(resume, {"kind": "resume", "stage": stage, "fingerprint": "another run",
-                                   "state": {"progress": {"done": 3, "metrics": []}}})
+        atomic_torch_save(
+            resume,
+            {
+                "kind": "resume",
+                "stage": stage,
+                "fingerprint": "another run",
+                "state": {"progress": {"done": 3, "metrics": []}},
+            },
+        )
     run = naslid(*args)
     _, err = run.communicate()
     assert run.returncode == 0, err.decode()[-2000:]

@@ -28,8 +28,14 @@ from naslid.stages.split import split
 TINY = REPO / "config" / "proxyless-tiny.yaml"
 LAYOUTS = {
     "proxylessnas": Layout(),
-    "ofa-style": Layout(widths=(24, 32, 48, 96, 136, 192), depths=(4, 4, 4, 4, 4, 1), strides=(2, 2, 2, 1, 2, 1),
-                        kernels=(3, 5, 7), expansions=(3, 4, 6), stem_width=16),
+    "ofa-style": Layout(
+        widths=(24, 32, 48, 96, 136, 192),
+        depths=(4, 4, 4, 4, 4, 1),
+        strides=(2, 2, 2, 1, 2, 1),
+        kernels=(3, 5, 7),
+        expansions=(3, 4, 6),
+        stem_width=16,
+    ),
     "no-skip": Layout(depths=(1, 2, 2), widths=(8, 16, 24), strides=(1, 2, 2), skip=False),
 }
 
@@ -60,16 +66,25 @@ def test_small_space_round_trips_exhaustively():
     assert all(space.parse(a.to_str()) == a for a in archs)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("", "malformed"),
-    ("mb3_e3", "1 stages instead of 6"),
-    ("mb3_e3-skip-skip|mb3_e3-skip-skip-skip|mb3_e3-skip-skip-skip|mb3_e3-skip-skip-skip|mb3_e3-skip-skip-skip|mb3_e3",
-     "stage 1 has 3 layers instead of 4"),
-    ("mb3_e3-skip-skip-skip|mb4_e3-skip-skip-skip|mb3_e3-skip-skip-skip|mb3_e3-skip-skip-skip|mb3_e3-skip-skip-skip|mb3_e3",
-     "unknown op 'mb4_e3'"),
-    ("skip-mb3_e3-skip-skip|mb3_e3-skip-skip-skip|mb3_e3-skip-skip-skip|mb3_e3-skip-skip-skip|mb3_e3-skip-skip-skip|mb3_e3",
-     "cannot be 'skip'"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "malformed"),
+        ("mb3_e3", "1 stages instead of 6"),
+        (
+            "mb3_e3-skip-skip|mb3_e3-skip-skip-skip|mb3_e3-skip-skip-skip|mb3_e3-skip-skip-skip|mb3_e3-skip-skip-skip|mb3_e3",
+            "stage 1 has 3 layers instead of 4",
+        ),
+        (
+            "mb3_e3-skip-skip-skip|mb4_e3-skip-skip-skip|mb3_e3-skip-skip-skip|mb3_e3-skip-skip-skip|mb3_e3-skip-skip-skip|mb3_e3",
+            "unknown op 'mb4_e3'",
+        ),
+        (
+            "skip-mb3_e3-skip-skip|mb3_e3-skip-skip-skip|mb3_e3-skip-skip-skip|mb3_e3-skip-skip-skip|mb3_e3-skip-skip-skip|mb3_e3",
+            "cannot be 'skip'",
+        ),
+    ],
+)
 def test_malformed_strings_fail_with_what_is_wrong(text, message):
     with pytest.raises(ArchError, match=message):
         Arch.from_str(text)
@@ -78,7 +93,9 @@ def test_malformed_strings_fail_with_what_is_wrong(text, message):
 def test_mobilenet_v2_has_its_published_flops_and_parameters():
     """MobileNetV2 1.0 at 224x224 is this space's block with its own layout: 300.77 M multiply-adds
     and 3,504,872 parameters (the figures torchvision and the MobileNetV2 paper publish)."""
-    layout = Layout(widths=(24, 32, 64, 96, 160, 320), depths=(2, 3, 4, 3, 3, 1), kernels=(3,), expansions=(6,), skip=False)
+    layout = Layout(
+        widths=(24, 32, 64, 96, 160, 320), depths=(2, 3, 4, 3, 3, 1), kernels=(3,), expansions=(6,), skip=False
+    )
     network = ProxylessSpace(layout).standalone(Arch((0,) * 16, layout), 1000)
     assert sum(p.numel() for p in network.parameters()) == 3_504_872
     assert flops_m(network, 224) == pytest.approx(300.774272, abs=1e-6)
@@ -92,8 +109,12 @@ def test_flops_match_thop_and_the_closed_form(name):
     for arch in random_archs(layout, 3, seed=1):
         network = ProxylessSpace(layout).standalone(arch, 1000)
         ours = flops_m(network, 224)
-        counted, params = thop.profile(network, inputs=(torch.zeros(1, 3, 224, 224),), verbose=False,
-                                       custom_ops={torch.nn.BatchNorm2d: lambda m, x, y: None})
+        counted, params = thop.profile(
+            network,
+            inputs=(torch.zeros(1, 3, 224, 224),),
+            verbose=False,
+            custom_ops={torch.nn.BatchNorm2d: lambda m, x, y: None},
+        )
         assert ours == pytest.approx(counted / 1e6, rel=0.01)
         assert round(ours * 1e6) == macs(arch, 224, 1000)
         assert params / 1e6 == pytest.approx(params_mb(network), rel=1e-9)
@@ -147,9 +168,13 @@ def test_splitting_covers_the_space_disjointly():
     rng = np.random.default_rng(0)
 
     def lid_table(mask, sub_id):  # a profile table with random LIDs: the cover cannot depend on them
-        rows = [(sub_id, space.EDGES[e], space.OPS[o], b, layer, rng.uniform(2, 20))
-                for e in space.unpartitioned_edges(mask) for o in np.flatnonzero(mask[e])
-                for b in range(2) for layer in range(len(space.EDGES))]
+        rows = [
+            (sub_id, space.EDGES[e], space.OPS[o], b, layer, rng.uniform(2, 20))
+            for e in space.unpartitioned_edges(mask)
+            for o in np.flatnonzero(mask[e])
+            for b in range(2)
+            for layer in range(len(space.EDGES))
+        ]
         return pd.DataFrame(rows, columns=COLUMNS)
 
     leaves = []
@@ -223,7 +248,9 @@ def test_counting_by_nonlinear_count_matches_brute_force():
     rng = np.random.default_rng(0)
     for _ in range(20):
         mask = space.full_mask() & (rng.random(space.full_mask().shape) < 0.7)
-        mask[np.arange(len(mask)), [np.flatnonzero(r)[0] for r in space.full_mask()]] = True  # keep every layer non-empty
+        mask[np.arange(len(mask)), [np.flatnonzero(r)[0] for r in space.full_mask()]] = (
+            True  # keep every layer non-empty
+        )
         members = [space.arch(ops) for ops in itertools.product(*[np.flatnonzero(r) for r in mask])]
         brute = np.bincount([space.nonlinear_count(a) for a in members], minlength=len(space.EDGES) + 1)
         assert count_by_nonlinear(mask, SMALL) == brute.tolist()
@@ -236,8 +263,11 @@ def test_nonlinear_sub_supernets_draw_uniformly_among_their_members():
     model = space.supernet(10, nonlinear={2, 4})
     generator = torch.Generator().manual_seed(0)
     draws = collections.Counter(model.sample_arch(generator).ops for _ in range(20_000))
-    members = {ops for ops in itertools.product(*[np.flatnonzero(r) for r in space.full_mask()])
-               if space.nonlinear_count(space.arch(ops)) in {2, 4}}
+    members = {
+        ops
+        for ops in itertools.product(*[np.flatnonzero(r) for r in space.full_mask()])
+        if space.nonlinear_count(space.arch(ops)) in {2, 4}
+    }
     assert set(draws) == members and len(members) == 20
     assert all(abs(n - 1000) < 5 * 30.8 for n in draws.values())
     assert space.nonlinear_counts() == [2, 3, 4]
@@ -268,7 +298,12 @@ def test_tiny_variant_runs_through_the_same_workflow(tmp_path):
     out = run_snakemake(root, "--cores", "2", "--configfile", "config/proxyless-tiny.yaml", "tiny.yaml")
     assert out.returncode == 0, out.stderr[-3000:]
     results = root / "results" / "proxyless-tiny"
-    assert sorted(p.name for p in (results / "lid" / "s0" / "final").glob("*.pt")) == ["r00.pt", "r01.pt", "r10.pt", "r11.pt"]
+    assert sorted(p.name for p in (results / "lid" / "s0" / "final").glob("*.pt")) == [
+        "r00.pt",
+        "r01.pt",
+        "r10.pt",
+        "r11.pt",
+    ]
     table4 = pd.read_csv(results / "tables" / "table4.csv")
     assert list(table4["criterion"]) == ["lid", "none", "nonlinear-count"]
     # a stage's first layer is never skipped: counts 2 and 3 of the 3 layers, one sub-supernet each

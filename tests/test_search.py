@@ -43,7 +43,7 @@ def _random_split_masks(rounds, seed):
 @pytest.mark.parametrize("rounds, seed", [(0, 0), (1, 1), (3, 2), (4, 3)])
 def test_every_architecture_is_routed_to_exactly_one_sub_supernet(rounds, seed):
     masks = _random_split_masks(rounds, seed)
-    assert len(masks) == 2 ** rounds
+    assert len(masks) == 2**rounds
     counts = np.zeros(len(masks), dtype=int)
     for arch in all_archs():
         counts[route(arch, masks, NB201Space())] += 1  # route raises unless exactly one mask holds arch
@@ -85,7 +85,10 @@ def test_recalibration_estimates_with_fresh_statistics_and_leaves_the_supernet_u
     from itertools import islice
 
     from naslid.data import batches
-    config = tiny_config(tmp_path, evaluate={"bn": "recalibrate", "batches": 4, "batch_size": 64, "recalibration_batches": 2})
+
+    config = tiny_config(
+        tmp_path, evaluate={"bn": "recalibrate", "batches": 4, "batch_size": 64, "recalibration_batches": 2}
+    )
     dataset = load_dataset(config["data"])
     torch.manual_seed(0)
     supernet, arch = Supernet(4, 1, 10), Arch.from_index(9930)
@@ -101,6 +104,7 @@ def test_recalibration_estimates_with_fresh_statistics_and_leaves_the_supernet_u
     def accuracy(model):
         valid = islice(batches(dataset, dataset.valid, 64, None), 4)
         return 100 * sum((model(x, arch).argmax(1) == y).sum().item() for x, y in valid) / 256
+
     by_hand = copy.deepcopy(supernet)
     with torch.no_grad():
         stale = accuracy(by_hand.eval())
@@ -172,13 +176,17 @@ def test_evolution_resumes_from_its_generation_checkpoint(tmp_path, capsys):
     def kill_after_two(state):
         if state["generation"] == 2:
             raise Killed
+
     resume = tmp_path / "evolve.json.resume"
     with pytest.raises(Killed):
         evolve(fitness, ecfg, seed=1, space=NB201Space(), resume=resume, on_generation=kill_after_two)
     assert torch.load(resume, weights_only=False)["state"]["progress"]["generation"] == 2
     capsys.readouterr()
     scored = []
-    assert evolve(lambda arch: scored.append(arch) or fitness(arch), ecfg, seed=1, space=NB201Space(), resume=resume) == clean
+    assert (
+        evolve(lambda arch: scored.append(arch) or fitness(arch), ecfg, seed=1, space=NB201Space(), resume=resume)
+        == clean
+    )
     assert RESUMED.findall(capsys.readouterr().err) == [("evolve", "generation", "2", "5")]
     assert scored == [Arch(tuple(e["ops"])) for e in clean["evaluated"] if e["generation"] >= 2]
 
@@ -198,6 +206,7 @@ def test_correlations_match_scipy_on_the_top_k():
 def test_gm_nas_protocol_is_the_top_one_percent_of_nb201(nb201_table):
     from conftest import NB201_TABLE
     from naslid.spaces.nb201.ground_truth import CompactTable
+
     archs = protocol_archs(CompactTable(NB201_TABLE), "cifar10_test", None)
     truth = [t for _, t in archs]
     assert len(archs) == 157  # ceil(1% of 15,625); GM-NAS says "about 156"
@@ -212,8 +221,10 @@ def _naslid(*args):
 @pytest.fixture()
 def small_table(tmp_path):
     path = tmp_path / "table.csv"
-    rows = [{"index": i, "arch": Arch.from_index(i).to_str(), "proxy_valid": 50.0 + i / 100, "proxy_test": 40.0 + i / 100}
-            for i in (3, 9930)]
+    rows = [
+        {"index": i, "arch": Arch.from_index(i).to_str(), "proxy_valid": 50.0 + i / 100, "proxy_test": 40.0 + i / 100}
+        for i in (3, 9930)
+    ]
     pd.DataFrame(rows).to_csv(path, index=False)
     config = tmp_path / "c.yaml"
     config.write_text(f"benchmark: {{path: {path}}}\n")
@@ -229,11 +240,14 @@ def test_query_prints_an_architectures_accuracies(small_table):
     assert "cifar100_valid" in answer["reference"]["missing"]
 
 
-@pytest.mark.parametrize("arch, message", [
-    ("|nor_conv_3x3~0|+|nor_conv_3x3~0|", "malformed architecture string"),
-    ("|conv_5x5~0|+|none~0|none~1|+|none~0|none~1|none~2|", "unknown op 'conv_5x5'"),
-    (Arch.from_index(42).to_str(), "is not in the benchmark"),
-])
+@pytest.mark.parametrize(
+    "arch, message",
+    [
+        ("|nor_conv_3x3~0|+|nor_conv_3x3~0|", "malformed architecture string"),
+        ("|conv_5x5~0|+|none~0|none~1|+|none~0|none~1|none~2|", "unknown op 'conv_5x5'"),
+        (Arch.from_index(42).to_str(), "is not in the benchmark"),
+    ],
+)
 def test_query_rejects_bad_or_unknown_archs_with_one_message(small_table, arch, message):
     out = _naslid("query", "--config", small_table, "--arch", arch)
     assert out.returncode == 2 and out.stdout == ""

@@ -59,7 +59,9 @@ def test_the_workflow_runs_through_slurm_with_the_same_outputs_as_locally(slurm,
     watcher = threading.Thread(target=_watch_squeue, args=(seen, stop), daemon=True)
     watcher.start()
     try:
-        out = run_snakemake(on_slurm, "--profile", "workflow/profiles/slurm-local", "--configfile", "tiny.yaml", "slurm.yaml")
+        out = run_snakemake(
+            on_slurm, "--profile", "workflow/profiles/slurm-local", "--configfile", "tiny.yaml", "slurm.yaml"
+        )
     finally:
         stop.set()
         watcher.join()
@@ -72,7 +74,15 @@ def test_the_workflow_runs_through_slurm_with_the_same_outputs_as_locally(slurm,
         assert f"rule_{rule}" in comments, f"no {rule} job seen in squeue: {sorted(seen)[:10]}"
 
     a, b = tiny_run / "results" / "tiny", on_slurm / "results" / "tiny"
-    for result in ("lid/s0/split/r", "lid/s0/evolve", "lid/s0/rank", "lid/s0/query", "none/s0/evolve", "none/s0/rank", "none/s0/query"):
+    for result in (
+        "lid/s0/split/r",
+        "lid/s0/evolve",
+        "lid/s0/rank",
+        "lid/s0/query",
+        "none/s0/evolve",
+        "none/s0/rank",
+        "none/s0/query",
+    ):
         same_json(a / f"{result}.json", b / f"{result}.json", "seconds", "config")  # config: its criteria list differs
     rows = [pd.read_csv(r / "tables/table2.csv").set_index("criterion").loc[["lid", "none"]] for r in (a, b)]
     # The cluster ran two criteria, the local run five: their Δτ vs random, and Holm's family, differ.
@@ -100,6 +110,7 @@ def _dataset_placeholders(root: Path, config: str) -> None:
     from naslid.config import load_config
     from naslid.data import dataset_files
     from naslid.stages.train_final import final_data
+
     config = load_config([root / config])
     cwd = os.getcwd()
     os.chdir(root)
@@ -122,9 +133,17 @@ def test_the_cluster_profile_plans_a_paper_experiment_with_gpu_jobs_where_they_b
     _dataset_placeholders(tmp_path, "config/paper/nb201-cifar10.yaml")  # the paper config's dataset must exist
     # No Apptainer can be installed here: plan without a container engine (the profile's choice of
     # apptainer is checked below, from the profile itself).
-    out = run_snakemake(tmp_path, "--profile", "workflow/profiles/slurm", "--configfile",
-                        "config/paper/nb201-cifar10.yaml", "-n", "--sdm", "env-modules",
-                        env={"NASLID_SLURM_ACCOUNT": "nas-lab", "NASLID_SLURM_GPU_PARTITION": "a100"})
+    out = run_snakemake(
+        tmp_path,
+        "--profile",
+        "workflow/profiles/slurm",
+        "--configfile",
+        "config/paper/nb201-cifar10.yaml",
+        "-n",
+        "--sdm",
+        "env-modules",
+        env={"NASLID_SLURM_ACCOUNT": "nas-lab", "NASLID_SLURM_GPU_PARTITION": "a100"},
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     jobs = _dry_run_jobs(out.stdout + out.stderr)
     counts = {rule: len(v) for rule, v in jobs.items()}
@@ -157,8 +176,16 @@ def test_the_cluster_profile_plans_the_proxylessnas_paper_experiment(tmp_path):
     for name in ("workflow", "config", "naslid"):
         shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("*.parts", "__pycache__"))
     _dataset_placeholders(tmp_path, "config/paper/proxyless-imagenet.yaml")
-    out = run_snakemake(tmp_path, "--profile", "workflow/profiles/slurm", "--configfile",
-                        "config/paper/proxyless-imagenet.yaml", "-n", "--sdm", "env-modules")
+    out = run_snakemake(
+        tmp_path,
+        "--profile",
+        "workflow/profiles/slurm",
+        "--configfile",
+        "config/paper/proxyless-imagenet.yaml",
+        "-n",
+        "--sdm",
+        "env-modules",
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     jobs = _dry_run_jobs(out.stdout + out.stderr)
     counts = {rule: len(v) for rule, v in jobs.items()}

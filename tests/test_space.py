@@ -4,7 +4,19 @@ import numpy as np
 import pytest
 
 from naslid.errors import ArchError
-from naslid.spaces.nb201.encoding import EDGES, NUM_ARCHS, OPS, Arch, all_archs, archs_in_mask, check_mask, full_mask, mask_contains, mask_from_lists, mask_to_lists
+from naslid.spaces.nb201.encoding import (
+    EDGES,
+    NUM_ARCHS,
+    OPS,
+    Arch,
+    all_archs,
+    archs_in_mask,
+    check_mask,
+    full_mask,
+    mask_contains,
+    mask_from_lists,
+    mask_to_lists,
+)
 
 
 def test_index_order_matches_the_official_table_for_all_archs(nb201_table):
@@ -17,7 +29,8 @@ def test_index_order_matches_the_official_table_for_all_archs(nb201_table):
 
 def test_index_zero_is_the_documented_arch():
     assert Arch.from_index(0).to_str() == (
-        "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|")
+        "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
+    )
 
 
 def test_the_order_is_a_lookup_not_an_enumeration():
@@ -35,14 +48,23 @@ def test_isomorphic_looking_strings_stay_distinct():
     assert len({arch.to_str() for arch in all_archs()}) == NUM_ARCHS
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("nor_conv_3x3~0|+|", "malformed"),
-    ("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|", "2 nodes instead of 3"),
-    ("|nor_conv_3x3~0|+|nor_conv_3x3~0|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|", "node 2 needs 2 inputs"),
-    ("|nor_conv_3x3~1|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|", "should be '<op>~0'"),
-    ("|conv_5x5~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|", "unknown op 'conv_5x5'"),
-    ("", "malformed"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("nor_conv_3x3~0|+|", "malformed"),
+        ("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|", "2 nodes instead of 3"),
+        ("|nor_conv_3x3~0|+|nor_conv_3x3~0|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|", "node 2 needs 2 inputs"),
+        (
+            "|nor_conv_3x3~1|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|",
+            "should be '<op>~0'",
+        ),
+        (
+            "|conv_5x5~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|",
+            "unknown op 'conv_5x5'",
+        ),
+        ("", "malformed"),
+    ],
+)
 def test_bad_strings_raise_a_clear_error(text, fragment):
     with pytest.raises(ArchError, match=fragment.replace("(", r"\(").replace("|", r"\|").replace("+", r"\+")):
         Arch.from_str(text)
@@ -58,7 +80,7 @@ def test_mask_enumeration_and_lists_round_trip():
     mask[0] = [False, True, False, True, False]
     mask[5] = [True, False, False, False, False]
     archs = archs_in_mask(mask)
-    assert len(archs) == 2 * 5 ** 4 * 1
+    assert len(archs) == 2 * 5**4 * 1
     assert all(mask_contains(mask, a) for a in archs)
     assert sum(mask_contains(mask, a) for a in all_archs()) == len(archs)
     assert np.array_equal(mask_from_lists(mask_to_lists(mask)), mask)

@@ -11,9 +11,26 @@ from conftest import tiny_config
 from naslid.data import load_dataset
 from naslid.errors import NaslidError
 from naslid.method.profile import profile_edge
-from naslid.spaces.nb201.encoding import EDGES, NUM_ARCHS, OPS, all_archs, full_mask, mask_contains, mask_from_lists, unpartitioned_edges
+from naslid.spaces.nb201.encoding import (
+    EDGES,
+    NUM_ARCHS,
+    OPS,
+    all_archs,
+    full_mask,
+    mask_contains,
+    mask_from_lists,
+    unpartitioned_edges,
+)
 from naslid.spaces.nb201 import NB201Space
-from naslid.method.split import children_masks, min_cut_bipartition, partition_score, separability, similarity, similarity_matrix, tied_batches
+from naslid.method.split import (
+    children_masks,
+    min_cut_bipartition,
+    partition_score,
+    separability,
+    similarity,
+    similarity_matrix,
+    tied_batches,
+)
 from naslid.stages.split import split
 from naslid.spaces.nb201.network import Supernet
 
@@ -44,8 +61,10 @@ def choice_by_hand(table: pd.DataFrame, mask: np.ndarray, edge_rule: str, eps: f
         part = table[table["edge"] == EDGES[e]]
         vectors = {key: rows.sort_values("layer")["lid"].to_numpy() for key, rows in part.groupby(["op", "batch"])}
         batches = sorted(set(part["batch"]))
-        sim = {(i, j): 1 / (np.mean([np.linalg.norm(vectors[i, b] - vectors[j, b]) for b in batches]) + eps)
-               for i, j in itertools.permutations(ops, 2)}
+        sim = {
+            (i, j): 1 / (np.mean([np.linalg.norm(vectors[i, b] - vectors[j, b]) for b in batches]) + eps)
+            for i, j in itertools.permutations(ops, 2)
+        }
         for size in range(1, len(ops)):
             for first in itertools.combinations(ops, size):
                 second = [o for o in ops if o not in first]
@@ -133,6 +152,7 @@ def test_separability_closed_form():
 def trained(tmp_path_factory):
     from naslid.spaces.checkpoint import load_supernet
     from naslid.stages.pretrain import pretrain
+
     tmp = tmp_path_factory.mktemp("trained")
     config = tiny_config(tmp, lid={"batches": 1})
     pretrain(config, tmp / "s.pt", tmp / "m.json")
@@ -157,7 +177,9 @@ def test_profiles_see_the_edge_no_batch_ties_every_op(trained):
     config = {**config, "lid": {**config["lid"], "batches": 8}}
     table = pd.concat([profile_edge(config, model, dataset, edge=e, sub_id="") for e in range(len(EDGES))])
     per_batch = table.groupby(["edge", "batch", "layer"])["lid"].nunique().groupby(["edge", "batch"]).max()
-    assert (per_batch > 1).all(), f"batches where every op gave the same profile: {list(per_batch[per_batch == 1].index)}"
+    assert (per_batch > 1).all(), (
+        f"batches where every op gave the same profile: {list(per_batch[per_batch == 1].index)}"
+    )
     record = split({**config, "split": {**config["split"], "rounds": 1}}, table, full_mask(), "")
     scores = {edge: c["partition_score"] for edge, c in record["candidates"].items()}
     assert max(scores.values()) < 1e6, scores
@@ -167,14 +189,18 @@ def test_profiles_see_the_edge_no_batch_ties_every_op(trained):
 def test_other_edges_are_drawn_among_the_choices_that_keep_the_edge_on_a_path():
     from naslid.method.profile import other_edges
     from naslid.spaces.nb201.encoding import edge_on_path
+
     model = Supernet(4, 1, 10)
     generator = torch.Generator().manual_seed(0)
     for edge in range(len(EDGES)):
         draws = [other_edges(model, edge, generator) for _ in range(300)]
         assert all(edge_on_path(d, edge) for d in draws)
         # Among *all* those choices: every op that some of them give another edge appears there.
-        valid = [ops for ops in itertools.product(range(len(OPS)), repeat=len(EDGES))
-                 if edge_on_path(tuple((o,) for o in ops), edge)]
+        valid = [
+            ops
+            for ops in itertools.product(range(len(OPS)), repeat=len(EDGES))
+            if edge_on_path(tuple((o,) for o in ops), edge)
+        ]
         for e in range(len(EDGES)):
             if e != edge:
                 assert {d[e][0] for d in draws} == {ops[e] for ops in valid}
@@ -218,7 +244,9 @@ def test_four_rounds_give_16_disjoint_sub_supernets_covering_the_space(trained):
         for sub_id, sub in level:
             table = pd.concat([profile_edge(config, sub, dataset, e, sub_id) for e in unpartitioned_edges(sub.mask)])
             record = split(config, table, sub.mask, sub_id)
-            assert [record["edge"], record["groups"]] == [*choice_by_hand(table, sub.mask, "partition-score", config["lid"]["eps"])]
+            assert [record["edge"], record["groups"]] == [
+                *choice_by_hand(table, sub.mask, "partition-score", config["lid"]["eps"])
+            ]
             next_level += [(c["id"], Supernet.from_parent(sub, mask_from_lists(c["mask"]))) for c in record["children"]]
         level = next_level
     assert sorted(sub_id for sub_id, _ in level) == sorted("".join(bits) for bits in itertools.product("01", repeat=4))
@@ -233,7 +261,9 @@ def test_official_code_edge_rule_picks_the_highest_cut(trained):
     table = pd.concat([profile_edge(config, model, dataset, e) for e in range(len(EDGES))])
     config = {**config, "split": {**config["split"], "edge_rule": "official-code"}}
     record = split(config, table, model.mask, "")
-    assert [record["edge"], record["groups"]] == [*choice_by_hand(table, model.mask, "official-code", config["lid"]["eps"])]
+    assert [record["edge"], record["groups"]] == [
+        *choice_by_hand(table, model.mask, "official-code", config["lid"]["eps"])
+    ]
 
 
 def test_both_edge_rules_choose_as_by_hand_on_random_profiles(tmp_path):
@@ -243,8 +273,16 @@ def test_both_edge_rules_choose_as_by_hand_on_random_profiles(tmp_path):
     disagreements = 0
     for seed in range(8):
         rng = np.random.default_rng(seed)
-        table = pd.DataFrame([("", edge, op, b, layer, rng.uniform(1, 20)) for edge in EDGES for op in OPS
-                              for b in range(2) for layer in range(3)], columns=["id", "edge", "op", "batch", "layer", "lid"])
+        table = pd.DataFrame(
+            [
+                ("", edge, op, b, layer, rng.uniform(1, 20))
+                for edge in EDGES
+                for op in OPS
+                for b in range(2)
+                for layer in range(3)
+            ],
+            columns=["id", "edge", "op", "batch", "layer", "lid"],
+        )
         chosen = {}
         for rule in ("partition-score", "official-code"):
             record = split({**config, "split": {**config["split"], "edge_rule": rule}}, table, full_mask(), "")
@@ -256,8 +294,16 @@ def test_both_edge_rules_choose_as_by_hand_on_random_profiles(tmp_path):
 
 def test_children_masks_keep_one_group_each():
     mask = full_mask()
-    left, right = children_masks(NB201Space(), mask, EDGES[3], [["none", "skip_connect"], ["nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]])
-    assert left[3].tolist() == [True, True, False, False, False] and right[3].tolist() == [False, False, True, True, True]
+    left, right = children_masks(
+        NB201Space(), mask, EDGES[3], [["none", "skip_connect"], ["nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]]
+    )
+    assert left[3].tolist() == [True, True, False, False, False] and right[3].tolist() == [
+        False,
+        False,
+        True,
+        True,
+        True,
+    ]
     assert (left[[0, 1, 2, 4, 5]]).all()
 
 
@@ -271,6 +317,7 @@ def test_empty_profile_tables_of_split_edges_do_not_change_column_types(tmp_path
     import pandas as pd
 
     from naslid.method.profile import COLUMNS, read_profiles, write_profile
+
     write_profile(pd.DataFrame([("", "1<-0", "none", 0, 0, 1.5)], columns=COLUMNS), tmp_path / "a.csv")
     write_profile(pd.DataFrame(columns=COLUMNS), tmp_path / "b.csv")
     table = read_profiles([tmp_path / "a.csv", tmp_path / "b.csv"])

@@ -27,8 +27,15 @@ def _sample(n=40, noise=1.0, seed=0):
 
 def _scipy_interval(statistic, *samples):
     """scipy's paired percentile bootstrap with the generator stats uses: the same resampled indices."""
-    result = scipy.stats.bootstrap(samples, statistic, paired=True, vectorized=False, method="percentile",
-                                   n_resamples=RESAMPLES, random_state=np.random.default_rng(stats.SEED))
+    result = scipy.stats.bootstrap(
+        samples,
+        statistic,
+        paired=True,
+        vectorized=False,
+        method="percentile",
+        n_resamples=RESAMPLES,
+        random_state=np.random.default_rng(stats.SEED),
+    )
     return result.confidence_interval.low, result.confidence_interval.high
 
 
@@ -39,8 +46,10 @@ def test_vectorised_correlations_equal_scipy_with_ties():
     assert stats.spearman_rho(x, y) == pytest.approx(scipy.stats.spearmanr(x, y)[0], abs=1e-12)
 
 
-@pytest.mark.parametrize("statistic, reference", [("tau", lambda a, b: scipy.stats.kendalltau(a, b)[0]),
-                                                   ("rho", lambda a, b: scipy.stats.spearmanr(a, b)[0])])
+@pytest.mark.parametrize(
+    "statistic, reference",
+    [("tau", lambda a, b: scipy.stats.kendalltau(a, b)[0]), ("rho", lambda a, b: scipy.stats.spearmanr(a, b)[0])],
+)
 def test_one_seed_interval_is_scipys_percentile_bootstrap(statistic, reference):
     truth, estimate = _sample()
     ours = stats.bootstrap([(truth, estimate)], statistic, resamples=RESAMPLES)
@@ -54,8 +63,9 @@ def test_paired_difference_resamples_the_same_architectures_for_both():
     truth, good = _sample(noise=0.5, seed=1)
     _, bad = _sample(noise=3.0, seed=2)
     ours = stats.bootstrap([(truth, good)], "tau", resamples=RESAMPLES, minus=[(truth, bad)])
-    lo, hi = _scipy_interval(lambda t, a, b: scipy.stats.kendalltau(t, a)[0] - scipy.stats.kendalltau(t, b)[0],
-                             truth, good, bad)
+    lo, hi = _scipy_interval(
+        lambda t, a, b: scipy.stats.kendalltau(t, a)[0] - scipy.stats.kendalltau(t, b)[0], truth, good, bad
+    )
     assert (ours["lo"], ours["hi"]) == pytest.approx((lo, hi), abs=1e-9)
     # Paired, the interval is narrower than the two separate intervals' spread would suggest.
     assert ours["lo"] > 0
@@ -77,18 +87,32 @@ def test_top_k_takes_the_best_by_ground_truth():
 
 # ---- Table 2 from result files ----
 
+
 def _rank(criterion, seed, truth, estimate):
-    return {"criterion": criterion, "seed": seed,
-            "estimates": [{"arch": f"a{i}", "index": i, "ground_truth": float(t), "estimate": float(e)}
-                          for i, (t, e) in enumerate(zip(truth, estimate))]}
+    return {
+        "criterion": criterion,
+        "seed": seed,
+        "estimates": [
+            {"arch": f"a{i}", "index": i, "ground_truth": float(t), "estimate": float(e)}
+            for i, (t, e) in enumerate(zip(truth, estimate))
+        ],
+    }
 
 
 def _baselines(seed, truth, params, first, second):
-    records = [{"arch": f"a{i}", "index": i, "ground_truth": float(t), "estimate": float(p)} for i, (t, p) in enumerate(zip(truth, params))]
-    ceiling = [{"arch": f"a{i}", "index": i, "ground_truth": float(t), "estimate": float(s), "versus": float(f)}
-               for i, (t, f, s) in enumerate(zip(truth, first, second))]
-    return {"seed": seed, "baselines": [{"baseline": "params", "description": "parameters", "estimates": records}],
-            "ceiling": {"columns": ["test_acc_s0", "test_acc_s1"], "description": "two seeds", "estimates": ceiling}}
+    records = [
+        {"arch": f"a{i}", "index": i, "ground_truth": float(t), "estimate": float(p)}
+        for i, (t, p) in enumerate(zip(truth, params))
+    ]
+    ceiling = [
+        {"arch": f"a{i}", "index": i, "ground_truth": float(t), "estimate": float(s), "versus": float(f)}
+        for i, (t, f, s) in enumerate(zip(truth, first, second))
+    ]
+    return {
+        "seed": seed,
+        "baselines": [{"baseline": "params", "description": "parameters", "estimates": records}],
+        "ceiling": {"columns": ["test_acc_s0", "test_acc_s1"], "description": "two seeds", "estimates": ceiling},
+    }
 
 
 @pytest.fixture
@@ -99,7 +123,14 @@ def fixture_table():
     first, second = truth + 0.3 * rng.normal(size=30), truth + 0.3 * rng.normal(size=30)
     config = load_config(None, {"rank": {"top_k": [10, 20, 50]}, "split": {"rounds": 1}})
     ranks = [_rank("lid", 0, truth, lid), _rank("none", 0, truth, none)]
-    return table2(ranks, config, [_baselines(0, truth, params, first, second)]), (truth, lid, none, params, first, second)
+    return table2(ranks, config, [_baselines(0, truth, params, first, second)]), (
+        truth,
+        lid,
+        none,
+        params,
+        first,
+        second,
+    )
 
 
 def test_table2_numbers_are_the_bootstrap_of_the_json_sources(fixture_table):
@@ -107,14 +138,24 @@ def test_table2_numbers_are_the_bootstrap_of_the_json_sources(fixture_table):
     row = numbers.set_index("criterion").loc
     # By hand, with scipy: the lid row's tau over all, its interval, and its difference with none.
     assert row["lid", "tau_all"] == pytest.approx(scipy.stats.kendalltau(truth, lid)[0])
-    lo, hi = scipy.stats.bootstrap((truth, lid), lambda t, e: scipy.stats.kendalltau(t, e)[0], paired=True,
-                                   vectorized=False, method="percentile", n_resamples=stats.RESAMPLES,
-                                   random_state=np.random.default_rng(stats.SEED)).confidence_interval
+    lo, hi = scipy.stats.bootstrap(
+        (truth, lid),
+        lambda t, e: scipy.stats.kendalltau(t, e)[0],
+        paired=True,
+        vectorized=False,
+        method="percentile",
+        n_resamples=stats.RESAMPLES,
+        random_state=np.random.default_rng(stats.SEED),
+    ).confidence_interval
     assert (row["lid", "tau_all_lo"], row["lid", "tau_all_hi"]) == pytest.approx((lo, hi), abs=1e-9)
     best10 = np.argsort(-truth)[:10]
-    expected = scipy.stats.kendalltau(truth[best10], lid[best10])[0] - scipy.stats.kendalltau(truth[best10], none[best10])[0]
+    expected = (
+        scipy.stats.kendalltau(truth[best10], lid[best10])[0] - scipy.stats.kendalltau(truth[best10], none[best10])[0]
+    )
     assert row["lid", "dtau_none_top10"] == pytest.approx(expected)
-    assert row["params", "rho_top20"] == pytest.approx(scipy.stats.spearmanr(truth[np.argsort(-truth)[:20]], params[np.argsort(-truth)[:20]])[0])
+    assert row["params", "rho_top20"] == pytest.approx(
+        scipy.stats.spearmanr(truth[np.argsort(-truth)[:20]], params[np.argsort(-truth)[:20]])[0]
+    )
     # The benchmark's rows: its two trainings against each other, and the perfect estimate's ceiling.
     assert row["seed vs seed", "tau_all"] == pytest.approx(scipy.stats.kendalltau(first, second)[0])
     ceiling = stats.ceiling(first, second, "second", [None, 10, 20])  # the fixture's truth is no mean of the two
@@ -123,27 +164,46 @@ def test_table2_numbers_are_the_bootstrap_of_the_json_sources(fixture_table):
     assert list(numbers["kind"]) == ["criterion", "criterion", "baseline", "benchmark", "ceiling"]
     assert "tau_top50" not in numbers.columns or numbers["tau_top50"].isna().all()  # 30 architectures: no top 50
     lid_cells = cells.set_index("criterion").loc["lid"]
-    assert lid_cells["τ all"] == f"{row['lid', 'tau_all']:.3f} [{row['lid', 'tau_all_lo']:.3f}, {row['lid', 'tau_all_hi']:.3f}]"
+    assert (
+        lid_cells["τ all"]
+        == f"{row['lid', 'tau_all']:.3f} [{row['lid', 'tau_all_lo']:.3f}, {row['lid', 'tau_all_hi']:.3f}]"
+    )
     assert lid_cells["τ top-50"] == "n/a" and lid_cells["Δτ vs none all"].startswith("+")
 
 
 def test_table2_stars_follow_holm_over_every_paired_test_and_merges_identically_ranking_baselines():
     rng = np.random.default_rng(8)
     truth = rng.normal(size=60)
-    estimates = {name: truth + noise * rng.normal(size=60) for name, noise in
-                 (("lid", 0.3), ("gradient", 1.5), ("random", 1.6), ("none", 1.6))}
+    estimates = {
+        name: truth + noise * rng.normal(size=60)
+        for name, noise in (("lid", 0.3), ("gradient", 1.5), ("random", 1.6), ("none", 1.6))
+    }
     params = truth + rng.normal(size=60)
     base = _baselines(0, truth, params, truth, truth)
-    base["baselines"].append({"baseline": "flops", "description": "flops", "estimates": [
-        {**e, "estimate": 3 * e["estimate"] + 1} for e in base["baselines"][0]["estimates"]]})  # same order
+    base["baselines"].append(
+        {
+            "baseline": "flops",
+            "description": "flops",
+            "estimates": [{**e, "estimate": 3 * e["estimate"] + 1} for e in base["baselines"][0]["estimates"]],
+        }
+    )  # same order
     config = load_config(None, {"rank": {"top_k": [20]}, "split": {"rounds": 1}})
     numbers, cells = table2([_rank(c, 0, truth, e) for c, e in estimates.items()], config, [base])
     assert list(numbers["criterion"])[:5] == ["gradient", "lid", "none", "random", "params = flops"]
     assert "rank every architecture identically" in numbers.set_index("criterion").loc["params = flops", "note"]
     assert "Δτ vs random all" in cells and cells.set_index("criterion").loc["random", "Δτ vs random all"] == "n/a"
-    p = {(i, c[:-2]): v for c in numbers if c.startswith("dtau_") and c.endswith("_p") for i, v in numbers[c].items()
-         if pd.notna(v)}
-    starred = {(i, c) for (i, c) in p if cells.loc[i, f"Δτ vs {c.split('_')[1]} {'all' if c.endswith('all') else 'top-20'}"].endswith("*")}
+    p = {
+        (i, c[:-2]): v
+        for c in numbers
+        if c.startswith("dtau_") and c.endswith("_p")
+        for i, v in numbers[c].items()
+        if pd.notna(v)
+    }
+    starred = {
+        (i, c)
+        for (i, c) in p
+        if cells.loc[i, f"Δτ vs {c.split('_')[1]} {'all' if c.endswith('all') else 'top-20'}"].endswith("*")
+    }
     assert starred == stats.holm(p) and starred  # lid beats none and random clearly; the stars are Holm's
     # The CSV's columns come in one order in every process (a set's order changed with the hash seed).
     p_columns = [c[:-2] for c in numbers if c.startswith("dtau_") and c.endswith("_p")]
@@ -152,6 +212,7 @@ def test_table2_stars_follow_holm_over_every_paired_test_and_merges_identically_
 
 def test_tables_stage_says_how_to_get_missing_or_corrupt_baselines(tmp_path):
     from naslid.stages.tables import _baselines as read_baselines
+
     with pytest.raises(NaslidError, match="naslid baselines"):
         read_baselines(tmp_path)
     (tmp_path / "s0").mkdir()
@@ -171,6 +232,7 @@ def test_table2_refuses_criteria_that_ranked_different_architectures(fixture_tab
 
 
 # ---- NASWOT ----
+
 
 class _Tiny(nn.Module):
     def __init__(self):
@@ -201,27 +263,45 @@ def test_naswot_of_images_with_identical_codes_is_minus_infinity():
 def test_baselines_stage_on_a_tiny_table_writes_every_estimate(tmp_path):
     from naslid.stages.baselines import baselines
     from naslid.spaces.nb201.encoding import Arch
-    rows = [{"index": i, "arch": Arch.from_index(i).to_str(), "proxy_valid": 50.0 + i % 7, "proxy_test": 40.0 + i % 11,
-             "test_acc_s0": 40.0 + i % 5, "test_acc_s1": 40.0 + i % 3} for i in (0, 1, 3, 87, 6111)]
+
+    rows = [
+        {
+            "index": i,
+            "arch": Arch.from_index(i).to_str(),
+            "proxy_valid": 50.0 + i % 7,
+            "proxy_test": 40.0 + i % 11,
+            "test_acc_s0": 40.0 + i % 5,
+            "test_acc_s1": 40.0 + i % 3,
+        }
+        for i in (0, 1, 3, 87, 6111)
+    ]
     pd.DataFrame(rows).to_csv(tmp_path / "table.csv", index=False)
-    config = load_config(None, {"space": {"C": 4, "N": 1}, "data": {"limit": 16}, "benchmark": {"path": str(tmp_path / "table.csv")}})
+    config = load_config(
+        None, {"space": {"C": 4, "N": 1}, "data": {"limit": 16}, "benchmark": {"path": str(tmp_path / "table.csv")}}
+    )
     result = baselines(config, tmp_path / "baselines.json")
     assert json.loads((tmp_path / "baselines.json").read_text())["archs"] == 5
     assert [b["baseline"] for b in result["baselines"]] == ["params", "flops", "naswot"]
     by_index = {r["index"]: r for r in rows}
     for record in result["ceiling"]["estimates"]:
-        assert (record["versus"], record["estimate"]) == (by_index[record["index"]]["test_acc_s0"], by_index[record["index"]]["test_acc_s1"])
+        assert (record["versus"], record["estimate"]) == (
+            by_index[record["index"]]["test_acc_s0"],
+            by_index[record["index"]]["test_acc_s1"],
+        )
     assert result["naswot_batch"] == 16  # data.limit caps the batch
 
 
 def test_seed_interval_is_students_t_by_hand():
     # mean 2, sd 1, n 3: 2 ± t(0.975, 2) / sqrt(3) with t(0.975, 2) = 4.302653 (tables of Student's t)
-    assert stats.seed_interval([1.0, 2.0, 3.0]) == pytest.approx((2 - 4.302653 / 3 ** 0.5, 2 + 4.302653 / 3 ** 0.5), abs=1e-6)
+    assert stats.seed_interval([1.0, 2.0, 3.0]) == pytest.approx(
+        (2 - 4.302653 / 3**0.5, 2 + 4.302653 / 3**0.5), abs=1e-6
+    )
     assert stats.seed_interval([97.5]) is None
 
 
 def test_table5_pairs_pearson_with_euclidean_seed_by_seed():
     from naslid.stages.tables import table5
+
     truth = np.arange(20.0)
     rng = np.random.default_rng(6)
     ranks = [_rank("lid", s, truth, truth + 5 * rng.normal(size=20)) for s in (0, 1)]
@@ -230,14 +310,18 @@ def test_table5_pairs_pearson_with_euclidean_seed_by_seed():
     numbers, cells = table2(ranks, config)
     t3 = pd.DataFrame({"criterion": ["lid", "lid-pearson"], "seeds": [2, 2]})
     t5 = table5(cells, t3, ranks, config)
-    per_seed = [stats.kendall_tau(truth, np.array([e["estimate"] for e in p["estimates"]]))
-                - stats.kendall_tau(truth, np.array([e["estimate"] for e in q["estimates"]])) for p, q in zip(ranks[2:], ranks[:2])]
+    per_seed = [
+        stats.kendall_tau(truth, np.array([e["estimate"] for e in p["estimates"]]))
+        - stats.kendall_tau(truth, np.array([e["estimate"] for e in q["estimates"]]))
+        for p, q in zip(ranks[2:], ranks[:2])
+    ]
     row = t5.set_index("criterion").loc["lid-pearson − lid"]
     assert row["τ all"].startswith(f"{np.mean(per_seed):+.3f} ± {np.std(per_seed):.3f} [")
     assert "±" in t5.set_index("criterion").loc["lid", "τ all"]  # two seeds: mean ± std over seeds
 
 
 # ---- the ceiling: what a perfect estimate would score against a noisy ground truth ----
+
 
 def _benchmark_with_known_truth(rng, n=200):
     """Expected accuracies with a long tail below the top (as the proxy table's: most near 97-99 %, a
@@ -272,8 +356,9 @@ def test_ceiling_is_what_a_perfect_estimate_of_the_expected_accuracy_scores_over
             actual = scipy.stats.kendalltau(expected[index], truth[index])[0]
             error[k].append(reported[k]["mean"] - actual)
             seed_vs_seed[k].append(scipy.stats.kendalltau(first[index], second[index])[0] - actual)
-    assert abs(np.mean(error[None])) <= 0.03 and abs(np.mean(error[50])) <= 0.12, \
-        {k: float(np.mean(v)) for k, v in error.items()}
+    assert abs(np.mean(error[None])) <= 0.03 and abs(np.mean(error[50])) <= 0.12, {
+        k: float(np.mean(v)) for k, v in error.items()
+    }
     assert np.mean(seed_vs_seed[None]) < -0.1 and np.mean(seed_vs_seed[50]) < -0.1
 
 

@@ -34,20 +34,53 @@ def _arm(results: Path, arm: str, noise: dict, rng, truth) -> dict:
     for seed in config["workflow"]["seeds"]:
         for criterion in config["workflow"]["criteria"]:
             estimate = truth + rng.normal(0, noise.get(criterion, 2.0), len(truth))
-            _write(folder / criterion / f"s{seed}" / "rank.json", {"criterion": criterion, "seed": seed, "estimates": [
-                {"arch": f"a{i}", "index": i, "ground_truth": t, "estimate": e} for i, (t, e) in enumerate(zip(truth, estimate))]})
-        records = lambda values: [{"arch": f"a{i}", "index": i, "ground_truth": t, "estimate": v}
-                                  for i, (t, v) in enumerate(zip(truth, values))]
-        _write(folder / f"s{seed}" / "baselines.json", {"seed": seed, "baselines": [
-            {"baseline": "params", "description": "parameters", "estimates": records(truth + rng.normal(0, 1, len(truth)))}],
-            "ceiling": {"columns": ["s0", "s1"], "description": "two seeds", "estimates": [
-                {**r, "ground_truth": (f + s) / 2, "versus": f} for r, f, s in zip(records(second), first, second)]}})
+            _write(
+                folder / criterion / f"s{seed}" / "rank.json",
+                {
+                    "criterion": criterion,
+                    "seed": seed,
+                    "estimates": [
+                        {"arch": f"a{i}", "index": i, "ground_truth": t, "estimate": e}
+                        for i, (t, e) in enumerate(zip(truth, estimate))
+                    ],
+                },
+            )
+
+        def records(values, truth=truth):
+            return [
+                {"arch": f"a{i}", "index": i, "ground_truth": t, "estimate": v}
+                for i, (t, v) in enumerate(zip(truth, values))
+            ]
+
+        _write(
+            folder / f"s{seed}" / "baselines.json",
+            {
+                "seed": seed,
+                "baselines": [
+                    {
+                        "baseline": "params",
+                        "description": "parameters",
+                        "estimates": records(truth + rng.normal(0, 1, len(truth))),
+                    }
+                ],
+                "ceiling": {
+                    "columns": ["s0", "s1"],
+                    "description": "two seeds",
+                    "estimates": [
+                        {**r, "ground_truth": (f + s) / 2, "versus": f}
+                        for r, f, s in zip(records(second), first, second)
+                    ],
+                },
+            },
+        )
     return config
 
 
 def _split(results: Path, arm: str, criterion: str, seed: int, edge: str, groups, batches: int) -> None:
-    _write(results / f"study-{arm}" / criterion / f"s{seed}" / "split" / "r.json",
-           {"edge": edge, "groups": groups, "config": {"lid": {"batches": batches}}})
+    _write(
+        results / f"study-{arm}" / criterion / f"s{seed}" / "split" / "r.json",
+        {"edge": edge, "groups": groups, "config": {"lid": {"batches": batches}}},
+    )
 
 
 def test_report_makes_the_study_table_with_holm_over_every_arm_and_the_split_stability(tmp_path):
@@ -56,8 +89,10 @@ def test_report_makes_the_study_table_with_holm_over_every_arm_and_the_split_sta
     truth = np.round(rng.normal(90, 3, 60), 2)
     _arm(results, "ft2", {"lid": 0.5}, rng, truth)  # lid clearly better than none and random here
     _arm(results, "ft10", {}, rng, truth)
-    groups = {0: [["none", "skip_connect"], ["avg_pool_3x3", "nor_conv_1x1", "nor_conv_3x3"]],
-              1: [["none", "avg_pool_3x3"], ["skip_connect", "nor_conv_1x1", "nor_conv_3x3"]]}
+    groups = {
+        0: [["none", "skip_connect"], ["avg_pool_3x3", "nor_conv_1x1", "nor_conv_3x3"]],
+        1: [["none", "avg_pool_3x3"], ["skip_connect", "nor_conv_1x1", "nor_conv_3x3"]],
+    }
     for seed in SEEDS:
         _split(results, "ft2", "lid", seed, "1<-0" if seed < 4 else "2<-1", groups[seed % 2], 4)
         _split(results, "profile50", "lid", seed, "1<-0", groups[0], 50)
@@ -68,12 +103,19 @@ def test_report_makes_the_study_table_with_holm_over_every_arm_and_the_split_sta
     assert list(numbers["criterion"][:12]) == criteria * 2 and list(numbers["arm"][:12]) == ["ft2"] * 6 + ["ft10"] * 6
     assert list(numbers["criterion"][12:]) == ["params", "seed vs seed", "ceiling"]  # once, from ft2
     lid = numbers[(numbers["arm"] == "ft2") & (numbers["criterion"] == "lid")].iloc[0]
-    ranks = [json.loads((results / "study-ft2" / "lid" / f"s{s}" / "rank.json").read_text())["estimates"] for s in SEEDS]
+    ranks = [
+        json.loads((results / "study-ft2" / "lid" / f"s{s}" / "rank.json").read_text())["estimates"] for s in SEEDS
+    ]
     taus = [scipy.stats.kendalltau([e["ground_truth"] for e in r], [e["estimate"] for e in r])[0] for r in ranks]
     assert lid["tau_all"] == pytest.approx(np.mean(taus)) and lid["seeds"] == 5
     # One family: every paired difference of the study, both arms, both controls, all and top-50.
-    p = {(i, c[:-2]): v for c in numbers if c.startswith("dtau_") and c.endswith("_p") for i, v in numbers[c].items()
-         if pd.notna(v)}
+    p = {
+        (i, c[:-2]): v
+        for c in numbers
+        if c.startswith("dtau_") and c.endswith("_p")
+        for i, v in numbers[c].items()
+        if pd.notna(v)
+    }
     assert len(p) == 2 * (5 + 5) * 2 + 2 * 2  # each arm: 5 rows vs none, 5 vs random, 2 sets; params twice
     assert {k for k in p if numbers.loc[k[0], f"{k[1]}_holm"]} == stats.holm(p)
     assert lid["dtau_none_all_holm"] and lid["dtau_random_all_holm"]
@@ -93,5 +135,6 @@ def test_report_makes_the_study_table_with_holm_over_every_arm_and_the_split_sta
 
 def test_report_without_a_finished_arm_says_what_to_run(tmp_path):
     from naslid.errors import NaslidError
+
     with pytest.raises(NaslidError, match="scripts/study.py run curve"):
         report(tmp_path, tmp_path / "out")

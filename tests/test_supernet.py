@@ -21,8 +21,13 @@ def test_standalone_parameter_count_matches_nb201(nb201_table, index):
 
 def op_calls(net, arch) -> dict:
     calls = collections.Counter()
-    hooks = [module.register_forward_hook(lambda *_, e=e, name=name: calls.update([(e, name)]))
-             for layer in net.layers if isinstance(layer, Cell) for e, ops in enumerate(layer.ops) for name, module in ops.items()]
+    hooks = [
+        module.register_forward_hook(lambda *_, e=e, name=name: calls.update([(e, name)]))
+        for layer in net.layers
+        if isinstance(layer, Cell)
+        for e, ops in enumerate(layer.ops)
+        for name, module in ops.items()
+    ]
     net(torch.randn(2, 3, 8, 8), *([arch] if arch is not None else []))
     for hook in hooks:
         hook.remove()
@@ -37,7 +42,11 @@ def test_forward_runs_only_the_chosen_ops_that_reach_the_output():
     assert op_calls(net, arch) == {(e, OPS[o]): cells for e, o in enumerate(arch.ops) if o != 0}
     # node 2 leads nowhere (3<-2 is none): its input edge 2<-1 is skipped; node 1 still feeds 3<-1
     dead_end = Arch.from_str("|nor_conv_3x3~0|+|none~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_1x1~1|none~2|")
-    assert op_calls(net, dead_end) == {(0, "nor_conv_3x3"): cells, (3, "skip_connect"): cells, (4, "nor_conv_1x1"): cells}
+    assert op_calls(net, dead_end) == {
+        (0, "nor_conv_3x3"): cells,
+        (3, "skip_connect"): cells,
+        (4, "nor_conv_1x1"): cells,
+    }
     # node 1 receives nothing (1<-0 is none): the ops it feeds are skipped
     unfed = Arch.from_str("|none~0|+|skip_connect~0|nor_conv_1x1~1|+|none~0|nor_conv_3x3~1|avg_pool_3x3~2|")
     assert op_calls(net, unfed) == {(1, "skip_connect"): cells, (5, "avg_pool_3x3"): cells}
@@ -49,10 +58,12 @@ def test_forward_runs_only_the_chosen_ops_that_reach_the_output():
 def _live_by_paths(arch: Arch) -> tuple[bool, ...]:
     """Brute force: an edge is live iff some path of non-none edges runs input -> edge -> output."""
     edges = [(int(name.split("<-")[1]), int(name.split("<-")[0])) for name in EDGES]
+
     def paths(a, b):  # every node sequence from a to b along non-none edges
         if a == b:
             return [[a]]
         return [[a] + rest for e, (s, t) in enumerate(edges) if s == a and arch.ops[e] != 0 for rest in paths(t, b)]
+
     return tuple(arch.ops[e] != 0 and bool(paths(0, s)) and bool(paths(t, 3)) for e, (s, t) in enumerate(edges))
 
 
@@ -171,5 +182,6 @@ def test_the_curriculum_samples_only_the_ops_with_weights_where_an_edge_has_them
 def test_a_curriculum_longer_than_pretraining_is_a_config_error():
     from naslid.config import load_config
     from naslid.errors import ConfigError
+
     with pytest.raises(ConfigError, match="curriculum_epochs"):
         load_config(None, {"train": {"epochs": 5, "curriculum_epochs": 6}})

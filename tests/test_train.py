@@ -54,9 +54,12 @@ def test_seeding_on_cpu_turns_deterministic_algorithms_on_without_importing_the_
     torch's compiler, 2.3 s of every stage's start); checked in a fresh interpreter."""
     import subprocess
     import sys
-    code = ("import sys, torch; from naslid.config import load_config; from naslid.runtime.device import seed_everything; "
-            "seed_everything(load_config(None, {})); "
-            "print(torch.are_deterministic_algorithms_enabled(), 'torch._inductor.config' in sys.modules)")
+
+    code = (
+        "import sys, torch; from naslid.config import load_config; from naslid.runtime.device import seed_everything; "
+        "seed_everything(load_config(None, {})); "
+        "print(torch.are_deterministic_algorithms_enabled(), 'torch._inductor.config' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "False"]
 
@@ -66,6 +69,7 @@ def test_a_resume_file_of_another_layout_or_job_is_ignored_not_trusted(tmp_path,
     per-stage layout, another job's fingerprint, a truncated file; its own file it returns."""
     from naslid.io import atomic_torch_save
     from naslid.runtime.resume import ResumeFile
+
     resume = ResumeFile(tmp_path / "p.csv.resume", "profile", "abc")
     atomic_torch_save(resume.path, {"kind": "profile-resume", "fingerprint": "abc", "edges": {0: (2, [])}})
     assert resume.load() is None

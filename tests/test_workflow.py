@@ -45,15 +45,27 @@ def test_complete_run_writes_tables_and_figures(run_dir):
             assert (results / "tables" / f"table{t}.{ext}").stat().st_size > 0
     assert (results / "figures" / "fig_table2.png").read_bytes()[:4] == b"\x89PNG"  # 1, 4, 5: redrawn below
     numbers = pd.read_csv(results / "tables" / "table2.csv")
-    assert list(numbers["criterion"]) == ["exhaustive", "lid", "none", "nonlinear-count", "random", "params = flops",
-                                          "naswot", "ceiling"]  # params and FLOPs rank NB201 identically: one row
-    assert numbers["tau_all"].iloc[:-1].notna().all() and numbers["dtau_none_all"].notna().sum() == 6  # all but none, ceiling
+    assert list(numbers["criterion"]) == [
+        "exhaustive",
+        "lid",
+        "none",
+        "nonlinear-count",
+        "random",
+        "params = flops",
+        "naswot",
+        "ceiling",
+    ]  # params and FLOPs rank NB201 identically: one row
+    assert (
+        numbers["tau_all"].iloc[:-1].notna().all() and numbers["dtau_none_all"].notna().sum() == 6
+    )  # all but none, ceiling
     assert numbers["dtau_random_all"].notna().sum() == 6  # all but random, ceiling
     assert "n/a: the benchmark" in (results / "tables" / "table2.md").read_text()  # table.csv has one training per arch
     table2 = (results / "tables" / "table2.md").read_text()
     assert "lid" in table2 and "nonlinear-count" in table2
     assert "| 1 + 2 " in table2 and "| 1 + 7 " in table2  # budget: lid and none 2 fine-tunes, nonlinear-count 7
-    assert sorted(p.name for p in (results / "nonlinear-count" / "s0" / "final").glob("*.pt")) == [f"r{i}.pt" for i in range(7)]
+    assert sorted(p.name for p in (results / "nonlinear-count" / "s0" / "final").glob("*.pt")) == [
+        f"r{i}.pt" for i in range(7)
+    ]
     assert "NAS-LID peak MB" in (results / "tables" / "table1.md").read_text()
     assert (results / "times" / "s0" / "pretrain.tsv").is_file()
     assert (results / "lid" / "s0" / "logs" / "evolve.log").is_file()
@@ -77,6 +89,7 @@ def test_tables_hold_the_numbers_of_the_json_files_they_summarise(run_dir):
     its ground truth; Table 3's row is query.json's first searched architecture; checked for every
     criterion of the run."""
     import scipy.stats
+
     results = run_dir / "results" / "tiny"
     table2 = pd.read_csv(results / "tables" / "table2.csv").set_index("criterion")
     table3 = pd.read_csv(results / "tables" / "table3.csv").set_index("criterion")
@@ -84,9 +97,15 @@ def test_tables_hold_the_numbers_of_the_json_files_they_summarise(run_dir):
         ranked = json.loads((results / criterion / "s0" / "rank.json").read_text())["estimates"]
         tau = scipy.stats.kendalltau([e["ground_truth"] for e in ranked], [e["estimate"] for e in ranked])[0]
         assert table2.loc[criterion, "tau_all"] == pytest.approx(tau, abs=1e-12), criterion
-        best = next(r for r in json.loads((results / criterion / "s0" / "query.json").read_text())["rows"] if r["role"] == "searched #1")
+        best = next(
+            r
+            for r in json.loads((results / criterion / "s0" / "query.json").read_text())["rows"]
+            if r["role"] == "searched #1"
+        )
         assert table3.loc[criterion, "best arch (seed of first run)"] == best["arch"], criterion
-        assert best["arch"].replace("|", "\\|") in (results / "tables" / "table3.md").read_text()  # a "|" escaped in markdown
+        assert (
+            best["arch"].replace("|", "\\|") in (results / "tables" / "table3.md").read_text()
+        )  # a "|" escaped in markdown
 
 
 @pytest.mark.slow(reason="a second seed of the tiny workflow (100 s)")
@@ -96,6 +115,7 @@ def test_two_seeds_give_table2_the_mean_and_std_of_the_seeds_taus(tiny_run, tmp_
     the two rank.json files, and its ± the std over the two (numpy's, ddof 0: the spread of these
     seeds, not an estimate of a population's)."""
     import scipy.stats
+
     root = copy_run(tiny_run, tmp_path / "run")
     out = snakemake(root, "--configfile", "tiny.yaml", "two-seeds.yaml")
     assert out.returncode == 0, out.stderr[-3000:]
@@ -117,6 +137,7 @@ def test_no_profile_of_the_run_ties_every_op_and_no_edge_scores_near_one_over_ep
     ops of an edge gave identical profiles, or a partition score of order 1/eps (1e8), means the
     profiled edge was cut off the cell's paths."""
     import pandas as pd
+
     results = run_dir / "results" / "tiny" / "lid" / "s0"
     profiles = sorted((results / "profile").glob("*/edge*.csv"))
     assert profiles
@@ -136,21 +157,44 @@ def test_the_search_takes_ranks_estimates_and_ends_as_a_search_that_evaluates_ev
     evaluates nothing itself and ends exactly as one that evaluates every architecture; estimates of
     other sub-supernets (another criterion's rank.json) are refused, and everything is evaluated."""
     results = run_dir / "results" / "tiny"
-    assert json.loads((results / "lid" / "s0" / "evolve.json").read_text())["estimates_lent_by"] == "results/tiny/lid/s0/rank.json"
+    assert (
+        json.loads((results / "lid" / "s0" / "evolve.json").read_text())["estimates_lent_by"]
+        == "results/tiny/lid/s0/rank.json"
+    )
     supernets = sorted(str(p) for p in (results / "lid" / "s0" / "final").glob("*.pt"))
 
     def search(name, *estimates):
-        out = subprocess.run([str(Path(sys.executable).parent / "naslid"), "evolve", "--config", str(results / "config.yaml"),
-                              "--set", "seed=0", "--set", "split.criterion=lid", "--set", "evolve.within_benchmark=true",
-                              "--supernets", *supernets, *estimates, "--out", str(tmp_path / name)],
-                             cwd=run_dir, capture_output=True, text=True)
+        out = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "naslid"),
+                "evolve",
+                "--config",
+                str(results / "config.yaml"),
+                "--set",
+                "seed=0",
+                "--set",
+                "split.criterion=lid",
+                "--set",
+                "evolve.within_benchmark=true",
+                "--supernets",
+                *supernets,
+                *estimates,
+                "--out",
+                str(tmp_path / name),
+            ],
+            cwd=run_dir,
+            capture_output=True,
+            text=True,
+        )
         assert out.returncode == 0, out.stderr[-2000:]
         computed = int(re.search(r"estimated (\d+) architectures here", out.stderr).group(1))
         return json.loads((tmp_path / name).read_text()), computed, out.stderr
 
     alone, alone_computed, _ = search("alone.json")
     lent, lent_computed, _ = search("lent.json", "--estimates", str(results / "lid" / "s0" / "rank.json"))
-    foreign, foreign_computed, said = search("foreign.json", "--estimates", str(results / "exhaustive" / "s0" / "rank.json"))
+    foreign, foreign_computed, said = search(
+        "foreign.json", "--estimates", str(results / "exhaustive" / "s0" / "rank.json")
+    )
     assert len(alone["evaluated"]) == 12  # every row of table.csv
     assert lent["evaluated"] == alone["evaluated"] and lent["best"] == alone["best"]
     assert (alone_computed, lent_computed, foreign_computed) == (12, 0, 12)
@@ -170,9 +214,13 @@ def test_figures_are_drawn_from_the_result_files(run_dir, tmp_path):
     from PIL import Image
 
     from naslid.stages.tables import _experiments, figure1, figure4, figure5
+
     results = run_dir / "results" / "tiny"
     draw = {1: figure1, 4: figure4, 5: lambda where, out: figure5(_experiments(where, "evolve"), out)}
-    pixels = lambda path: np.asarray(Image.open(path).convert("RGB"))
+
+    def pixels(path):
+        return np.asarray(Image.open(path).convert("RGB"))
+
     for f, figure in draw.items():
         shown = pixels(results / "figures" / f"fig{f}.png")
         figure(results, tmp_path / f"again{f}.png")
@@ -190,8 +238,13 @@ def test_planning_the_workflow_imports_neither_scipy_nor_matplotlib(tmp_path):
     matplotlib (1.8 s of the 7.5 s a plan took) to when it runs. (torch stays: the stages import it.)"""
     root = workflow_copy(tmp_path, TINY)
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
-    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "snakemake", "--list-rules", "--configfile", "tiny.yaml"],
-                         cwd=root, capture_output=True, text=True, env=env)
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "snakemake", "--list-rules", "--configfile", "tiny.yaml"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     imported = {line.rsplit("|", 1)[-1].strip() for line in out.stderr.splitlines() if line.startswith("import time:")}
     assert {"naslid.stages.tables", "naslid.method.stats"} <= imported  # the planning ran
@@ -219,8 +272,19 @@ def test_editing_a_module_a_stage_imports_indirectly_reruns_it(run_dir):
 # from what each setting means (not from the stages' declarations). Rules of the tiny run: pretrain,
 # profile (lid), split (lid, exhaustive, nonlinear-count), finetune, finetune_none, evolve, query,
 # rank, baselines, cost, tables. "all" is left out.
-EVERYTHING = {"pretrain", "profile", "split", "finetune", "finetune_none", "evolve", "query", "rank", "baselines",
-              "cost", "tables"}
+EVERYTHING = {
+    "pretrain",
+    "profile",
+    "split",
+    "finetune",
+    "finetune_none",
+    "evolve",
+    "query",
+    "rank",
+    "baselines",
+    "cost",
+    "tables",
+}
 SEARCH = {"evolve", "query", "tables"}  # a search and what reads it
 SCORED = SEARCH | {"rank"}  # the supernet estimates: the search and the ranking (whose estimates it borrows)
 SUB_SUPERNETS = SCORED | {"finetune", "finetune_none"}
@@ -297,6 +361,7 @@ def test_editing_a_file_of_the_dataset_reruns_the_stages_that_read_the_data(tmp_
     the one-shot baseline on a tiny CIFAR-10 directory, then one pickle of it rewritten."""
     from test_data import write_cifar10
     from naslid.spaces.nb201.encoding import Arch
+
     write_cifar10(tmp_path / "cifar")
     config = yaml.safe_load(TINY)
     config["data"] = {"dataset": "cifar10", "root": str(tmp_path / "cifar"), "augment": False}
@@ -304,8 +369,10 @@ def test_editing_a_file_of_the_dataset_reruns_the_stages_that_read_the_data(tmp_
     config["train"]["batch_size"] = config["lid"]["batch_size"] = 16
     config["evaluate"]["batch_size"] = 16
     root = workflow_copy(tmp_path / "run", yaml.safe_dump(config))
-    rows = [{"index": i, "arch": Arch.from_index(i).to_str(), "cifar10_valid": 80 + i % 7, "cifar10_test": 80 + i % 11}
-            for i in (0, 1, 3, 87, 105, 777, 1651, 4242, 6111, 9930, 12000, 15624)]
+    rows = [
+        {"index": i, "arch": Arch.from_index(i).to_str(), "cifar10_valid": 80 + i % 7, "cifar10_test": 80 + i % 11}
+        for i in (0, 1, 3, 87, 105, 777, 1651, 4242, 6111, 9930, 12000, 15624)
+    ]
     pd.DataFrame(rows).to_csv(root / "table.csv", index=False)
     out = snakemake(root)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -321,11 +388,14 @@ def test_deleting_one_sub_supernet_reruns_only_that_job_and_its_consumers(run_di
     assert not {"pretrain", "profile", "split", "finetune_none"} & set(jobs)
 
 
-@pytest.mark.parametrize("content, message", [
-    ("bogus_key: 1\n", "bogus_key"),
-    ("train: {epochs: many}\n", "epochs"),
-    ("data: {dataset: cifar10, root: /nonexistent/cifar}\n", "/nonexistent/cifar"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("bogus_key: 1\n", "bogus_key"),
+        ("train: {epochs: many}\n", "epochs"),
+        ("data: {dataset: cifar10, root: /nonexistent/cifar}\n", "/nonexistent/cifar"),
+    ],
+)
 def test_bad_config_fails_before_any_job_with_a_message_naming_it(run_dir, content, message):
     """A real run, not a dry one: it stops with the message, no job is announced and no result file
     is touched (a config that passed would rerun most of the workflow)."""
@@ -342,6 +412,7 @@ def test_committed_schema_is_the_one_generated_from_the_config_rules():
     import yaml
 
     from naslid.config import json_schema
+
     assert yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text()) == json_schema()
 
 
@@ -350,16 +421,28 @@ def test_default_config_passes_the_schema():
     import yaml
 
     from naslid.config import json_schema
+
     jsonschema.validate(yaml.safe_load((REPO / "config" / "config.yaml").read_text()), json_schema())
 
 
 def test_snakemake_lint_and_snakefmt_are_clean():
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     lint = subprocess.run([SNAKEMAKE, "--lint"], cwd=REPO, capture_output=True, text=True, env=env)
-    assert "Congratulations, your workflow is in a good condition!" in lint.stdout + lint.stderr, lint.stdout + lint.stderr
-    fmt = subprocess.run([str(Path(sys.executable).parent / "snakefmt"), "--check", "workflow"], cwd=REPO,
-                         capture_output=True, text=True)
+    assert "Congratulations, your workflow is in a good condition!" in lint.stdout + lint.stderr, (
+        lint.stdout + lint.stderr
+    )
+    fmt = subprocess.run(
+        [str(Path(sys.executable).parent / "snakefmt"), "--check", "workflow"], cwd=REPO, capture_output=True, text=True
+    )
     assert fmt.returncode == 0, fmt.stderr
+
+
+def test_ruff_lint_and_format_are_clean():
+    """The Python code passes ruff's lint and format checks (pyproject.toml: lines up to 120)."""
+    ruff = str(Path(sys.executable).parent / "ruff")
+    for check in (["check", "--output-format", "concise"], ["format", "--check"]):
+        out = subprocess.run([ruff, *check, "naslid", "tests", "scripts"], cwd=REPO, capture_output=True, text=True)
+        assert out.returncode == 0, f"ruff {check[0]}: " + out.stdout[-3000:] + out.stderr[-1000:]
 
 
 def working_in(root: Path) -> list[int]:
@@ -386,12 +469,20 @@ def test_a_workflow_killed_mid_run_finishes_on_rerun_with_the_tables_of_a_clean_
     fine-tunes and search run again) and tables; it must end with the tables of the uncut run."""
     import signal
     import time
+
     root = copy_run(tiny_run, tmp_path / "run")
     for made in ("lid", "tables", "figures"):
         shutil.rmtree(root / "results" / "tiny" / made)
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
-    proc = subprocess.Popen([SNAKEMAKE, "--cores", "2", "--configfile", "tiny.yaml"], cwd=root, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [SNAKEMAKE, "--cores", "2", "--configfile", "tiny.yaml"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     profiles = root / "results" / "tiny" / "lid" / "s0" / "profile" / "r"
     deadline = time.time() + 300
     while not list(profiles.glob("edge*.csv")) and proc.poll() is None and time.time() < deadline:
@@ -407,8 +498,13 @@ def test_a_workflow_killed_mid_run_finishes_on_rerun_with_the_tables_of_a_clean_
     assert proc.returncode != 0 and not (root / "results" / "tiny" / "tables" / "table2.md").exists()
     assert not (root / "results" / "tiny" / "lid" / "s0" / "evolve.json").exists()  # cut off before the search
     assert bool(list((root / ".snakemake" / "locks").glob("*"))) == kill.startswith("SIGKILL")
-    out = subprocess.run(["bash", REPO / "scripts" / "run-workflow.sh", "--cores", "2", "--configfile", "tiny.yaml"],
-                         cwd=root, env=env, capture_output=True, text=True)
+    out = subprocess.run(
+        ["bash", REPO / "scripts" / "run-workflow.sh", "--cores", "2", "--configfile", "tiny.yaml"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert ("left its lock" in out.stderr) == kill.startswith("SIGKILL")
     # Snakemake announces a job as "localrule <name>:" (with --cores) or "rule <name>:": lid's profiles
@@ -416,7 +512,9 @@ def test_a_workflow_killed_mid_run_finishes_on_rerun_with_the_tables_of_a_clean_
     announced = set(re.findall(r"^(?:local)?rule (\w+):", out.stdout + out.stderr, re.M))
     assert "profile" in announced and not {"pretrain", "finetune_none"} & announced, announced
     for table in ("table2.md", "table3.md", "table5.md"):
-        assert (root / "results/tiny/tables" / table).read_text() == (tiny_run / "results/tiny/tables" / table).read_text()
+        assert (root / "results/tiny/tables" / table).read_text() == (
+            tiny_run / "results/tiny/tables" / table
+        ).read_text()
     for result in ("lid/s0/split/r.json", "lid/s0/evolve.json", "lid/s0/rank.json"):
         same_json(root / "results/tiny" / result, tiny_run / "results/tiny" / result, "seconds")
 
@@ -428,8 +526,9 @@ def test_the_run_script_refuses_to_unlock_while_a_run_still_works_there(tmp_path
     (tmp_path / ".snakemake" / "locks" / "0.input.lock").write_text("")
     job = subprocess.Popen(["bash", "-c", "exec -a naslid sleep 30"], cwd=tmp_path)
     try:
-        out = subprocess.run(["bash", REPO / "scripts" / "run-workflow.sh", "--cores", "1"], cwd=tmp_path,
-                             capture_output=True, text=True)
+        out = subprocess.run(
+            ["bash", REPO / "scripts" / "run-workflow.sh", "--cores", "1"], cwd=tmp_path, capture_output=True, text=True
+        )
     finally:
         job.kill()
     assert out.returncode == 2 and f"pids {job.pid}" in out.stderr, out.stderr
@@ -440,12 +539,16 @@ def test_the_run_script_refuses_to_unlock_while_a_run_still_works_there(tmp_path
 def test_shared_pretraining_is_one_folder_per_set_of_pretraining_keys(run_dir):
     """workflow.shared_pretrain: two experiments (names) that differ only after pretraining plan the
     same pretrained supernet, results/pretrain/<digest>/; a pretraining key changed gives another."""
+
     def pretrained(*overlay: str) -> set[str]:
         for i, text in enumerate(overlay):
             (run_dir / f"shared-{i}.yaml").write_text(text)
-        out = snakemake(run_dir, "-n", "-p", "--configfile", "tiny.yaml", *(f"shared-{i}.yaml" for i in range(len(overlay))))
+        out = snakemake(
+            run_dir, "-n", "-p", "--configfile", "tiny.yaml", *(f"shared-{i}.yaml" for i in range(len(overlay)))
+        )
         assert out.returncode == 0, out.stderr[-2000:]
         return set(re.findall(r"results/pretrain/[0-9a-f]{12}/s0/pretrain/supernet\.pt", out.stdout + out.stderr))
+
     shared = "workflow: {shared_pretrain: true}\n"
     first = pretrained(shared, "name: one\n")
     assert len(first) == 1

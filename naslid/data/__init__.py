@@ -60,18 +60,26 @@ def load_dataset(data_config: dict) -> Dataset:
     limit = data_config["limit"]
     if limit is not None:
         for split in ("train", "valid", "test"):
-            setattr(dataset, split, _subset(getattr(dataset, split), np.arange(min(limit, len(getattr(dataset, split))))))
+            setattr(
+                dataset, split, _subset(getattr(dataset, split), np.arange(min(limit, len(getattr(dataset, split)))))
+            )
     return dataset
 
 
-def batches(dataset: Dataset, split: Split, batch_size: int, generator: torch.Generator | None,
-            augment: bool = False, drop_last: bool = False):
+def batches(
+    dataset: Dataset,
+    split: Split,
+    batch_size: int,
+    generator: torch.Generator | None,
+    augment: bool = False,
+    drop_last: bool = False,
+):
     """Yield normalised (images, labels) batches; shuffled and augmented when a generator is given."""
     n = len(split)
     order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
     stop = n - n % batch_size if drop_last else n
     for start in range(0, stop, batch_size):
-        index = order[start:start + batch_size]
+        index = order[start : start + batch_size]
         images = split.images[index]
         if augment and generator is not None:
             images = _crop_flip(images, generator)
@@ -85,19 +93,21 @@ def _crop_flip(images: torch.Tensor, generator: torch.Generator, pad: int = 4) -
     dy = torch.randint(0, 2 * pad + 1, (b,), generator=generator)
     dx = torch.randint(0, 2 * pad + 1, (b,), generator=generator)
     flip = torch.rand(b, generator=generator) < 0.5
-    out = torch.stack([padded[i, :, dy[i]:dy[i] + h, dx[i]:dx[i] + w] for i in range(b)])
+    out = torch.stack([padded[i, :, dy[i] : dy[i] + h, dx[i] : dx[i] + w] for i in range(b)])
     out[flip] = out[flip].flip(-1)
     return out
 
 
 def _halves(n: int) -> tuple[np.ndarray, np.ndarray]:
     perm = np.random.default_rng(0).permutation(n)
-    return np.sort(perm[: n // 2]), np.sort(perm[n // 2:])
+    return np.sort(perm[: n // 2]), np.sort(perm[n // 2 :])
 
 
 def _subset(split: Split, index: np.ndarray) -> Split:
     index = torch.as_tensor(index)
-    images = split.images.subset(index) if hasattr(split.images, "subset") else split.images[index]  # files stay undecoded
+    images = (
+        split.images.subset(index) if hasattr(split.images, "subset") else split.images[index]
+    )  # files stay undecoded
     return Split(images, split.labels[index])
 
 
@@ -124,7 +134,10 @@ def dataset_files(cfg: dict) -> list[Path]:
 
 def _require_dir(root: str | None, dataset: str, subdir: str, layout: str, how: str) -> Path:
     if root is None:
-        raise DataError(f"dataset {dataset!r} needs 'data.root' in the config: the directory that contains {subdir}/ ({layout}); {how}")
+        raise DataError(
+            f"dataset {dataset!r} needs 'data.root' in the config: "
+            f"the directory that contains {subdir}/ ({layout}); {how}"
+        )
     path = Path(root) / subdir
     if not path.is_dir():
         raise DataError(f"dataset directory {path} does not exist; expected {layout} under {root}; {how}")
@@ -138,7 +151,9 @@ def _unpickle(path: Path) -> dict:
         try:
             return pickle.load(handle, encoding="latin1")
         except Exception as err:
-            raise DataError(f"dataset file {path} is unreadable ({type(err).__name__}); re-extract the dataset archive") from None
+            raise DataError(
+                f"dataset file {path} is unreadable ({type(err).__name__}); re-extract the dataset archive"
+            ) from None
 
 
 def _cifar_split(files: list[Path], label_key: str) -> Split:
@@ -148,7 +163,9 @@ def _cifar_split(files: list[Path], label_key: str) -> Split:
     return Split(torch.from_numpy(images.astype(np.uint8)), torch.from_numpy(labels.astype(np.int64)))
 
 
-_CIFAR_HOW = "download and extract the python version from https://www.cs.toronto.edu/~kriz/cifar.html (as torchvision does)"
+_CIFAR_HOW = (
+    "download and extract the python version from https://www.cs.toronto.edu/~kriz/cifar.html (as torchvision does)"
+)
 
 
 def _cifar10(cfg: dict) -> Dataset:
@@ -170,8 +187,9 @@ def _cifar100(cfg: dict) -> Dataset:
     train = _cifar_split([root / f for f in train_files], "fine_labels")
     test = _cifar_split([root / f for f in test_files], "fine_labels")
     a, b = _halves(len(test))
-    return Dataset("cifar100", train, _subset(test, a), _subset(test, b), 100,
-                   (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762))
+    return Dataset(
+        "cifar100", train, _subset(test, a), _subset(test, b), 100, (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)
+    )
 
 
 def _imagenet16(cfg: dict) -> Dataset:
@@ -189,22 +207,33 @@ def _imagenet16(cfg: dict) -> Dataset:
     train = load([root / f for f in train_files])
     test = load([root / f for f in test_files])
     a, b = _halves(len(test))
-    return Dataset("imagenet16-120", train, _subset(test, a), _subset(test, b), 120,
-                   (0.4811, 0.4575, 0.4078), (0.2605, 0.2533, 0.2683))
+    return Dataset(
+        "imagenet16-120",
+        train,
+        _subset(test, a),
+        _subset(test, b),
+        120,
+        (0.4811, 0.4575, 0.4078),
+        (0.2605, 0.2533, 0.2683),
+    )
 
 
 def _imagenet(cfg: dict) -> Dataset:
     from naslid.data import imagenet
+
     how = "extract ILSVRC2012 into train/<wnid>/*.JPEG and val/<wnid>/*.JPEG (the usual extraction scripts do)"
     train_dir = _require_dir(cfg["root"], "imagenet", "train", "train/<wnid>/*.JPEG", how)
     val_dir = _require_dir(cfg["root"], "imagenet", "val", "val/<wnid>/*.JPEG", how)
     classes = imagenet.class_names(train_dir)
     threads = min(16, os.cpu_count() or 1)
-    train, val = (Split(imagenet.FolderImages(paths, threads), labels)
-                  for paths, labels in (imagenet.folder_split(d, classes) for d in (train_dir, val_dir)))
+    train, val = (
+        Split(imagenet.FolderImages(paths, threads), labels)
+        for paths, labels in (imagenet.folder_split(d, classes) for d in (train_dir, val_dir))
+    )
     a, b = _halves(len(val))
-    return Dataset("imagenet", train, _subset(val, a), _subset(val, b), len(classes),
-                   (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+    return Dataset(
+        "imagenet", train, _subset(val, a), _subset(val, b), len(classes), (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    )
 
 
 def _proxy(cfg: dict) -> Dataset:
@@ -218,4 +247,10 @@ def _proxy_arrays():
     return proxy.generate()
 
 
-DATASETS = {"proxy": _proxy, "cifar10": _cifar10, "cifar100": _cifar100, "imagenet16-120": _imagenet16, "imagenet": _imagenet}
+DATASETS = {
+    "proxy": _proxy,
+    "cifar10": _cifar10,
+    "cifar100": _cifar100,
+    "imagenet16-120": _imagenet16,
+    "imagenet": _imagenet,
+}

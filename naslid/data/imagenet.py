@@ -36,7 +36,7 @@ class FolderImages:
     def __len__(self) -> int:
         return len(self.paths)
 
-    def subset(self, index) -> "FolderImages":
+    def subset(self, index) -> FolderImages:
         """The images at `index`, still undecoded."""
         return FolderImages([self.paths[int(i)] for i in index], self.threads)
 
@@ -49,12 +49,15 @@ class FolderImages:
 def decode(path: Path) -> np.ndarray:
     """One image as (3, 224, 224) uint8: shorter side to 256, centre crop 224 (scaled alike)."""
     from PIL import Image
+
     try:
         with Image.open(path) as image:
             image = image.convert("RGB")
             short = round(SIZE * 256 / 224)
             scale = short / min(image.size)
-            image = image.resize((max(SIZE, round(image.width * scale)), max(SIZE, round(image.height * scale))), Image.BILINEAR)
+            image = image.resize(
+                (max(SIZE, round(image.width * scale)), max(SIZE, round(image.height * scale))), Image.BILINEAR
+            )
             left, top = (image.width - SIZE) // 2, (image.height - SIZE) // 2
             image = image.crop((left, top, left + SIZE, top + SIZE))
             return np.asarray(image, dtype=np.uint8).transpose(2, 0, 1).copy()
@@ -66,7 +69,11 @@ def folder_split(directory: Path, classes: list[str]) -> tuple[list[Path], torch
     """Paths and labels of every image under `directory/<class>/`."""
     paths, labels = [], []
     for label, name in enumerate(classes):
-        files = sorted(p for p in (directory / name).glob("*") if p.suffix.lower() in EXTENSIONS) if (directory / name).is_dir() else []
+        files = (
+            sorted(p for p in (directory / name).glob("*") if p.suffix.lower() in EXTENSIONS)
+            if (directory / name).is_dir()
+            else []
+        )
         paths += files
         labels += [label] * len(files)
     if not paths:

@@ -80,7 +80,9 @@ def render(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
     paper = ink + rng.uniform(*TEXTURE_CONTRAST, (n, 1, 1, 1))
     fill_mean = (ink + paper) / 2
     side = np.where(rng.random((n, 1, 1, 1)) < 0.5, -1.0, 1.0)
-    background = np.clip(fill_mean + side * rng.uniform(0.3, 0.4, (n, 1, 1, 1)), 0.0, 1.0) + rng.uniform(-0.1, 0.1, (n, 3, 1, 1))
+    background = np.clip(fill_mean + side * rng.uniform(0.3, 0.4, (n, 1, 1, 1)), 0.0, 1.0) + rng.uniform(
+        -0.1, 0.1, (n, 3, 1, 1)
+    )
     fill = ink + (paper - ink) * (pattern[:, None] * 0.5 + 0.5)
     images = np.where(inside[:, None], fill, background) + rng.normal(0, NOISE, (n, 3, SIZE, SIZE))
     return np.clip(images * 255, 0, 255).astype(np.uint8), labels.astype(np.int64)
@@ -88,12 +90,14 @@ def render(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _shape_masks(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """(shapes, n, H, W) booleans, in the order of SHAPES; x, y are centred, scaled coordinates."""
-    r = np.sqrt(x ** 2 + y ** 2)
+    r = np.sqrt(x**2 + y**2)
     box = np.maximum(abs(x), abs(y))
-    return np.stack([
-        r < 0.75,
-        (r > 0.4) & (r < 0.85),
-        box < 0.65,
-        ((abs(x) < 0.25) & (abs(y) < 0.85)) | ((abs(y) < 0.25) & (abs(x) < 0.85)),
-        ((abs(x - y) < 0.35) | (abs(x + y) < 0.35)) & (box < 0.8),
-    ])
+    return np.stack(
+        [
+            r < 0.75,
+            (r > 0.4) & (r < 0.85),
+            box < 0.65,
+            ((abs(x) < 0.25) & (abs(y) < 0.85)) | ((abs(y) < 0.25) & (abs(x) < 0.85)),
+            ((abs(x - y) < 0.35) | (abs(x + y) < 0.35)) & (box < 0.8),
+        ]
+    )

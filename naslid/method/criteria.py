@@ -33,7 +33,7 @@ is shared, in `naslid.method.split`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -49,9 +49,15 @@ from naslid.spaces import get_space
 class Criterion:
     name: str
     columns: list[str]
-    profile: Callable[..., pd.DataFrame] | None  # (config, model, dataset, edge, sub_id, device, checkpoint=None) -> table
-    similarity: Callable[[pd.DataFrame, str, list[str], dict], tuple] | None  # (table, edge, ops, config) -> (matrix, excluded batches)
-    decide: Callable[[np.ndarray, dict], dict] | None = None  # (mask, config) -> decision, for criteria that measure nothing
+    profile: (
+        Callable[..., pd.DataFrame] | None
+    )  # (config, model, dataset, edge, sub_id, device, checkpoint=None) -> table
+    similarity: (
+        Callable[[pd.DataFrame, str, list[str], dict], tuple] | None
+    )  # (table, edge, ops, config) -> (matrix, excluded batches)
+    decide: Callable[[np.ndarray, dict], dict] | None = (
+        None  # (mask, config) -> decision, for criteria that measure nothing
+    )
     children: int | Callable[[object], int] = 2  # sub-supernets per split, or a function of the search space
     reads: tuple[str, ...] = ()  # the config section its profile and similarity read
 
@@ -80,13 +86,21 @@ def _exhaustive_decision(mask: np.ndarray, config: dict) -> dict:
     if not edges:
         raise NaslidError("every edge of this sub-supernet is already split; lower split.exhaustive_rounds")
     edge = edges[0]
-    return {"edge": space.EDGES[edge], "groups": [[space.OPS[o]] for o in np.flatnonzero(mask[edge])],
-            "edge_rule": "first unpartitioned edge", "candidates": {}}
+    return {
+        "edge": space.EDGES[edge],
+        "groups": [[space.OPS[o]] for o in np.flatnonzero(mask[edge])],
+        "edge_rule": "first unpartitioned edge",
+        "candidates": {},
+    }
 
 
 def _nonlinear_decision(mask: np.ndarray, config: dict) -> dict:
-    return {"edge": None, "groups": [[count] for count in get_space(config).nonlinear_counts()],
-            "edge_rule": "nonlinear count", "candidates": {}}
+    return {
+        "edge": None,
+        "groups": [[count] for count in get_space(config).nonlinear_counts()],
+        "edge_rule": "nonlinear count",
+        "candidates": {},
+    }
 
 
 def _random_decision(mask: np.ndarray, config: dict) -> dict:
@@ -110,6 +124,7 @@ def _lid_similarity(kind: str | None):
         tied = tied_batches(profiles)
         sim = similarity_matrix(profiles, kind or config["lid"]["similarity"], config["lid"]["eps"], exclude=tied)
         return sim, [{"batch": r, "why": "every op gave the identical LID profile"} for r in tied]
+
     return similarity
 
 
@@ -124,22 +139,29 @@ def _lid_profile(config, model, dataset, edge, sub_id, device, checkpoint=None):
 CRITERIA = {
     "lid": Criterion("lid", profile.COLUMNS, _lid_profile, _lid_similarity(None), reads=("lid",)),
     "lid-pearson": Criterion("lid-pearson", profile.COLUMNS, _lid_profile, _lid_similarity("pearson"), reads=("lid",)),
-    "gradient": Criterion("gradient", gradient.COLUMNS, gradient.gradient_edge, _gradient_similarity, reads=("gradient",)),
+    "gradient": Criterion(
+        "gradient", gradient.COLUMNS, gradient.gradient_edge, _gradient_similarity, reads=("gradient",)
+    ),
     "exhaustive": Criterion("exhaustive", [], None, None, _exhaustive_decision, children=_exhaustive_width),
-    "nonlinear-count": Criterion("nonlinear-count", [], None, None, _nonlinear_decision,
-                                 children=lambda space: len(space.nonlinear_counts())),
+    "nonlinear-count": Criterion(
+        "nonlinear-count", [], None, None, _nonlinear_decision, children=lambda space: len(space.nonlinear_counts())
+    ),
     "random": Criterion("random", [], None, None, _random_decision),
 }
 NO_SPLIT = "none"
 if [*CRITERIA, NO_SPLIT] != list(CRITERION_NAMES):
-    raise RuntimeError(f"naslid.config.CRITERION_NAMES {CRITERION_NAMES} and the registered criteria "
-                       f"{[*CRITERIA, NO_SPLIT]} differ: register every name there, in its order")
+    raise RuntimeError(
+        f"naslid.config.CRITERION_NAMES {CRITERION_NAMES} and the registered criteria "
+        f"{[*CRITERIA, NO_SPLIT]} differ: register every name there, in its order"
+    )
 
 
 def get_criterion(name: str) -> Criterion:
     if name == NO_SPLIT:
-        raise NaslidError("split.criterion 'none' does not split: the supernet is searched as it is; "
-                          "skip the profile and split stages for it")
+        raise NaslidError(
+            "split.criterion 'none' does not split: the supernet is searched as it is; "
+            "skip the profile and split stages for it"
+        )
     if name not in CRITERIA:
         raise NaslidError(f"unknown split criterion {name!r}; choose one of {', '.join([*CRITERIA, NO_SPLIT])}")
     return CRITERIA[name]
@@ -161,7 +183,10 @@ def training_epochs(name: str, config: dict) -> dict:
         return {"pretrain": config["train"]["epochs"], "fine-tune": training_epochs("lid", config)["fine-tune"]}
     rounds, children = split_shape(name, config)
     between = sum(children**k for k in range(1, rounds)) * split["epochs_between_rounds"]
-    return {"pretrain": config["train"]["epochs"], "fine-tune": children**rounds * config["finetune"]["epochs"] + between}
+    return {
+        "pretrain": config["train"]["epochs"],
+        "fine-tune": children**rounds * config["finetune"]["epochs"] + between,
+    }
 
 
 def split_shape(name: str, config: dict) -> tuple[int, int]:

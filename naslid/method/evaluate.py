@@ -34,16 +34,23 @@ def route(arch, masks: list[np.ndarray], space, nonlinear: list | None = None) -
     """The position of the one sub-supernet (mask, and nonlinear counts if given) that contains `arch`;
     an error if none or several do."""
     nonlinear = nonlinear or [None] * len(masks)
-    holders = [i for i, (mask, counts) in enumerate(zip(masks, nonlinear))
-               if space.mask_contains(mask, arch) and (counts is None or space.nonlinear_count(arch) in counts)]
+    holders = [
+        i
+        for i, (mask, counts) in enumerate(zip(masks, nonlinear))
+        if space.mask_contains(mask, arch) and (counts is None or space.nonlinear_count(arch) in counts)
+    ]
     if len(holders) != 1:
-        raise NaslidError(f"architecture {arch} lies in {len(holders)} sub-supernets, not exactly one; "
-                          f"the sub-supernets given do not partition the space (pass every final sub-supernet of one split)")
+        raise NaslidError(
+            f"architecture {arch} lies in {len(holders)} sub-supernets, not exactly one; "
+            f"the sub-supernets given do not partition the space (pass every final sub-supernet of one split)"
+        )
     return holders[0]
 
 
 class Evaluator:
-    def __init__(self, config: dict, supernets: list[MaskedSupernet], ids: list[str], dataset: Dataset, device: torch.device):
+    def __init__(
+        self, config: dict, supernets: list[MaskedSupernet], ids: list[str], dataset: Dataset, device: torch.device
+    ):
         self.config, self.supernets, self.ids = config, supernets, ids
         self.space = supernets[0].space
         self.masks = [s.mask for s in supernets]
@@ -51,8 +58,12 @@ class Evaluator:
         self.dataset, self.device = dataset, device
         ecfg = config["evaluate"]
         self.valid = list(islice(batches(dataset, dataset.valid, ecfg["batch_size"], None), ecfg["batches"]))
-        self.calibration = list(islice(batches(dataset, dataset.train, ecfg["batch_size"],
-                                               torch.Generator().manual_seed(config["seed"])), ecfg["recalibration_batches"]))
+        self.calibration = list(
+            islice(
+                batches(dataset, dataset.train, ecfg["batch_size"], torch.Generator().manual_seed(config["seed"])),
+                ecfg["recalibration_batches"],
+            )
+        )
         self.cache: dict[tuple, float] = {}
         self.identity = scoring_identity(config, supernets)  # what the estimates depend on
         self.computed = 0  # estimates this evaluator computed (not cached, not lent by `reuse`)
@@ -66,7 +77,9 @@ class Evaluator:
         """Estimated validation accuracy of `arch`, in %."""
         if arch.ops not in self.cache:
             self.computed += 1
-            self.cache[arch.ops] = self._evaluate(self.supernets[route(arch, self.masks, self.space, self.nonlinear)], arch)
+            self.cache[arch.ops] = self._evaluate(
+                self.supernets[route(arch, self.masks, self.space, self.nonlinear)], arch
+            )
         return self.cache[arch.ops]
 
     def reuse(self, path: Path) -> None:
@@ -74,8 +87,11 @@ class Evaluator:
         a result scored otherwise is ignored, with a message, and every architecture is evaluated."""
         ranked = load_json(path, "rank result")
         if ranked.get("scored_with") != self.identity:
-            print(f"not reusing the estimates of {path}: they were scored with other sub-supernets, "
-                  "evaluation settings or data", file=sys.stderr)
+            print(
+                f"not reusing the estimates of {path}: they were scored with other sub-supernets, "
+                "evaluation settings or data",
+                file=sys.stderr,
+            )
             return
         for entry in ranked["estimates"]:
             self.cache[tuple(self.space.parse(entry["arch"]).ops)] = entry["estimate"]
@@ -130,6 +146,7 @@ def load_evaluator(config: dict, checkpoints: list[Path]) -> Evaluator:
     from naslid.data import load_dataset
     from naslid.runtime.device import resolve_device
     from naslid.spaces.checkpoint import load_supernet
+
     device = resolve_device(config)
     loaded = [load_supernet(path, config) for path in checkpoints]
     return Evaluator(config, [m for m, _ in loaded], [c["id"] for _, c in loaded], load_dataset(config["data"]), device)

@@ -11,14 +11,14 @@ again. Fitness is the supernet-estimated accuracy on the *validation* split (the
 selects on CIFAR-10's test set; naslid does not look at test data while searching). Seeded and
 deterministic. With `evolve.within_benchmark`, only the benchmark's architectures are visited: on a
 sampled ground truth (the proxy table) every searched architecture then has a measured accuracy,
-and the search ends early when all have been evaluated. After every generation the state is saved to `<out>.resume`, so a killed search
-resumes and ends with the same result.
+and the search ends early when all have been evaluated. After every generation the state is saved
+to `<out>.resume`, so a killed search resumes and ends with the same result.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from tqdm import tqdm
@@ -29,9 +29,16 @@ from naslid.runtime.resume import ResumeFile, fingerprint
 MAX_DRAWS = 1000  # attempts to find an unvisited child before falling back to a uniform draw
 
 
-def evolve(fitness: Callable, ecfg: dict, seed: int, space, resume: Path | None = None,
-           on_generation: Callable[[dict], None] | None = None, candidates: list | None = None,
-           identity: str = "") -> dict:
+def evolve(
+    fitness: Callable,
+    ecfg: dict,
+    seed: int,
+    space,
+    resume: Path | None = None,
+    on_generation: Callable[[dict], None] | None = None,
+    candidates: list | None = None,
+    identity: str = "",
+) -> dict:
     """Run the search; returns {evaluated: [{arch, generation, score}], generations: [stats], best: [...]}.
 
     With `candidates`, only those architectures are visited (a sampled benchmark's rows); the search
@@ -42,8 +49,15 @@ def evolve(fitness: Callable, ecfg: dict, seed: int, space, resume: Path | None 
     draw = _Draws(space)
     rng = np.random.default_rng(seed)
     state = {"generation": 0, "evaluated": []}
-    saver = None if resume is None else ResumeFile(resume, "evolve", fingerprint(
-        ecfg, seed, None if candidates is None else sorted(a.index for a in candidates), identity))
+    saver = (
+        None
+        if resume is None
+        else ResumeFile(
+            resume,
+            "evolve",
+            fingerprint(ecfg, seed, None if candidates is None else sorted(a.index for a in candidates), identity),
+        )
+    )
     saved = None if saver is None else saver.load()
     if saved is not None:
         state = saved["progress"]
@@ -58,16 +72,22 @@ def evolve(fitness: Callable, ecfg: dict, seed: int, space, resume: Path | None 
         if generation == 0:
             population = [draw.random(rng, visited, allowed) for _ in range(size)]
         else:
-            parents = [space.arch(e["ops"]) for e in _ranked(state["evaluated"])[:ecfg["parents"]]]
-            population = ([draw.mutate(rng, parents, visited, ecfg["mutation_prob"], allowed) for _ in range(ecfg["mutations"])]
-                          + [draw.crossover(rng, parents, visited, ecfg["crossover_prob"], allowed) for _ in range(ecfg["crossovers"])]
-                          + [draw.random(rng, visited, allowed) for _ in range(ecfg["randoms"])])
+            parents = [space.arch(e["ops"]) for e in _ranked(state["evaluated"])[: ecfg["parents"]]]
+            population = (
+                [draw.mutate(rng, parents, visited, ecfg["mutation_prob"], allowed) for _ in range(ecfg["mutations"])]
+                + [
+                    draw.crossover(rng, parents, visited, ecfg["crossover_prob"], allowed)
+                    for _ in range(ecfg["crossovers"])
+                ]
+                + [draw.random(rng, visited, allowed) for _ in range(ecfg["randoms"])]
+            )
         population = [arch for arch in population if arch is not None]  # None: every candidate visited
         if not population:
             break
         for arch in population:
-            state["evaluated"].append({"arch": arch.to_str(), "ops": list(arch.ops), "generation": generation,
-                                       "score": float(fitness(arch))})
+            state["evaluated"].append(
+                {"arch": arch.to_str(), "ops": list(arch.ops), "generation": generation, "score": float(fitness(arch))}
+            )
         state["generation"] = generation + 1
         best = max(e["score"] for e in state["evaluated"])
         bar.set_postfix(best=f"{best:.2f}")
@@ -81,10 +101,20 @@ def evolve(fitness: Callable, ecfg: dict, seed: int, space, resume: Path | None 
     generations = []
     for g in range(state["generation"]):
         scores = np.array([e["score"] for e in state["evaluated"] if e["generation"] == g])
-        generations.append({"generation": g, "mean": float(scores.mean()), "std": float(scores.std()),
-                            "max": float(scores.max()), "best_so_far": float(max(
-                                e["score"] for e in state["evaluated"] if e["generation"] <= g))})
-    return {"evaluated": state["evaluated"], "generations": generations, "best": _ranked(state["evaluated"])[:ecfg["best"]]}
+        generations.append(
+            {
+                "generation": g,
+                "mean": float(scores.mean()),
+                "std": float(scores.std()),
+                "max": float(scores.max()),
+                "best_so_far": float(max(e["score"] for e in state["evaluated"] if e["generation"] <= g)),
+            }
+        )
+    return {
+        "evaluated": state["evaluated"],
+        "generations": generations,
+        "best": _ranked(state["evaluated"])[: ecfg["best"]],
+    }
 
 
 def _ranked(evaluated: list[dict]) -> list[dict]:

@@ -32,8 +32,15 @@ def shared_parameters(model: Supernet, edge: int) -> list[torch.nn.Parameter]:
     return [p for name, p in model.named_parameters() if not own.match(name)]
 
 
-def op_gradients(config: dict, model: Supernet, dataset: Dataset, edge: int, sub_id: str = "",
-                 device: str = "cpu", checkpoint: Checkpoint | None = None) -> dict[int, torch.Tensor]:
+def op_gradients(
+    config: dict,
+    model: Supernet,
+    dataset: Dataset,
+    edge: int,
+    sub_id: str = "",
+    device: str = "cpu",
+    checkpoint: Checkpoint | None = None,
+) -> dict[int, torch.Tensor]:
     """{op: gradient of the shared weights summed over the R batches} for every allowed op of `edge`."""
     gcfg = config["gradient"]
     allowed = [int(o) for o in model.mask[edge].nonzero()[0]]
@@ -42,23 +49,33 @@ def op_gradients(config: dict, model: Supernet, dataset: Dataset, edge: int, sub
     sums = {o: torch.zeros(sum(p.numel() for p in shared), dtype=torch.float64) for o in allowed}
     done, sums = checkpoint.resume(edge, sums, gcfg["batches"]) if checkpoint else (0, sums)
     sums = {o: s.to(device) for o, s in sums.items()}
-    stream = edge_batches(config, model, dataset, edge, sub_id, gcfg["batches"], gcfg["batch_size"], "gradient", device, done)
+    stream = edge_batches(
+        config, model, dataset, edge, sub_id, gcfg["batches"], gcfg["batch_size"], "gradient", device, done
+    )
     with batch_statistics(model):  # train-mode BatchNorm, running statistics restored afterwards
         for batch, (images, labels, others) in enumerate(stream, start=done):
             for o in allowed:
-                arch = others[:edge] + ((o,),) + others[edge + 1:]
+                arch = others[:edge] + ((o,),) + others[edge + 1 :]
                 model.zero_grad(set_to_none=True)
                 torch.nn.functional.cross_entropy(model(images, arch), labels).backward()
-                sums[o] += torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).flatten().double()
-                                      for p in shared])
+                sums[o] += torch.cat(
+                    [(p.grad if p.grad is not None else torch.zeros_like(p)).flatten().double() for p in shared]
+                )
             if checkpoint:
                 checkpoint.save(edge, batch + 1, {o: s.cpu() for o, s in sums.items()})
     model.zero_grad(set_to_none=True)
     return sums
 
 
-def gradient_edge(config: dict, model: Supernet, dataset: Dataset, edge: int, sub_id: str = "",
-                  device: str = "cpu", checkpoint: Checkpoint | None = None) -> pd.DataFrame:
+def gradient_edge(
+    config: dict,
+    model: Supernet,
+    dataset: Dataset,
+    edge: int,
+    sub_id: str = "",
+    device: str = "cpu",
+    checkpoint: Checkpoint | None = None,
+) -> pd.DataFrame:
     gradients = op_gradients(config, model, dataset, edge, sub_id, device, checkpoint)
     rows = []
     for i, j in itertools.combinations(sorted(gradients), 2):
@@ -75,6 +92,8 @@ def similarity_of_edge(table: pd.DataFrame, edge: str, ops: list[str]) -> np.nda
     for (a, i), (b, j) in itertools.combinations(enumerate(ops), 2):
         value = pairs.get((i, j), pairs.get((j, i)))
         if value is None:
-            raise NaslidError(f"gradient tables lack the pair {i}/{j} on edge {edge}; rerun `naslid profile` for that edge")
+            raise NaslidError(
+                f"gradient tables lack the pair {i}/{j} on edge {edge}; rerun `naslid profile` for that edge"
+            )
         sim[a, b] = sim[b, a] = value
     return sim

@@ -43,20 +43,31 @@ def lid_mle(features, k: int = 20, chunk_size: int = 1024, feature_chunk: int = 
     if k < 1:
         raise NaslidError(f"LID needs k >= 1 neighbours, got k={k}")
     if n <= k:
-        raise NaslidError(f"LID with k={k} needs more than k samples in a batch, got {n}; raise the batch size or lower lid.k")
+        raise NaslidError(
+            f"LID with k={k} needs more than k samples in a batch, got {n}; raise the batch size or lower lid.k"
+        )
     columns = [slice(c, c + feature_chunk) for c in range(0, x.shape[1], feature_chunk)]
     # One block of rows (the usual batch) reads its squared norms off the Gram matrix's diagonal.
     sq_norms = None if n <= chunk_size else sum(_squared_norms(x[:, c].to(torch.float64)) for c in columns)
-    neighbours = torch.cat([_knn_distances(x, sq_norms, columns, start, min(start + chunk_size, n), k)
-                            for start in range(0, n, chunk_size)])
+    neighbours = torch.cat(
+        [
+            _knn_distances(x, sq_norms, columns, start, min(start + chunk_size, n), k)
+            for start in range(0, n, chunk_size)
+        ]
+    )
     point = torch.isinf(neighbours).all(dim=1)  # coincides with every other sample
     if bool((torch.isinf(neighbours).any(dim=1) & ~point).any()):
-        raise NaslidError(f"a sample has fewer than k={k} distinct neighbours in its batch (duplicates); lower lid.k or use more varied data")
+        raise NaslidError(
+            f"a sample has fewer than k={k} distinct neighbours in its batch (duplicates); "
+            "lower lid.k or use more varied data"
+        )
     neighbours = torch.where(point[:, None], 1.0, neighbours)
     log_ratio = torch.log(neighbours / neighbours[:, -1:])  # (n, k), last column 0
     mean_log = log_ratio.mean(dim=1)
     if bool((mean_log[~point] == 0).any()):
-        raise NaslidError("LID is unbounded for a sample whose k nearest neighbours are all equidistant; the features are degenerate")
+        raise NaslidError(
+            "LID is unbounded for a sample whose k nearest neighbours are all equidistant; the features are degenerate"
+        )
     lid = torch.where(point, 0.0, -1.0 / mean_log)
     return lid.cpu().numpy() if is_numpy else lid
 
@@ -65,16 +76,19 @@ def _squared_norms(block: torch.Tensor) -> torch.Tensor:
     return torch.einsum("ij,ij->i", block, block)
 
 
-def _knn_distances(x: torch.Tensor, sq_norms: torch.Tensor | None, columns: list[slice], start: int, stop: int,
-                   k: int) -> torch.Tensor:
-    """Sorted distances from samples start..stop-1 to their k nearest samples at a positive distance (inf: none left)."""
+def _knn_distances(
+    x: torch.Tensor, sq_norms: torch.Tensor | None, columns: list[slice], start: int, stop: int, k: int
+) -> torch.Tensor:
+    """Sorted distances from samples start..stop-1 to their k nearest samples at a positive distance
+    (inf: none left)."""
     dist = _distances(x, sq_norms, columns, start, stop)
     dist = dist.masked_fill(dist == 0, float("inf"))  # self and duplicates are not neighbours
     return torch.topk(dist, k, dim=1, largest=False, sorted=True).values
 
 
-def _distances(x: torch.Tensor, sq_norms: torch.Tensor | None, columns: list[slice], start: int, stop: int,
-               pair_chunk: int = 4096) -> torch.Tensor:
+def _distances(
+    x: torch.Tensor, sq_norms: torch.Tensor | None, columns: list[slice], start: int, stop: int, pair_chunk: int = 4096
+) -> torch.Tensor:
     """Euclidean distances of samples start..stop-1 to all, by the matrix-product formula (fast), with
     the pairs it cannot resolve redone.
 
@@ -101,7 +115,7 @@ def _distances(x: torch.Tensor, sq_norms: torch.Tensor | None, columns: list[sli
     near = near.nonzero()
     dist = sq.sqrt_()
     for first in range(0, len(near), pair_chunk):
-        i, j = near[first:first + pair_chunk].unbind(1)
+        i, j = near[first : first + pair_chunk].unbind(1)
         dist[i, j] = (x[start + i].to(torch.float64) - x[j].to(torch.float64)).norm(dim=1)
     return dist
 

@@ -65,6 +65,7 @@ class Checkpoint:
 
     def __init__(self, path: Path, config: dict, supernet: Path):
         from naslid.spaces import get_space
+
         self.names = get_space(config).EDGES
         self.file = ResumeFile(path, "profile", fingerprint(config, files=[supernet]))
         self.path = self.file.path
@@ -87,8 +88,18 @@ class Checkpoint:
         self.file.finish()
 
 
-def edge_batches(config: dict, model: Supernet, dataset: Dataset, edge: int, sub_id: str, batches: int,
-                 batch_size: int, what: str, device="cpu", start: int = 0):
+def edge_batches(
+    config: dict,
+    model: Supernet,
+    dataset: Dataset,
+    edge: int,
+    sub_id: str,
+    batches: int,
+    batch_size: int,
+    what: str,
+    device="cpu",
+    start: int = 0,
+):
     """The R profiling batches of one candidate edge: (images, labels, other-edge ops) each.
 
     One stream per (seed, sub-supernet, edge): a job gives the same table wherever it runs, and every
@@ -97,23 +108,33 @@ def edge_batches(config: dict, model: Supernet, dataset: Dataset, edge: int, sub
     """
     edges = model.space.EDGES
     if not 0 <= edge < len(edges):
-        raise NaslidError(f"edge {edge} does not exist; this space's edges are 0..{len(edges) - 1} ({', '.join(edges)})")
+        raise NaslidError(
+            f"edge {edge} does not exist; this space's edges are 0..{len(edges) - 1} ({', '.join(edges)})"
+        )
     if batch_size > len(dataset.train):
         raise NaslidError(f"{what}.batch_size {batch_size} exceeds the {len(dataset.train)} training images")
     if not model.space.edge_can_be_on_path(model.mask, edge):
-        raise NaslidError(f"edge {edges[edge]} lies on no input-to-output path of any architecture of sub-supernet "
-                          f"{sub_id or 'root'}: its ops cannot differ, so it cannot be profiled; "
-                          f"split it with another criterion or allow more ops on the edges around it")
+        raise NaslidError(
+            f"edge {edges[edge]} lies on no input-to-output path of any architecture of sub-supernet "
+            f"{sub_id or 'root'}: its ops cannot differ, so it cannot be profiled; "
+            f"split it with another criterion or allow more ops on the edges around it"
+        )
     generator = torch.Generator().manual_seed(config["seed"] * 7919 + zlib.crc32(f"{sub_id}/{edge}".encode()))
 
     def stream():  # checked above, drawn lazily below
-        for batch in tqdm(range(batches), desc=f"{what} {sub_id or 'root'} edge {edges[edge]}", leave=False,
-                          disable=None, initial=start):
+        for batch in tqdm(
+            range(batches),
+            desc=f"{what} {sub_id or 'root'} edge {edges[edge]}",
+            leave=False,
+            disable=None,
+            initial=start,
+        ):
             index = torch.randperm(len(dataset.train), generator=generator)[:batch_size]
             others = other_edges(model, edge, generator)
             if batch >= start:
                 images = dataset.normalise(dataset.train.images[index]).to(device)
                 yield images, dataset.train.labels[index].to(device), others
+
     return stream()
 
 
@@ -135,13 +156,22 @@ def other_edges(model: Supernet, edge: int, generator: torch.Generator) -> EdgeC
     raise NaslidError(f"no draw of sub-supernet ops put edge {model.space.EDGES[edge]} on a path in 10,000 tries")
 
 
-def profile_edge(config: dict, model: Supernet, dataset: Dataset, edge: int, sub_id: str = "",
-                 candidates: list[tuple[int, ...]] | None = None, device: str = "cpu",
-                 checkpoint: Checkpoint | None = None) -> pd.DataFrame:
+def profile_edge(
+    config: dict,
+    model: Supernet,
+    dataset: Dataset,
+    edge: int,
+    sub_id: str = "",
+    candidates: list[tuple[int, ...]] | None = None,
+    device: str = "cpu",
+    checkpoint: Checkpoint | None = None,
+) -> pd.DataFrame:
     """LID profiles of `model` with `edge` fixed to each candidate (an op, or a group summed as Eq. 4)."""
     lcfg = config["lid"]
     done, rows = checkpoint.resume(edge, [], lcfg["batches"]) if checkpoint else (0, [])
-    stream = edge_batches(config, model, dataset, edge, sub_id, lcfg["batches"], lcfg["batch_size"], "lid", device, done)
+    stream = edge_batches(
+        config, model, dataset, edge, sub_id, lcfg["batches"], lcfg["batch_size"], "lid", device, done
+    )
     allowed = [int(o) for o in model.mask[edge].nonzero()[0]]
     candidates = candidates or [(o,) for o in allowed]
     if any(o not in allowed for group in candidates for o in group):
@@ -150,7 +180,7 @@ def profile_edge(config: dict, model: Supernet, dataset: Dataset, edge: int, sub
     with torch.no_grad(), batch_statistics(model):
         for batch, (images, _, others) in enumerate(stream, start=done):
             for group in candidates:
-                arch: EdgeChoices = others[:edge] + (tuple(group),) + others[edge + 1:]
+                arch: EdgeChoices = others[:edge] + (tuple(group),) + others[edge + 1 :]
                 for layer, lid in enumerate(layer_lids(model, images, arch, lcfg["k"])):
                     rows.append((sub_id, model.space.EDGES[edge], op_label(model.space.OPS, group), batch, layer, lid))
             if checkpoint:
@@ -171,10 +201,14 @@ def read_profiles(paths, columns: list[str] = COLUMNS) -> pd.DataFrame:
         try:
             frame = pd.read_csv(path, dtype={"id": str, "edge": str}, keep_default_na=False)
         except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
-            raise NaslidError(f"profile table {path} is missing or unreadable ({err}); rerun `naslid profile` for it") from None
+            raise NaslidError(
+                f"profile table {path} is missing or unreadable ({err}); rerun `naslid profile` for it"
+            ) from None
         if list(frame.columns) != columns:
-            raise NaslidError(f"{path} is not a profile table of this criterion (columns {list(frame.columns)}, "
-                              f"expected {columns}); rerun `naslid profile` with this config")
+            raise NaslidError(
+                f"{path} is not a profile table of this criterion (columns {list(frame.columns)}, "
+                f"expected {columns}); rerun `naslid profile` with this config"
+            )
         if len(frame):  # an edge split earlier has an empty table; it would turn every column to object
             frames.append(frame)
     if not paths:

@@ -23,8 +23,18 @@ from naslid.spaces.checkpoint import supernet_checkpoint
 from naslid.spaces.masked import MaskedSupernet, batch_statistics
 
 
-def train(config: dict, model: MaskedSupernet, dataset: Dataset, epochs: int, lr: float, out: Path,
-          metrics_path: Path, sub_id: str = "", on_epoch=None, curriculum: int = 0) -> list[dict]:
+def train(
+    config: dict,
+    model: MaskedSupernet,
+    dataset: Dataset,
+    epochs: int,
+    lr: float,
+    out: Path,
+    metrics_path: Path,
+    sub_id: str = "",
+    on_epoch=None,
+    curriculum: int = 0,
+) -> list[dict]:
     """Train `model` for `epochs` and write the final checkpoint to `out`; resumes from `<out>.resume`.
 
     The first `curriculum` epochs sample only the ops with weights (`MaskedSupernet.weighted_mask`).
@@ -34,12 +44,23 @@ def train(config: dict, model: MaskedSupernet, dataset: Dataset, epochs: int, lr
     device = resolve_device(config)
     tcfg = config["train"]
     model.to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=tcfg["momentum"],
-                                nesterov=tcfg["nesterov"] and tcfg["momentum"] > 0, weight_decay=tcfg["weight_decay"])
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, epochs), eta_min=min(tcfg["lr_min"], lr))
+    optimizer = torch.optim.SGD(
+        model.parameters(),
+        lr=lr,
+        momentum=tcfg["momentum"],
+        nesterov=tcfg["nesterov"] and tcfg["momentum"] > 0,
+        weight_decay=tcfg["weight_decay"],
+    )
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimizer, T_max=max(1, epochs), eta_min=min(tcfg["lr_min"], lr)
+    )
     generator = torch.Generator().manual_seed(config["seed"])
-    region = [model.space.mask_to_lists(model.mask)] + ([sorted(model.nonlinear)] if model.nonlinear is not None else [])
-    resume = ResumeFile(f"{out}.resume", "train", fingerprint(config, epochs, lr, sub_id, *region, tensors=model.state_dict().values()))
+    region = [model.space.mask_to_lists(model.mask)] + (
+        [sorted(model.nonlinear)] if model.nonlinear is not None else []
+    )
+    resume = ResumeFile(
+        f"{out}.resume", "train", fingerprint(config, epochs, lr, sub_id, *region, tensors=model.state_dict().values())
+    )
     switch = config["supernet"]["sampling"] == "switch"
 
     def one_epoch(epoch: int, state: dict) -> dict:
@@ -51,12 +72,21 @@ def train(config: dict, model: MaskedSupernet, dataset: Dataset, epochs: int, lr
             previous = model.space.arch(state["previous"]) if switch and state["previous"] else None
             arch = model.sample_arch(generator, previous, within)
             state["previous"] = list(arch.ops)
-            return (logits := model(images.to(device), arch)), torch.nn.functional.cross_entropy(logits, labels.to(device))
+            return (logits := model(images.to(device), arch)), torch.nn.functional.cross_entropy(
+                logits, labels.to(device)
+            )
 
         data = batches(dataset, dataset.train, tcfg["batch_size"], generator, config["data"]["augment"])
-        record = sgd_epoch(model, data, forward, optimizer, grad_clip=tcfg["grad_clip"], desc=f"epoch {epoch + 1}/{epochs}",
-                           total=math.ceil(len(dataset.train) / tcfg["batch_size"]),
-                           what=lambda: f"in epoch {epoch + 1} (arch {arch}); lower train.lr or check the data")
+        record = sgd_epoch(
+            model,
+            data,
+            forward,
+            optimizer,
+            grad_clip=tcfg["grad_clip"],
+            desc=f"epoch {epoch + 1}/{epochs}",
+            total=math.ceil(len(dataset.train) / tcfg["batch_size"]),
+            what=lambda: f"in epoch {epoch + 1} (arch {arch}); lower train.lr or check the data",
+        )
         record = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"], **record}
         scheduler.step()
         return record | _evaluate(config, model, dataset, device, epoch)
@@ -64,12 +94,18 @@ def train(config: dict, model: MaskedSupernet, dataset: Dataset, epochs: int, lr
     def after_epoch(record: dict, state: dict) -> None:
         if on_epoch is not None:
             on_epoch(record, model)
-        atomic_write_json(metrics_path, {"id": sub_id, "epochs_done": state["done"], "epochs": epochs, "metrics": state["metrics"]})
+        atomic_write_json(
+            metrics_path, {"id": sub_id, "epochs_done": state["done"], "epochs": epochs, "metrics": state["metrics"]}
+        )
 
-    state = train_epochs(resume, epochs, model, optimizer, scheduler, generator, one_epoch, after_epoch, {"previous": None})
+    state = train_epochs(
+        resume, epochs, model, optimizer, scheduler, generator, one_epoch, after_epoch, {"previous": None}
+    )
     model.to("cpu")
     atomic_torch_save(out, supernet_checkpoint(model, config, state["metrics"], sub_id))
-    atomic_write_json(metrics_path, {"id": sub_id, "epochs_done": epochs, "epochs": epochs, "metrics": state["metrics"]})
+    atomic_write_json(
+        metrics_path, {"id": sub_id, "epochs_done": epochs, "epochs": epochs, "metrics": state["metrics"]}
+    )
     resume.finish()
     return state["metrics"]
 

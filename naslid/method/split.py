@@ -56,8 +56,9 @@ def tied_batches(profiles: np.ndarray) -> list[int]:
     return [r for r in range(profiles.shape[1]) if (profiles[:, r] == profiles[0, r]).all()]
 
 
-def similarity_matrix(profiles: np.ndarray, kind: str = "euclidean", eps: float = 1e-8,
-                      exclude: list[int] = ()) -> np.ndarray:
+def similarity_matrix(
+    profiles: np.ndarray, kind: str = "euclidean", eps: float = 1e-8, exclude: list[int] = ()
+) -> np.ndarray:
     """profiles: (m ops, R batches, L layers) -> (m, m) similarities over the batches not in
     `exclude`, zero diagonal.
 
@@ -70,8 +71,10 @@ def similarity_matrix(profiles: np.ndarray, kind: str = "euclidean", eps: float 
     m, batches, _ = profiles.shape
     kept = [r for r in range(batches) if r not in set(exclude)]
     if not kept:
-        raise NaslidError("every profiling batch was excluded: the ops of this edge never made a difference; "
-                          "rerun `naslid profile` (it keeps the edge on an input-to-output path)")
+        raise NaslidError(
+            "every profiling batch was excluded: the ops of this edge never made a difference; "
+            "rerun `naslid profile` (it keeps the edge on an input-to-output path)"
+        )
     sim = np.zeros((m, m))
     for i, j in itertools.combinations(range(m), 2):
         if kind == "cosine":
@@ -132,7 +135,9 @@ def profiles_of_edge(table: pd.DataFrame, edge: str, ops: list[str]) -> np.ndarr
     part = table[table["edge"] == edge]
     missing = [op for op in ops if op not in set(part["op"])]
     if missing:
-        raise NaslidError(f"profile tables lack op(s) {', '.join(missing)} on edge {edge}; rerun `naslid profile` for that edge")
+        raise NaslidError(
+            f"profile tables lack op(s) {', '.join(missing)} on edge {edge}; rerun `naslid profile` for that edge"
+        )
     cube = part.pivot_table(index=["op", "batch"], columns="layer", values="lid")
     return np.stack([cube.loc[op].to_numpy() for op in ops])
 
@@ -152,13 +157,22 @@ def split_edges(space, mask: np.ndarray, split_config: dict, similarity_of) -> d
         sim, excluded = similarity_of(space.EDGES[e], ops)
         a, b = min_cut_bipartition(sim, split_config["balanced"])
         candidates[space.EDGES[e]] = {
-            "ops": ops, "similarity": sim.round(12).tolist(), "groups": [[ops[i] for i in a], [ops[i] for i in b]],
-            "partition_score": partition_score(sim, (a, b)), "cross_similarity": cross_similarity(sim, (a, b)),
-            "separability": separability(sim), "excluded_batches": excluded,
+            "ops": ops,
+            "similarity": sim.round(12).tolist(),
+            "groups": [[ops[i] for i in a], [ops[i] for i in b]],
+            "partition_score": partition_score(sim, (a, b)),
+            "cross_similarity": cross_similarity(sim, (a, b)),
+            "separability": separability(sim),
+            "excluded_batches": excluded,
         }
     key = "partition_score" if split_config["edge_rule"] == "partition-score" else "cross_similarity"
     chosen = max(candidates, key=lambda edge: candidates[edge][key])  # ties: the first edge in the space's order
-    return {"edge": chosen, "groups": candidates[chosen]["groups"], "edge_rule": split_config["edge_rule"], "candidates": candidates}
+    return {
+        "edge": chosen,
+        "groups": candidates[chosen]["groups"],
+        "edge_rule": split_config["edge_rule"],
+        "candidates": candidates,
+    }
 
 
 def children_masks(space, mask: np.ndarray, edge: str, groups: list[list[str]]) -> list[np.ndarray]:

@@ -41,23 +41,39 @@ import numpy as np
 def correlations(truth: list[float], estimate: list[float], top_k: list[int]) -> list[dict]:
     """Kendall tau and Spearman rho over the k best by ground truth (every one tied at the cut in), for each k."""
     import scipy.stats
+
     truth, estimate = np.asarray(truth, dtype=float), np.asarray(estimate, dtype=float)
     rows = []
     for k in top_k:
         if k > len(truth):
-            rows.append({"top_k": k, "n": len(truth), "kendall_tau": None, "spearman_rho": None,
-                         "note": f"only {len(truth)} architectures"})
+            rows.append(
+                {
+                    "top_k": k,
+                    "n": len(truth),
+                    "kendall_tau": None,
+                    "spearman_rho": None,
+                    "note": f"only {len(truth)} architectures",
+                }
+            )
             continue
         index = np.sort(best(truth, k))
-        rows.append({"top_k": k, "n": len(index), "kendall_tau": float(scipy.stats.kendalltau(truth[index], estimate[index])[0]),
-                     "spearman_rho": float(scipy.stats.spearmanr(truth[index], estimate[index])[0])})
+        rows.append(
+            {
+                "top_k": k,
+                "n": len(index),
+                "kendall_tau": float(scipy.stats.kendalltau(truth[index], estimate[index])[0]),
+                "spearman_rho": float(scipy.stats.spearmanr(truth[index], estimate[index])[0]),
+            }
+        )
     return rows
 
 
-RESAMPLES = 1000  # percentile bootstrap draws per interval; the 2.5/97.5 % ends move by ~0.01 between seeds of the generator
-SEED = 2023       # of the generator, so a table is the same every time it is written
+RESAMPLES = (
+    1000  # percentile bootstrap draws per interval; the 2.5/97.5 % ends move by ~0.01 between seeds of the generator
+)
+SEED = 2023  # of the generator, so a table is the same every time it is written
 LEVEL = 0.95
-_CHUNK = 50       # resamples per vectorised batch: 50 x n x n sign matrices (16 MB at n = 200)
+_CHUNK = 50  # resamples per vectorised batch: 50 x n x n sign matrices (16 MB at n = 200)
 
 
 def kendall_tau(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -80,6 +96,7 @@ def _signs(x: np.ndarray) -> np.ndarray:
 def spearman_rho(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Spearman's rho along the last axis: Pearson's r of the average ranks (ties share a rank)."""
     import scipy.stats
+
     rx = scipy.stats.rankdata(x, axis=-1)
     ry = scipy.stats.rankdata(y, axis=-1)
     rx -= rx.mean(-1, keepdims=True)
@@ -114,8 +131,9 @@ def _resampled(x: np.ndarray, y: np.ndarray, statistic, index: np.ndarray) -> np
     """statistic(x[i], y[i]) for every row i of `index` (resamples x architectures), in chunks."""
     if statistic is kendall_tau:
         return _kendall_resampled(x, y, index)
-    return np.concatenate([statistic(x[index[s:s + _CHUNK]], y[index[s:s + _CHUNK]])
-                           for s in range(0, len(index), _CHUNK)])
+    return np.concatenate(
+        [statistic(x[index[s : s + _CHUNK]], y[index[s : s + _CHUNK]]) for s in range(0, len(index), _CHUNK)]
+    )
 
 
 def _kendall_resampled(x: np.ndarray, y: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -129,13 +147,22 @@ def _kendall_resampled(x: np.ndarray, y: np.ndarray, index: np.ndarray) -> np.nd
     counts = np.bincount((index + n * np.arange(len(index))[:, None]).ravel(), minlength=len(index) * n)
     w = counts.reshape(len(index), n).astype(float)
     sx, sy = _signs(x).astype(float), _signs(y).astype(float)
-    form = lambda m: ((w @ m) * w).sum(-1)
+
+    def form(m):
+        return ((w @ m) * w).sum(-1)
+
     with np.errstate(invalid="ignore", divide="ignore"):
         return form(sx * sy) / np.sqrt(form(np.abs(sx)) * form(np.abs(sy)))
 
 
-def bootstrap(pairs: list[tuple[np.ndarray, np.ndarray]], statistic: str, *, resamples: int = RESAMPLES,
-              seed: int = SEED, minus: list[tuple[np.ndarray, np.ndarray]] | None = None) -> dict:
+def bootstrap(
+    pairs: list[tuple[np.ndarray, np.ndarray]],
+    statistic: str,
+    *,
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+    minus: list[tuple[np.ndarray, np.ndarray]] | None = None,
+) -> dict:
     """Mean over seeds of statistic(x, y), its std over seeds and its percentile interval.
 
     `pairs` holds one (x, y) per seed, already restricted to the architectures compared. With
@@ -154,14 +181,22 @@ def bootstrap(pairs: list[tuple[np.ndarray, np.ndarray]], statistic: str, *, res
     by_seed = np.stack([_paired(fn, pair, m, index) for pair, m in zip(pairs, minus or [None] * seeds)], axis=1)
     means = np.nanmean(np.take_along_axis(by_seed, drawn, axis=1), axis=1)
     lo, hi = np.nanpercentile(means, [100 * (1 - LEVEL) / 2, 100 * (1 + LEVEL) / 2])
-    result = {"mean": float(np.mean(per_seed)), "std": float(np.std(per_seed)) if seeds > 1 else None,
-              "lo": float(lo), "hi": float(hi), "seeds": seeds, "n": len(pairs[0][0])}
+    result = {
+        "mean": float(np.mean(per_seed)),
+        "std": float(np.std(per_seed)) if seeds > 1 else None,
+        "lo": float(lo),
+        "hi": float(hi),
+        "seeds": seeds,
+        "n": len(pairs[0][0]),
+    }
     if minus is not None:
         # Two-sided p-value of "no difference" from the bootstrap's standard error (a Wald test): a
         # count of replicates past 0 could not go below 2/1001, and Holm over a study's tens of tests
         # asks for less than 0.05/40.
         spread = float(np.nanstd(means))
-        result["p"] = float(math.erfc(abs(result["mean"]) / spread / math.sqrt(2))) if spread > 0 else float(result["mean"] == 0)
+        result["p"] = (
+            float(math.erfc(abs(result["mean"]) / spread / math.sqrt(2))) if spread > 0 else float(result["mean"] == 0)
+        )
     return result
 
 
@@ -198,6 +233,7 @@ def seed_interval(values) -> tuple[float, float] | None:
     return their range's interior: the t interval widens with few seeds, as it should.
     """
     import scipy.stats
+
     values = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=float)
     if len(values) < 2:
         return None
@@ -205,13 +241,21 @@ def seed_interval(values) -> tuple[float, float] | None:
     return float(values.mean() - half), float(values.mean() + half)
 
 
-CEILING_WINDOW = 20   # rank neighbours whose seed differences stand for one architecture's training noise
-CEILING_INNER = 40    # outer x inner replicates of the ceiling's bias correction
+CEILING_WINDOW = 20  # rank neighbours whose seed differences stand for one architecture's training noise
+CEILING_INNER = 40  # outer x inner replicates of the ceiling's bias correction
 CEILING_INNER_RESAMPLES = 100
 
 
-def ceiling(first, second, truth: str, ks: list, *, resamples: int = RESAMPLES, seed: int = SEED,
-            inner: tuple[int, int] = (CEILING_INNER, CEILING_INNER_RESAMPLES)) -> dict:
+def ceiling(
+    first,
+    second,
+    truth: str,
+    ks: list,
+    *,
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+    inner: tuple[int, int] = (CEILING_INNER, CEILING_INNER_RESAMPLES),
+) -> dict:
     """Kendall tau that a perfect estimate of each architecture's expected accuracy would score against
     the ground truth, for each k in `ks` (None: all): {k: {"mean", "lo", "hi", "n"}}.
 
@@ -256,8 +300,13 @@ def ceiling(first, second, truth: str, ks: list, *, resamples: int = RESAMPLES, 
     for k in ks:
         shift = float(np.mean(bias[k]))
         lo, hi = np.percentile(values[k], [100 * (1 - LEVEL) / 2, 100 * (1 + LEVEL) / 2])
-        out[k] = {"mean": float(np.median(values[k])) - shift, "lo": float(lo) - shift, "hi": float(hi) - shift,
-                  "bias": shift, "n": len(best(g, k))}
+        out[k] = {
+            "mean": float(np.median(values[k])) - shift,
+            "lo": float(lo) - shift,
+            "hi": float(hi) - shift,
+            "bias": shift,
+            "n": len(best(g, k)),
+        }
     return out
 
 

@@ -11,7 +11,9 @@ from naslid.errors import TrainingError
 
 def resolve_device(config: dict) -> torch.device:
     if config["device"] == "cuda" and not torch.cuda.is_available():
-        raise TrainingError("config asks for device 'cuda' but no CUDA device is available; set device: cpu or run on a GPU node")
+        raise TrainingError(
+            "config asks for device 'cuda' but no CUDA device is available; set device: cpu or run on a GPU node"
+        )
     return torch.device(config["device"])
 
 

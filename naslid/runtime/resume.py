@@ -51,15 +51,19 @@ class ResumeFile:
             print(f"ignoring {self.path}: {err}", file=sys.stderr)
             return None
         if saved.get("format") != FORMAT or saved.get("fingerprint") != self.fingerprint:
-            print(f"ignoring {self.path}: it belongs to another job (config, architecture, initial weights or inputs)",
-                  file=sys.stderr)
+            print(
+                f"ignoring {self.path}: it belongs to another job (config, architecture, initial weights or inputs)",
+                file=sys.stderr,
+            )
             return None
         return saved["state"]
 
     def save(self, state: dict) -> None:
         """Write `state` atomically (the caller then lets a SIGTERM stop the job: `preempt.checkpoint_done`)."""
-        atomic_torch_save(self.path, {"kind": "resume", "format": FORMAT, "stage": self.stage,
-                                      "fingerprint": self.fingerprint, "state": state})
+        atomic_torch_save(
+            self.path,
+            {"kind": "resume", "format": FORMAT, "stage": self.stage, "fingerprint": self.fingerprint, "state": state},
+        )
 
     def finish(self) -> None:
         self.path.unlink(missing_ok=True)

@@ -15,7 +15,7 @@ import json
 import math
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from tqdm import tqdm
@@ -26,8 +26,18 @@ from naslid.runtime import preempt
 from naslid.runtime.resume import ResumeFile
 
 
-def sgd_epoch(model: torch.nn.Module, data, forward: Callable, optimizer: torch.optim.Optimizer, *,
-              scheduler=None, grad_clip: float = 0.0, what: Callable[[], str], desc: str = "", total: int | None = None) -> dict:
+def sgd_epoch(
+    model: torch.nn.Module,
+    data,
+    forward: Callable,
+    optimizer: torch.optim.Optimizer,
+    *,
+    scheduler=None,
+    grad_clip: float = 0.0,
+    what: Callable[[], str],
+    desc: str = "",
+    total: int | None = None,
+) -> dict:
     """One epoch: `forward(images, labels) -> (logits, loss)` for each batch of `data`; `scheduler`
     steps after every step (a per-epoch schedule is the caller's). A non-finite loss raises a
     TrainingError that ends with `what()` (the epoch, the architecture and the fix)."""
@@ -49,13 +59,24 @@ def sgd_epoch(model: torch.nn.Module, data, forward: Callable, optimizer: torch.
         loss_sum += loss.item() * len(labels)
         correct += (logits.argmax(1) == labels.to(logits.device)).sum().item()
         bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{100 * correct / seen:.1f}")
-    return {"train_loss": loss_sum / max(seen, 1), "train_acc": 100 * correct / max(seen, 1),
-            "seconds": round(time.time() - start, 3)}
+    return {
+        "train_loss": loss_sum / max(seen, 1),
+        "train_acc": 100 * correct / max(seen, 1),
+        "seconds": round(time.time() - start, 3),
+    }
 
 
-def train_epochs(resume: ResumeFile, epochs: int, model, optimizer, scheduler, generator: torch.Generator,
-                 one_epoch: Callable[[int, dict], dict], after_epoch: Callable[[dict, dict], None] | None = None,
-                 state: dict | None = None) -> dict:
+def train_epochs(
+    resume: ResumeFile,
+    epochs: int,
+    model,
+    optimizer,
+    scheduler,
+    generator: torch.Generator,
+    one_epoch: Callable[[int, dict], dict],
+    after_epoch: Callable[[dict, dict], None] | None = None,
+    state: dict | None = None,
+) -> dict:
     """Epochs `done`..`epochs - 1` of a training, `one_epoch(epoch, state) -> record` each; returns the
     state (`done`, `metrics`: the records, and what the caller keeps in it). After every epoch
     `after_epoch(record, state)` runs (metrics files, measurements), then the resume file is written."""
@@ -75,8 +96,15 @@ def train_epochs(resume: ResumeFile, epochs: int, model, optimizer, scheduler, g
         print(json.dumps(record), file=sys.stderr)
         if after_epoch is not None:  # before the snapshot: what it does to the model is what a resume continues from
             after_epoch(record, state)
-        resume.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                     "generator": generator.get_state(), "progress": state})
+        resume.save(
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "generator": generator.get_state(),
+                "progress": state,
+            }
+        )
         if epoch + 1 < epochs:
             preempt.checkpoint_done(f"epoch {epoch + 1} of {epochs} ({resume.path})")
     return state
@@ -85,13 +113,17 @@ def train_epochs(resume: ResumeFile, epochs: int, model, optimizer, scheduler, g
 def warmup_cosine(optimizer: torch.optim.Optimizer, steps: int, warmup: float) -> torch.optim.lr_scheduler.LambdaLR:
     """Per-step schedule: linear warm-up over the first `warmup` fraction of `steps`, then cosine to 0."""
     first = max(1, int(warmup * steps))
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: (t + 1) / first if t < first
-                                             else 0.5 * (1 + math.cos(math.pi * (t - first) / max(1, steps - first))))
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda t: (t + 1) / first if t < first else 0.5 * (1 + math.cos(math.pi * (t - first) / max(1, steps - first))),
+    )
 
 
 @torch.no_grad()
 def accuracy(model: torch.nn.Module, dataset: Dataset, split, device) -> float:
     model.eval()
-    correct = sum((model(images.to(device)).argmax(1).cpu() == labels).sum().item()
-                  for images, labels in batches(dataset, split, 500, None))
+    correct = sum(
+        (model(images.to(device)).argmax(1).cpu() == labels).sum().item()
+        for images, labels in batches(dataset, split, 500, None)
+    )
     return 100.0 * correct / len(split)

@@ -20,7 +20,7 @@ from naslid.errors import ArchError
 EdgeChoices = tuple[tuple[int, ...], ...]
 
 
-def edge_choices(arch: "EdgeChoices | object") -> EdgeChoices:
+def edge_choices(arch: EdgeChoices | object) -> EdgeChoices:
     """The choices of an architecture of any search space (one op per position), or `arch` as it is."""
     return tuple((o,) for o in arch.ops) if hasattr(arch, "ops") else arch
 
@@ -40,16 +40,17 @@ class MaskedSupernet:
         self.nonlinear = None if nonlinear is None else frozenset(nonlinear)
         self._members = None if nonlinear is None else space.member_sampler(self.mask, self.nonlinear)
 
-    def edge_parameters(self, edge: int) -> "re.Pattern":
+    def edge_parameters(self, edge: int) -> re.Pattern:
         """Names of the parameters that belong to the ops of `edge` (every other parameter is shared)."""
         return re.compile(self.EDGE_PARAMETERS.format(edge=edge))
 
     def contains(self, arch) -> bool:
         return self.space.mask_contains(self.mask, arch) and (
-            self.nonlinear is None or self.space.nonlinear_count(arch) in self.nonlinear)
+            self.nonlinear is None or self.space.nonlinear_count(arch) in self.nonlinear
+        )
 
     @classmethod
-    def from_parent(cls, parent: "MaskedSupernet", mask: np.ndarray, nonlinear=None) -> "MaskedSupernet":
+    def from_parent(cls, parent: MaskedSupernet, mask: np.ndarray, nonlinear=None) -> MaskedSupernet:
         """A sub-supernet that inherits a copy of `parent`'s weights (the parent stays untouched)."""
         mask = parent.space.check_mask(mask)
         if np.any(mask & ~parent.mask):
@@ -79,8 +80,10 @@ class MaskedSupernet:
         """
         if self._members is not None:
             if previous is not None:
-                raise ArchError("switch sampling needs a product-form sub-supernet; use supernet.sampling: uniform "
-                                "with the nonlinear-count criterion")
+                raise ArchError(
+                    "switch sampling needs a product-form sub-supernet; use supernet.sampling: uniform "
+                    "with the nonlinear-count criterion"
+                )
             return self._members(generator)
         ops = []
         mask = self.mask if mask is None else mask

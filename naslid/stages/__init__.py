@@ -26,20 +26,33 @@ from pathlib import Path
 from typing import Any
 
 # Pipeline order: the order of `naslid --help`.
-NAMES = ("pretrain", "finetune", "profile", "split", "evolve", "query", "rank", "baselines", "cost", "tables",
-         "train-final", "build-benchmark")
+NAMES = (
+    "pretrain",
+    "finetune",
+    "profile",
+    "split",
+    "evolve",
+    "query",
+    "rank",
+    "baselines",
+    "cost",
+    "tables",
+    "train-final",
+    "build-benchmark",
+)
 SET_PER_JOB = ("name", "seed", "threads", "split.criterion")
 
 
 @dataclass(frozen=True)
 class Arg:
     """One command-line argument of a stage: a file it reads or writes, or a value."""
-    flag: str                   # "--supernets"; the namespace attribute is the flag without dashes
+
+    flag: str  # "--supernets"; the namespace attribute is the flag without dashes
     help: str
-    many: bool = False          # one or more values (repeatable: --edge 1 --edge 4 is --edge 1 4)
-    empty_ok: bool = False      # with many: the flag may come with no value (a split without profiles)
+    many: bool = False  # one or more values (repeatable: --edge 1 --edge 4 is --edge 1 4)
+    empty_ok: bool = False  # with many: the flag may come with no value (a split without profiles)
     required: bool = True
-    type: Any = Path            # Path for files; int or str for values
+    type: Any = Path  # Path for files; int or str for values
     default: Any = None
 
     @property
@@ -49,9 +62,9 @@ class Arg:
 
 @dataclass(frozen=True)
 class Stage:
-    name: str                   # the subcommand: `naslid <name>`
+    name: str  # the subcommand: `naslid <name>`
     help: str
-    reads: tuple[str, ...]      # config sections and dotted keys the stage reads (besides SET_PER_JOB)
+    reads: tuple[str, ...]  # config sections and dotted keys the stage reads (besides SET_PER_JOB)
     inputs: tuple[Arg, ...] = ()
     outputs: tuple[Arg, ...] = ()
     criterion_reads: bool = False  # also reads the section of the experiment's split criterion (lid, gradient)
@@ -61,6 +74,7 @@ class Stage:
         keys = list(self.reads)
         if self.criterion_reads and criterion is not None:
             from naslid.method.criteria import criterion_reads
+
             keys += criterion_reads(criterion)
         return {key: lookup(config, key) for key in keys}
 
@@ -81,6 +95,7 @@ def pretrained_folder(config: dict) -> str:
         return f"results/{config['name']}"
     import hashlib
     import json
+
     keys = json.dumps(get("pretrain").settings(config), sort_keys=True)
     return f"results/pretrain/{hashlib.sha256(keys.encode()).hexdigest()[:12]}"
 

@@ -35,23 +35,29 @@ from naslid.spaces.nb201.ground_truth import Benchmark, ground_truth_column, ope
 from naslid.stages import Arg, Stage
 
 STAGE = Stage(
-    "baselines", "params, FLOPs and the NASWOT zero-cost proxy of the ranked architectures, and the ground "
+    "baselines",
+    "params, FLOPs and the NASWOT zero-cost proxy of the ranked architectures, and the ground "
     "truth's ceiling (Table 2)",
     reads=("rank", "benchmark", "data", "space", "device"),  # device: seeding (deterministic algorithms on CPU)
     outputs=(Arg("--out", "baselines JSON to write"),),
 )
 
 BATCH = 128  # NASWOT's minibatch (Mellor et al. 2021, Sec. 4)
-BASELINES = {"params": "parameters of the stand-alone network (M)",
-             "flops": "multiply-accumulates of the stand-alone network (M)",
-             "naswot": "NASWOT score log|det K_H| at initialisation (Mellor et al., ICML 2021)"}
+BASELINES = {
+    "params": "parameters of the stand-alone network (M)",
+    "flops": "multiply-accumulates of the stand-alone network (M)",
+    "naswot": "NASWOT score log|det K_H| at initialisation (Mellor et al., ICML 2021)",
+}
 
 
 def naswot(model: nn.Module, images: torch.Tensor) -> float:
     """log|det K_H| of the ReLU codes of `images` (Mellor et al. 2021, Eq. 2); -inf if K_H is singular."""
     codes = []
-    hooks = [m.register_forward_hook(lambda m, i, out: codes.append((out > 0).flatten(1)))
-             for m in model.modules() if isinstance(m, nn.ReLU)]
+    hooks = [
+        m.register_forward_hook(lambda m, i, out: codes.append((out > 0).flatten(1)))
+        for m in model.modules()
+        if isinstance(m, nn.ReLU)
+    ]
     model.train()  # batch statistics: the running ones of a fresh network are placeholders
     try:
         with torch.no_grad():
@@ -68,6 +74,7 @@ def naswot(model: nn.Module, images: torch.Tensor) -> float:
 def estimates(config: dict, archs: list, images: torch.Tensor, num_classes: int) -> dict[str, list[float]]:
     """Each baseline's value for each architecture, in the order of `archs`."""
     from naslid.spaces import get_space
+
     values: dict[str, list[float]] = {name: [] for name in BASELINES}
     for arch in archs:
         torch.manual_seed(config["seed"])  # the same initialisation stream for every architecture
@@ -96,15 +103,23 @@ def ceiling(config: dict, benchmark: Benchmark, archs: list) -> dict:
         return {"columns": seeds, "description": "training seed 0 vs seed 1 of the benchmark", "pairs": pairs}
     if column == "cifar10_test" and "cifar10_valid" in benchmark.columns():
         pairs = [(benchmark.query(a)["cifar10_valid"], benchmark.query(a)["cifar10_test"]) for a in archs]
-        return {"columns": ["cifar10_valid", "cifar10_test"], "pairs": pairs,
-                "description": "NB201's cifar10-valid training vs its cifar10 training (each a mean over seeds)"}
-    return {"columns": None, "pairs": None,
-            "reason": f"the benchmark {benchmark.path} has one training per architecture for {column} "
-                      f"(no {seeds[0]}/{seeds[1]} columns), so no second training to compare with"}
+        return {
+            "columns": ["cifar10_valid", "cifar10_test"],
+            "pairs": pairs,
+            "description": "NB201's cifar10-valid training vs its cifar10 training (each a mean over seeds)",
+        }
+    return {
+        "columns": None,
+        "pairs": None,
+        "reason": f"the benchmark {benchmark.path} has one training per architecture for {column} "
+        f"(no {seeds[0]}/{seeds[1]} columns), so no second training to compare with",
+    }
 
 
 def _records(archs: list, values: list[float]) -> list[dict]:
-    return [{"arch": a.to_str(), "index": a.index, "ground_truth": t, "estimate": v} for (a, t), v in zip(archs, values)]
+    return [
+        {"arch": a.to_str(), "index": a.index, "ground_truth": t, "estimate": v} for (a, t), v in zip(archs, values)
+    ]
 
 
 def run(config: dict, inputs, outputs) -> dict:
@@ -114,6 +129,7 @@ def run(config: dict, inputs, outputs) -> dict:
 def baselines(config: dict, out: Path) -> dict:
     from naslid.data import load_dataset
     from naslid.runtime.device import seed_everything
+
     seed_everything(config)
     benchmark = open_benchmark(config)
     column = ground_truth_column(config)
@@ -122,12 +138,26 @@ def baselines(config: dict, out: Path) -> dict:
     images = dataset.normalise(dataset.train.images[:BATCH])
     values = estimates(config, [a for a, _ in archs], images, dataset.num_classes)
     top = ceiling(config, benchmark, [a for a, _ in archs])
-    ceiling_records = None if top["pairs"] is None else [
-        {**r, "versus": first} for r, (first, _) in zip(_records(archs, [s for _, s in top["pairs"]]), top["pairs"])]
-    result = {"kind": "baselines", "name": config["name"], "seed": config["seed"], "benchmark": str(benchmark.path),
-              "ground_truth": column, "archs": len(archs), "naswot_batch": int(images.shape[0]),
-              "baselines": [{"baseline": name, "description": BASELINES[name], "estimates": _records(archs, values[name])}
-                            for name in BASELINES],
-              "ceiling": {**{k: v for k, v in top.items() if k != "pairs"}, "estimates": ceiling_records}}
+    ceiling_records = (
+        None
+        if top["pairs"] is None
+        else [
+            {**r, "versus": first} for r, (first, _) in zip(_records(archs, [s for _, s in top["pairs"]]), top["pairs"])
+        ]
+    )
+    result = {
+        "kind": "baselines",
+        "name": config["name"],
+        "seed": config["seed"],
+        "benchmark": str(benchmark.path),
+        "ground_truth": column,
+        "archs": len(archs),
+        "naswot_batch": int(images.shape[0]),
+        "baselines": [
+            {"baseline": name, "description": BASELINES[name], "estimates": _records(archs, values[name])}
+            for name in BASELINES
+        ],
+        "ceiling": {**{k: v for k, v in top.items() if k != "pairs"}, "estimates": ceiling_records},
+    }
     atomic_write_json(out, result)
     return result

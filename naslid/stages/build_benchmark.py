@@ -46,16 +46,26 @@ from naslid.stages import Arg, Stage
 
 # Always in the sample, so a proxy table says where NB201's winners stand: index 6111, NB201's best on
 # CIFAR-10 (best cifar10-valid accuracy, tied best test accuracy), and 9930, the best on CIFAR-100.
-NB201_OPTIMA = ("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|",
-                "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|")
+NB201_OPTIMA = (
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|",
+    "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|",
+)
 KINDS = ("conv", "pool", "skip", "none")
 
 
 STAGE = Stage(
-    "build-benchmark", "train a stratified sample of architectures stand-alone: a ground-truth table (resumable)",
+    "build-benchmark",
+    "train a stratified sample of architectures stand-alone: a ground-truth table (resumable)",
     reads=("build_benchmark", "data"),
-    inputs=(Arg("--archs", "NB201 indices to train instead of the stratified sample (e.g. to re-check shipped rows)",
-                many=True, required=False, type=int),),
+    inputs=(
+        Arg(
+            "--archs",
+            "NB201 indices to train instead of the stratified sample (e.g. to re-check shipped rows)",
+            many=True,
+            required=False,
+            type=int,
+        ),
+    ),
     outputs=(Arg("--out", "table to write (.csv); its record goes beside it (.json)"),),
 )
 
@@ -69,8 +79,12 @@ def run(config: dict, inputs, outputs) -> pd.DataFrame:
 def op_counts(arch: Arch) -> tuple[int, int, int, int]:
     """How many edges hold a convolution (1x1 or 3x3), the pool, a skip, `none`: the sample's strata."""
     names = [OPS[o] for o in arch.ops]
-    return (sum(n.startswith("nor_conv") for n in names), names.count("avg_pool_3x3"),
-            names.count("skip_connect"), names.count("none"))
+    return (
+        sum(n.startswith("nor_conv") for n in names),
+        names.count("avg_pool_3x3"),
+        names.count("skip_connect"),
+        names.count("none"),
+    )
 
 
 def sample_archs(n: int, seed: int) -> list[Arch]:
@@ -100,7 +114,9 @@ def train_standalone(config: dict, dataset: Dataset, arch: Arch, seed: int) -> d
     b = config["build_benchmark"]
     torch.manual_seed(seed)
     model = NB201Space(b["C"], b["N"]).standalone(arch, dataset.num_classes)
-    optimizer = torch.optim.SGD(model.parameters(), lr=b["lr"], momentum=0.9, nesterov=True, weight_decay=b["weight_decay"])
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=b["lr"], momentum=0.9, nesterov=True, weight_decay=b["weight_decay"]
+    )
     scheduler = warmup_cosine(optimizer, b["epochs"] * math.ceil(len(dataset.train) / b["batch_size"]), b["warmup"])
     generator = torch.Generator().manual_seed(seed)
     start = time.time()
@@ -110,11 +126,22 @@ def train_standalone(config: dict, dataset: Dataset, arch: Arch, seed: int) -> d
         return logits, torch.nn.functional.cross_entropy(logits, labels)
 
     for epoch in range(b["epochs"]):
-        sgd_epoch(model, batches(dataset, dataset.train, b["batch_size"], generator, config["data"]["augment"]), forward,
-                  optimizer, scheduler=scheduler, desc=f"{arch.index} seed {seed} epoch {epoch + 1}",
-                  what=lambda: f"training {arch} (seed {seed}); lower build_benchmark.lr")
-    return {"index": arch.index, "seed": seed, "valid_acc": accuracy(model, dataset, dataset.valid, "cpu"),
-            "test_acc": accuracy(model, dataset, dataset.test, "cpu"), "seconds": round(time.time() - start, 2)}
+        sgd_epoch(
+            model,
+            batches(dataset, dataset.train, b["batch_size"], generator, config["data"]["augment"]),
+            forward,
+            optimizer,
+            scheduler=scheduler,
+            desc=f"{arch.index} seed {seed} epoch {epoch + 1}",
+            what=lambda: f"training {arch} (seed {seed}); lower build_benchmark.lr",
+        )
+    return {
+        "index": arch.index,
+        "seed": seed,
+        "valid_acc": accuracy(model, dataset, dataset.valid, "cpu"),
+        "test_acc": accuracy(model, dataset, dataset.test, "cpu"),
+        "seconds": round(time.time() - start, 2),
+    }
 
 
 def build(config: dict, out: Path, indices: list[int] | None = None, command: str | None = None) -> pd.DataFrame:
@@ -132,8 +159,9 @@ def build(config: dict, out: Path, indices: list[int] | None = None, command: st
 
     start = time.time()
     context = multiprocessing.get_context("spawn")  # a clean interpreter per worker: no forked torch state
-    with concurrent.futures.ProcessPoolExecutor(b["workers"], mp_context=context, initializer=_init_worker,
-                                                initargs=(config,)) as pool:
+    with concurrent.futures.ProcessPoolExecutor(
+        b["workers"], mp_context=context, initializer=_init_worker, initargs=(config,)
+    ) as pool:
         # One training per worker in flight, the next submitted only when one ends: the pool queues
         # what is submitted beyond its workers where cancel() cannot reach it, so after SIGTERM the
         # running trainings finish and are saved, and no new one starts.
@@ -156,10 +184,17 @@ def build(config: dict, out: Path, indices: list[int] | None = None, command: st
 
     table, train_seconds = _assemble(config, load_dataset(config["data"]), archs, seeds, parts)
     atomic_write_text(out, table.to_csv(index=False, float_format="%.4f"))
-    record = {"command": command, "config": config, "rows": len(table), "seeds": seeds,
-              "build_seconds_this_sitting": round(seconds, 1), "train_seconds_total": round(train_seconds, 1),
-              "workers": b["workers"], "machine": f"{platform.machine()}, {os.cpu_count()} cores, one torch thread per worker, "
-                                                    f"python {platform.python_version()}, torch {torch.__version__}"}
+    record = {
+        "command": command,
+        "config": config,
+        "rows": len(table),
+        "seeds": seeds,
+        "build_seconds_this_sitting": round(seconds, 1),
+        "train_seconds_total": round(train_seconds, 1),
+        "workers": b["workers"],
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, one torch thread per worker, "
+        f"python {platform.python_version()}, torch {torch.__version__}",
+    }
     atomic_write_json(out.with_suffix(".json"), record)
     shutil.rmtree(parts)
     return table
@@ -171,17 +206,24 @@ def _part(parts: Path, index: int, seed: int) -> Path:
 
 def _check_parts_config(parts: Path, config: dict) -> None:
     """Parts from another training recipe must not be mixed into this table."""
-    recipe = {"data": config["data"], "build_benchmark": {k: v for k, v in config["build_benchmark"].items() if k != "workers"}}
+    recipe = {
+        "data": config["data"],
+        "build_benchmark": {k: v for k, v in config["build_benchmark"].items() if k != "workers"},
+    }
     marker = parts / "recipe.json"
     if marker.is_file():
         if load_json(marker, "build recipe") != json.loads(json.dumps(recipe)):
-            raise ConfigError(f"{parts} holds trainings from another data/build_benchmark config; "
-                              f"delete that directory to start over, or restore the config it was built with")
+            raise ConfigError(
+                f"{parts} holds trainings from another data/build_benchmark config; "
+                f"delete that directory to start over, or restore the config it was built with"
+            )
     else:
         atomic_write_json(marker, recipe)
 
 
-def _assemble(config: dict, dataset: Dataset, archs: list[Arch], seeds: list[int], parts: Path) -> tuple[pd.DataFrame, float]:
+def _assemble(
+    config: dict, dataset: Dataset, archs: list[Arch], seeds: list[int], parts: Path
+) -> tuple[pd.DataFrame, float]:
     """The table from the finished parts, and the training seconds they add up to."""
     b, prefix = config["build_benchmark"], column_prefix(dataset.name)
     rows, train_seconds = [], 0.0
@@ -189,10 +231,14 @@ def _assemble(config: dict, dataset: Dataset, archs: list[Arch], seeds: list[int
         results = [load_json(_part(parts, arch.index, s), "training result") for s in seeds]
         train_seconds += sum(r["seconds"] for r in results)
         network = NB201Space(b["C"], b["N"]).standalone(arch, dataset.num_classes)
-        row = {"index": arch.index, "arch": arch.to_str(),
-               f"{prefix}_valid": float(np.mean([r["valid_acc"] for r in results])),
-               f"{prefix}_test": float(np.mean([r["test_acc"] for r in results])),
-               "params_mb": params_mb(network), "flops_m": flops_m(network, dataset.train.images.shape[-1])}
+        row = {
+            "index": arch.index,
+            "arch": arch.to_str(),
+            f"{prefix}_valid": float(np.mean([r["valid_acc"] for r in results])),
+            f"{prefix}_test": float(np.mean([r["test_acc"] for r in results])),
+            "params_mb": params_mb(network),
+            "flops_m": flops_m(network, dataset.train.images.shape[-1]),
+        }
         row.update({f"valid_acc_s{s}": r["valid_acc"] for s, r in zip(seeds, results)})
         row.update({f"test_acc_s{s}": r["test_acc"] for s, r in zip(seeds, results)})
         rows.append(row)

@@ -26,10 +26,13 @@ from naslid.io import atomic_write_json
 from naslid.stages import Arg, Stage
 
 STAGE = Stage(
-    "cost", "peak memory and time of profiling one edge, LID vs gradient matching (Table 1)",
+    "cost",
+    "peak memory and time of profiling one edge, LID vs gradient matching (Table 1)",
     reads=("lid", "gradient", "data", "space", "supernet", "device"),
-    inputs=(Arg("--supernet", "checkpoint of the supernet to profile"),
-            Arg("--sizes", "input sizes in pixels (default: 32 64)", many=True, required=False, type=int, default=[32, 64])),
+    inputs=(
+        Arg("--supernet", "checkpoint of the supernet to profile"),
+        Arg("--sizes", "input sizes in pixels (default: 32 64)", many=True, required=False, type=int, default=[32, 64]),
+    ),
     outputs=(Arg("--out", "cost JSON to write"),),
 )
 
@@ -56,9 +59,13 @@ def _measure(config: dict, supernet: str, criterion: str, size: int, edge: int) 
     from naslid.method.criteria import get_criterion
     from naslid.runtime.device import resolve_device, seed_everything
     from naslid.spaces.checkpoint import load_supernet
+
     # Like for like: both criteria see R = lid.batches batches of lid.batch_size images.
-    config = {**config, "split": {**config["split"], "criterion": criterion},
-              "gradient": {"batches": config["lid"]["batches"], "batch_size": config["lid"]["batch_size"]}}
+    config = {
+        **config,
+        "split": {**config["split"], "criterion": criterion},
+        "gradient": {"batches": config["lid"]["batches"], "batch_size": config["lid"]["batch_size"]},
+    }
     seed_everything(config)
     device = resolve_device(config)
     model, ckpt = load_supernet(supernet, config)
@@ -82,8 +89,13 @@ def _measure(config: dict, supernet: str, criterion: str, size: int, edge: int) 
         peak = torch.cuda.max_memory_allocated() - base
     else:
         peak = _status_bytes("VmHWM") - base
-    return {"criterion": criterion, "input_size": size, "seconds": time.perf_counter() - start,
-            "peak_mb": max(peak, 0) / 2 ** 20, "device": device.type}
+    return {
+        "criterion": criterion,
+        "input_size": size,
+        "seconds": time.perf_counter() - start,
+        "peak_mb": max(peak, 0) / 2**20,
+        "device": device.type,
+    }
 
 
 def _child(queue, *args):
@@ -118,8 +130,20 @@ def cost(config: dict, supernet: Path, sizes: list[int], out: Path, edge: int = 
         lid, grad = (next(r for r in rows if r["criterion"] == c and r["input_size"] == size) for c in CRITERIA)
         lid["memory_ratio_lid_over_gradient"] = lid["peak_mb"] / grad["peak_mb"] if grad["peak_mb"] else None
         lid["time_ratio_lid_over_gradient"] = lid["seconds"] / grad["seconds"]
-    device = "cuda: " + torch.cuda.get_device_name() if config["device"] == "cuda" else f"cpu: {platform.processor() or platform.machine()}"
-    result = {"kind": "cost", "name": config["name"], "edge": edge, "batches": config["lid"]["batches"],
-              "batch_size": config["lid"]["batch_size"], "machine": device, "torch": torch.__version__, "rows": rows}
+    device = (
+        "cuda: " + torch.cuda.get_device_name()
+        if config["device"] == "cuda"
+        else f"cpu: {platform.processor() or platform.machine()}"
+    )
+    result = {
+        "kind": "cost",
+        "name": config["name"],
+        "edge": edge,
+        "batches": config["lid"]["batches"],
+        "batch_size": config["lid"]["batch_size"],
+        "machine": device,
+        "torch": torch.__version__,
+        "rows": rows,
+    }
     atomic_write_json(out, result)
     return result

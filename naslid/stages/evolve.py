@@ -19,11 +19,25 @@ from naslid.method.evolution import evolve
 from naslid.stages import Arg, Stage
 
 STAGE = Stage(
-    "evolve", "evolutionary search scored by the supernet, each architecture routed to its sub-supernet",
-    reads=("evolve", "evaluate", "data", "space", "supernet", "device", "benchmark"),  # benchmark: within_benchmark's rows
-    inputs=(Arg("--supernets", "the final sub-supernet checkpoints of one split (one checkpoint: no split)", many=True),
-            Arg("--estimates", "a rank result (rank.json) of the same sub-supernets: the architectures it ranked "
-                "are not evaluated again", required=False)),
+    "evolve",
+    "evolutionary search scored by the supernet, each architecture routed to its sub-supernet",
+    reads=(
+        "evolve",
+        "evaluate",
+        "data",
+        "space",
+        "supernet",
+        "device",
+        "benchmark",
+    ),  # benchmark: within_benchmark's rows
+    inputs=(
+        Arg("--supernets", "the final sub-supernet checkpoints of one split (one checkpoint: no split)", many=True),
+        Arg(
+            "--estimates",
+            "a rank result (rank.json) of the same sub-supernets: the architectures it ranked are not evaluated again",
+            required=False,
+        ),
+    ),
     outputs=(Arg("--out", "search result JSON to write"),),
 )
 
@@ -42,6 +56,7 @@ def search(config: dict, checkpoints: list[Path], out: Path, estimates: Path | N
     from naslid.method.evaluate import load_evaluator
     from naslid.runtime.device import seed_everything
     from naslid.spaces import get_space
+
     seed_everything(config)
     space = get_space(config)
     evaluator = load_evaluator(config, checkpoints)
@@ -51,9 +66,11 @@ def search(config: dict, checkpoints: list[Path], out: Path, estimates: Path | N
     candidates = None
     if config["evolve"]["within_benchmark"]:
         from naslid.spaces.nb201.ground_truth import open_benchmark
+
         candidates = open_benchmark(config).archs()
-    result = evolve(evaluator, config["evolve"], config["seed"], space, resume, candidates=candidates,
-                    identity=evaluator.identity)
+    result = evolve(
+        evaluator, config["evolve"], config["seed"], space, resume, candidates=candidates, identity=evaluator.identity
+    )
     # How many this process estimated itself goes to the log, not the result: a resumed search
     # estimates fewer and must still write the same result.
     result["estimates_lent_by"] = None if estimates is None else str(estimates)
@@ -64,8 +81,16 @@ def search(config: dict, checkpoints: list[Path], out: Path, estimates: Path | N
         entry["sub_id"] = evaluator.sub_id(arch)
         entry.update(complexity(arch))
     result["complexity"] = complexity.describe()
-    result.update({"kind": "evolve", "criterion": config["split"]["criterion"], "seed": config["seed"],
-                   "name": config["name"], "supernets": [str(p) for p in checkpoints], "config": config})
+    result.update(
+        {
+            "kind": "evolve",
+            "criterion": config["split"]["criterion"],
+            "seed": config["seed"],
+            "name": config["name"],
+            "supernets": [str(p) for p in checkpoints],
+            "config": config,
+        }
+    )
     atomic_write_json(out, result)
     resume.unlink(missing_ok=True)
     return result

@@ -24,16 +24,28 @@ from naslid.spaces.checkpoint import build_supernet, load_supernet
 from naslid.stages import Arg, Stage
 
 STAGE = Stage(
-    "finetune", "fine-tune one sub-supernet, inheriting its parent's weights",
+    "finetune",
+    "fine-tune one sub-supernet, inheriting its parent's weights",
     reads=("data", "space", "supernet", "train", "finetune", "device"),
-    inputs=(Arg("--parent", "checkpoint of the parent (sub-)supernet"),
-            Arg("--split", "split JSON of the parent (from `naslid split`); omit to fine-tune the parent's own mask",
-                required=False),
-            Arg("--child", "index of the child in the split JSON (0, 1, ...)", required=False, type=int),
-            Arg("--epochs", "epochs to train (default: finetune.epochs; 0 copies the inherited weights)",
-                required=False, type=int)),
-    outputs=(Arg("--out", "sub-supernet checkpoint to write (.pt)"),
-             Arg("--metrics", "per-epoch metrics JSON to write")),
+    inputs=(
+        Arg("--parent", "checkpoint of the parent (sub-)supernet"),
+        Arg(
+            "--split",
+            "split JSON of the parent (from `naslid split`); omit to fine-tune the parent's own mask",
+            required=False,
+        ),
+        Arg("--child", "index of the child in the split JSON (0, 1, ...)", required=False, type=int),
+        Arg(
+            "--epochs",
+            "epochs to train (default: finetune.epochs; 0 copies the inherited weights)",
+            required=False,
+            type=int,
+        ),
+    ),
+    outputs=(
+        Arg("--out", "sub-supernet checkpoint to write (.pt)"),
+        Arg("--metrics", "per-epoch metrics JSON to write"),
+    ),
 )
 
 
@@ -51,8 +63,16 @@ def run(config: dict, inputs, outputs) -> list[dict]:
     return finetune(config, inputs.parent, mask, sub_id, outputs.out, outputs.metrics, nonlinear, inputs.epochs)
 
 
-def finetune(config: dict, parent: Path, mask: np.ndarray | None, sub_id: str | None, out: Path, metrics: Path,
-             nonlinear=None, epochs: int | None = None) -> list[dict]:
+def finetune(
+    config: dict,
+    parent: Path,
+    mask: np.ndarray | None,
+    sub_id: str | None,
+    out: Path,
+    metrics: Path,
+    nonlinear=None,
+    epochs: int | None = None,
+) -> list[dict]:
     """Fine-tune the sub-supernet (`mask`, `nonlinear` counts; None: the parent's own) of `parent` for
     `epochs` (None: `finetune.epochs`), inheriting the parent's weights, or from a fresh initialisation
     with `finetune.init: scratch`."""
@@ -65,5 +85,8 @@ def finetune(config: dict, parent: Path, mask: np.ndarray | None, sub_id: str | 
     if config["finetune"]["init"] == "scratch":
         model = build_supernet(config, dataset.num_classes, model.mask, model.nonlinear)
     epochs = config["finetune"]["epochs"] if epochs is None else epochs
-    trained = {**config, "finetune": {**config["finetune"], "epochs": epochs}}  # saved with the weights: what was trained
+    trained = {
+        **config,
+        "finetune": {**config["finetune"], "epochs": epochs},
+    }  # saved with the weights: what was trained
     return train(trained, model, dataset, epochs, config["finetune"]["lr"], out, metrics, sub_id)

@@ -17,10 +17,10 @@ from naslid.spaces.checkpoint import build_supernet
 from naslid.stages import Arg, Stage
 
 STAGE = Stage(
-    "pretrain", "train the full supernet with random single-path sampling (RSPS)",
+    "pretrain",
+    "train the full supernet with random single-path sampling (RSPS)",
     reads=("data", "space", "supernet", "train", "device"),
-    outputs=(Arg("--out", "supernet checkpoint to write (.pt)"),
-             Arg("--metrics", "per-epoch metrics JSON to write")),
+    outputs=(Arg("--out", "supernet checkpoint to write (.pt)"), Arg("--metrics", "per-epoch metrics JSON to write")),
 )
 
 
@@ -32,5 +32,13 @@ def pretrain(config: dict, out: Path, metrics: Path) -> list[dict]:
     seed_everything(config)
     dataset = load_dataset(config["data"])
     model = build_supernet(config, dataset.num_classes)
-    return train(config, model, dataset, config["train"]["epochs"], config["train"]["lr"], out, metrics,
-                 curriculum=config["train"]["curriculum_epochs"])
+    return train(
+        config,
+        model,
+        dataset,
+        config["train"]["epochs"],
+        config["train"]["lr"],
+        out,
+        metrics,
+        curriculum=config["train"]["curriculum_epochs"],
+    )

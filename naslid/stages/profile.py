@@ -24,12 +24,20 @@ from naslid.spaces.checkpoint import load_supernet
 from naslid.stages import Arg, Stage
 
 STAGE = Stage(
-    "profile", "profile candidate edges by the split criterion (LID profiles, or gradients for GM-NAS)",
+    "profile",
+    "profile candidate edges by the split criterion (LID profiles, or gradients for GM-NAS)",
     reads=("data", "space", "supernet", "device"),
     criterion_reads=True,
-    inputs=(Arg("--supernet", "checkpoint of the (sub-)supernet to profile"),
-            Arg("--edge", "candidate edge index 0..5 (repeatable; default: every unpartitioned edge)",
-                many=True, required=False, type=int)),
+    inputs=(
+        Arg("--supernet", "checkpoint of the (sub-)supernet to profile"),
+        Arg(
+            "--edge",
+            "candidate edge index 0..5 (repeatable; default: every unpartitioned edge)",
+            many=True,
+            required=False,
+            type=int,
+        ),
+    ),
     outputs=(Arg("--out", "tidy profile table to write (.csv)"),),
 )
 
@@ -46,9 +54,13 @@ def run(config: dict, inputs, outputs) -> None:
     wanted = inputs.edge if inputs.edge is not None else list(range(len(names)))
     bad = [e for e in wanted if not 0 <= e < len(names)]
     if bad:
-        raise NaslidError(f"--edge {bad[0]} does not exist; this space's edges are 0..{len(names) - 1} ({', '.join(names)})")
+        raise NaslidError(
+            f"--edge {bad[0]} does not exist; this space's edges are 0..{len(names) - 1} ({', '.join(names)})"
+        )
     edges = [e for e in wanted if e in model.space.unpartitioned_edges(model.mask)]
     checkpoint = Checkpoint(Path(str(outputs.out) + ".resume"), config, inputs.supernet)
     tables = [criterion.profile(config, model, dataset, e, ckpt["id"], device, checkpoint) for e in edges]
-    write_profile(pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=criterion.columns), outputs.out)
+    write_profile(
+        pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=criterion.columns), outputs.out
+    )
     checkpoint.finish()

@@ -22,10 +22,13 @@ from naslid.spaces.nb201.ground_truth import ground_truth_column, lookup, open_b
 from naslid.stages import Arg, Stage
 
 STAGE = Stage(
-    "query", "look architectures up in the configured benchmark: one (--arch) or a search's best (--evolve)",
+    "query",
+    "look architectures up in the configured benchmark: one (--arch) or a search's best (--evolve)",
     reads=("benchmark", "data"),
-    inputs=(Arg("--arch", "an NB201 architecture string; its accuracies are printed as JSON", required=False, type=str),
-            Arg("--evolve", "search result JSON (from `naslid evolve`); needs --out", required=False)),
+    inputs=(
+        Arg("--arch", "an NB201 architecture string; its accuracies are printed as JSON", required=False, type=str),
+        Arg("--evolve", "search result JSON (from `naslid evolve`); needs --out", required=False),
+    ),
     outputs=(Arg("--out", "query result JSON to write (with --evolve)", required=False),),
 )
 
@@ -47,8 +50,10 @@ def describe(config: dict, arch: Arch) -> dict:
     benchmark, reference = open_benchmark(config), open_reference(config)
     answer = {"arch": arch.to_str(), "index": arch.index, "benchmark": str(benchmark.path), **lookup(benchmark, arch)}
     if not answer["in_benchmark"]:
-        raise BenchmarkError(f"architecture {arch} (index {arch.index}) is not in the benchmark {benchmark.path}, "
-                             f"which holds {len(benchmark)} sampled architectures")
+        raise BenchmarkError(
+            f"architecture {arch} (index {arch.index}) is not in the benchmark {benchmark.path}, "
+            f"which holds {len(benchmark)} sampled architectures"
+        )
     if reference is not None:
         answer["reference"] = {"table": str(reference.path), **lookup(reference, arch)}
     return answer
@@ -59,9 +64,17 @@ def query(config: dict, evolve_path: Path, out: Path) -> dict:
     result = load_json(evolve_path, "evolution result")
     benchmark, reference = open_benchmark(config), open_reference(config)
     column = ground_truth_column(config)
-    rows = [{"role": f"searched #{rank}", "arch": entry["arch"], "index": Arch.from_str(entry["arch"]).index,
-             "supernet_score": entry["score"], "generation": entry["generation"], "sub_id": entry.get("sub_id")}
-            for rank, entry in enumerate(result["best"], start=1)]
+    rows = [
+        {
+            "role": f"searched #{rank}",
+            "arch": entry["arch"],
+            "index": Arch.from_str(entry["arch"]).index,
+            "supernet_score": entry["score"],
+            "generation": entry["generation"],
+            "sub_id": entry.get("sub_id"),
+        }
+        for rank, entry in enumerate(result["best"], start=1)
+    ]
     best = optimum(benchmark, column)
     if best is not None:
         rows.append({"role": f"benchmark optimum ({column})", "arch": best.to_str(), "index": best.index})
@@ -69,14 +82,23 @@ def query(config: dict, evolve_path: Path, out: Path) -> dict:
         for ref_column in ("cifar10_test", "cifar100_test", "imagenet16_test"):
             ref_best = optimum(reference, ref_column)
             if ref_best is not None:
-                rows.append({"role": f"reference optimum ({ref_column})", "arch": ref_best.to_str(), "index": ref_best.index})
+                rows.append(
+                    {"role": f"reference optimum ({ref_column})", "arch": ref_best.to_str(), "index": ref_best.index}
+                )
     for row in rows:
         arch = Arch.from_str(row["arch"])
         row["benchmark"] = lookup(benchmark, arch)
         if reference is not None:
             row["reference"] = lookup(reference, arch)
-    answer = {"kind": "query", "name": config["name"], "criterion": config["split"]["criterion"], "seed": config["seed"],
-              "benchmark": str(benchmark.path), "reference": None if reference is None else str(reference.path),
-              "ground_truth": column, "rows": rows}
+    answer = {
+        "kind": "query",
+        "name": config["name"],
+        "criterion": config["split"]["criterion"],
+        "seed": config["seed"],
+        "benchmark": str(benchmark.path),
+        "reference": None if reference is None else str(reference.path),
+        "ground_truth": column,
+        "rows": rows,
+    }
     atomic_write_json(out, answer)
     return answer

@@ -22,9 +22,12 @@ from naslid.spaces.nb201.ground_truth import ground_truth_column, open_benchmark
 from naslid.stages import Arg, Stage
 
 STAGE = Stage(
-    "rank", "ranking correlation of supernet estimates with the benchmark (Kendall tau, Spearman rho, top-k)",
+    "rank",
+    "ranking correlation of supernet estimates with the benchmark (Kendall tau, Spearman rho, top-k)",
     reads=("rank", "evaluate", "benchmark", "data", "space", "supernet", "device", "lid.similarity"),  # recorded
-    inputs=(Arg("--supernets", "the final sub-supernet checkpoints of one split (one checkpoint: no split)", many=True),),
+    inputs=(
+        Arg("--supernets", "the final sub-supernet checkpoints of one split (one checkpoint: no split)", many=True),
+    ),
     outputs=(Arg("--out", "rank result JSON to write"),),
 )
 
@@ -36,6 +39,7 @@ def run(config: dict, inputs, outputs) -> dict:
 def rank(config: dict, checkpoints: list[Path], out: Path) -> dict:
     from naslid.method.evaluate import load_evaluator
     from naslid.runtime.device import seed_everything
+
     seed_everything(config)
     benchmark = open_benchmark(config)
     column = ground_truth_column(config)
@@ -43,11 +47,22 @@ def rank(config: dict, checkpoints: list[Path], out: Path) -> dict:
     evaluator = load_evaluator(config, checkpoints)
     estimates = [evaluator(a) for a, _ in tqdm(archs, desc="estimating", disable=None)]
     truth = [t for _, t in archs]
-    result = {"kind": "rank", "name": config["name"], "criterion": config["split"]["criterion"],
-              "similarity": config["lid"]["similarity"], "seed": config["seed"], "benchmark": str(benchmark.path),
-              "ground_truth": column, "scored_with": evaluator.identity, "archs": len(archs), "ground_truth_range": [min(truth), max(truth)],
-              "correlations": correlations(truth, estimates, config["rank"]["top_k"]),
-              "estimates": [{"arch": a.to_str(), "index": a.index, "ground_truth": t, "estimate": e,
-                             "sub_id": evaluator.sub_id(a)} for (a, t), e in zip(archs, estimates)]}
+    result = {
+        "kind": "rank",
+        "name": config["name"],
+        "criterion": config["split"]["criterion"],
+        "similarity": config["lid"]["similarity"],
+        "seed": config["seed"],
+        "benchmark": str(benchmark.path),
+        "ground_truth": column,
+        "scored_with": evaluator.identity,
+        "archs": len(archs),
+        "ground_truth_range": [min(truth), max(truth)],
+        "correlations": correlations(truth, estimates, config["rank"]["top_k"]),
+        "estimates": [
+            {"arch": a.to_str(), "index": a.index, "ground_truth": t, "estimate": e, "sub_id": evaluator.sub_id(a)}
+            for (a, t), e in zip(archs, estimates)
+        ],
+    }
     atomic_write_json(out, result)
     return result

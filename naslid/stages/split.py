@@ -22,12 +22,22 @@ from naslid.spaces import get_space
 from naslid.stages import Arg, Stage
 
 STAGE = Stage(
-    "split", "split a (sub-)supernet by min-cut on its criterion's similarities (or per op, per nonlinear count)",
+    "split",
+    "split a (sub-)supernet by min-cut on its criterion's similarities (or per op, per nonlinear count)",
     reads=("split", "space"),
     criterion_reads=True,
-    inputs=(Arg("--supernet", "checkpoint of the (sub-)supernet to split"),
-            Arg("--profiles", "its profile tables (from `naslid profile`); none for a criterion that measures "
-                "nothing (exhaustive, nonlinear-count)", many=True, required=False, default=[], empty_ok=True)),
+    inputs=(
+        Arg("--supernet", "checkpoint of the (sub-)supernet to split"),
+        Arg(
+            "--profiles",
+            "its profile tables (from `naslid profile`); none for a criterion that measures "
+            "nothing (exhaustive, nonlinear-count)",
+            many=True,
+            required=False,
+            default=[],
+            empty_ok=True,
+        ),
+    ),
     outputs=(Arg("--out", "split JSON to write"),),
 )
 
@@ -55,12 +65,21 @@ def split(config: dict, table: pd.DataFrame, mask: np.ndarray, sub_id: str, nonl
     if criterion.decide is not None:
         decision = criterion.decide(mask, config)
     else:
-        decision = split_edges(space, mask, config["split"], lambda edge, ops: criterion.similarity(table, edge, ops, config))
+        decision = split_edges(
+            space, mask, config["split"], lambda edge, ops: criterion.similarity(table, edge, ops, config)
+        )
     if decision["edge"] is None:  # nonlinear-count: the groups are counts, every child keeps the mask
         children = [(mask, group) for group in decision["groups"]]
     else:
         children = [(m, None) for m in children_masks(space, mask, decision["edge"], decision["groups"])]
-    return {"id": sub_id, "criterion": config["split"]["criterion"], "mask": space.mask_to_lists(mask), **decision,
-            "children": [{"id": sub_id + str(i), "mask": space.mask_to_lists(m), "nonlinear": counts}
-                         for i, (m, counts) in enumerate(children)],
-            "config": config}
+    return {
+        "id": sub_id,
+        "criterion": config["split"]["criterion"],
+        "mask": space.mask_to_lists(mask),
+        **decision,
+        "children": [
+            {"id": sub_id + str(i), "mask": space.mask_to_lists(m), "nonlinear": counts}
+            for i, (m, counts) in enumerate(children)
+        ],
+        "config": config,
+    }

@@ -36,7 +36,8 @@ from naslid.method.stats import LEVEL, best, bootstrap, seed_interval
 from naslid.stages import Arg, Stage
 
 STAGE = Stage(
-    "tables", "the paper's tables (2, 3, 5) and figures (1, 4, 5, Table 2's) from a results tree",
+    "tables",
+    "the paper's tables (2, 3, 5) and figures (1, 4, 5, Table 2's) from a results tree",
     reads=("train", "finetune", "split", "space", "benchmark", "rank"),  # Table 2's budget (split shape: space) and k
     inputs=(Arg("--results", "results directory of one config (results/<name>)"),),
 )
@@ -71,12 +72,22 @@ def table1(cost: dict) -> pd.DataFrame:
     """Peak memory and time of profiling one edge, per input size: GM-NAS vs NAS-LID."""
     rows = []
     for size in sorted({r["input_size"] for r in cost["rows"]}):
-        lid, grad = (next(r for r in cost["rows"] if r["criterion"] == c and r["input_size"] == size) for c in ("lid", "gradient"))
-        rows.append({"input": f"{size}x{size}", "GM-NAS peak MB": round(grad["peak_mb"], 1), "NAS-LID peak MB": round(lid["peak_mb"], 1),
-                     "memory LID/GM": round(lid["peak_mb"] / grad["peak_mb"], 3) if grad["peak_mb"] else None,
-                     "GM-NAS s": round(grad["seconds"], 2), "NAS-LID s": round(lid["seconds"], 2),
-                     "time LID/GM": round(lid["seconds"] / grad["seconds"], 3),
-                     "device": f"{cost['machine']}, R={cost['batches']} x {cost['batch_size']}"})
+        lid, grad = (
+            next(r for r in cost["rows"] if r["criterion"] == c and r["input_size"] == size)
+            for c in ("lid", "gradient")
+        )
+        rows.append(
+            {
+                "input": f"{size}x{size}",
+                "GM-NAS peak MB": round(grad["peak_mb"], 1),
+                "NAS-LID peak MB": round(lid["peak_mb"], 1),
+                "memory LID/GM": round(lid["peak_mb"] / grad["peak_mb"], 3) if grad["peak_mb"] else None,
+                "GM-NAS s": round(grad["seconds"], 2),
+                "NAS-LID s": round(lid["seconds"], 2),
+                "time LID/GM": round(lid["seconds"] / grad["seconds"], 3),
+                "device": f"{cost['machine']}, R={cost['batches']} x {cost['batch_size']}",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -98,13 +109,24 @@ def table2(ranks: list[dict], config: dict, baselines: list[dict] | None = None)
     rows = []
     for criterion in sorted({r["criterion"] for r in ranks}):
         epochs = training_epochs(criterion, config)
-        rows.append(_correlation_row(criterion, "criterion", _runs([r for r in ranks if r["criterion"] == criterion]),
-                                     ks, {c: runs for c, runs in controls.items() if c != criterion},
-                                     f"{epochs['pretrain']} + {epochs['fine-tune']}"))
+        rows.append(
+            _correlation_row(
+                criterion,
+                "criterion",
+                _runs([r for r in ranks if r["criterion"] == criterion]),
+                ks,
+                {c: runs for c, runs in controls.items() if c != criterion},
+                f"{epochs['pretrain']} + {epochs['fine-tune']}",
+            )
+        )
     for names, description in _distinct_baselines(baselines or []):
         runs = _runs([{"seed": b["seed"], "estimates": _baseline(b, names[0])} for b in baselines])
-        rows.append({**_correlation_row(" = ".join(names), "baseline", runs, ks, controls, "0 (no training)"),
-                     "note": description})
+        rows.append(
+            {
+                **_correlation_row(" = ".join(names), "baseline", runs, ks, controls, "0 (no training)"),
+                "note": description,
+            }
+        )
     if baselines:
         rows += _benchmark_rows(baselines[0]["ceiling"], ks)  # the benchmark's, the same for every seed
     numbers = _holm_marks(pd.DataFrame(rows))
@@ -115,24 +137,38 @@ def _distinct_baselines(baselines: list[dict]) -> list[tuple[list[str], str]]:
     """The baselines, those that rank every architecture identically in every seed merged into one:
     ([names], description)."""
     from naslid.method.stats import _signs
+
     groups: list[tuple[list[str], str]] = []
     for entry in baselines[0]["baselines"] if baselines else []:
         name = entry["baseline"]
         for names, _ in groups:
-            if all(np.array_equal(_signs(np.array([e["estimate"] for e in _baseline(b, names[0])])),
-                                  _signs(np.array([e["estimate"] for e in _baseline(b, name)]))) for b in baselines):
+            if all(
+                np.array_equal(
+                    _signs(np.array([e["estimate"] for e in _baseline(b, names[0])])),
+                    _signs(np.array([e["estimate"] for e in _baseline(b, name)])),
+                )
+                for b in baselines
+            ):
                 names.append(name)
                 break
         else:
             groups.append(([name], entry["description"]))
-    return [(names, description if len(names) == 1 else
-             f"{' and '.join(names)} rank every architecture identically here, so they are one baseline "
-             f"({description})") for names, description in groups]
+    return [
+        (
+            names,
+            description
+            if len(names) == 1
+            else f"{' and '.join(names)} rank every architecture identically here, so they are one baseline "
+            f"({description})",
+        )
+        for names, description in groups
+    ]
 
 
 def _ties(ranks: list[dict], ks: list) -> dict:
     """{k: (architectures in the top-k set, how many tie at its cut)} of the ground truth ranked."""
     from naslid.method.stats import tied_at_cut
+
     truth = np.array([e["ground_truth"] for e in ranks[0]["estimates"]], dtype=float) if ranks else np.array([])
     return {k: (len(best(truth, k)), tied_at_cut(truth, k)) for k in ks if k is None or k <= len(truth)}
 
@@ -141,8 +177,14 @@ def _holm_marks(numbers: pd.DataFrame) -> pd.DataFrame:
     """`<prefix>_holm`: whether Holm's step-down procedure rejects "no difference" for each paired
     difference of the table, over all of them (one family: every row, control and set of architectures)."""
     from naslid.method.stats import holm
-    tests = {(i, column[:-2]): p for column in numbers.columns if column.startswith("dtau_") and column.endswith("_p")
-             for i, p in numbers[column].items() if pd.notna(p)}
+
+    tests = {
+        (i, column[:-2]): p
+        for column in numbers.columns
+        if column.startswith("dtau_") and column.endswith("_p")
+        for i, p in numbers[column].items()
+        if pd.notna(p)
+    }
     rejected = holm(tests)
     for column in dict.fromkeys(c for _, c in tests):  # in the table's column order: a set's order changes per process
         numbers[f"{column}_holm"] = [(i, column) in rejected for i in numbers.index]
@@ -192,7 +234,9 @@ def _correlation_row(name: str, kind: str, runs: dict, ks: list, controls: dict,
             row.update(_prefixed(f"{statistic}_{_label(k)}", bootstrap(_pairs(runs, k), statistic)))
         for control, control_runs in controls.items():
             if k in ks[:2]:
-                row.update(_prefixed(f"dtau_{control}_{_label(k)}", _paired_difference(name, runs, control, control_runs, k)))
+                row.update(
+                    _prefixed(f"dtau_{control}_{_label(k)}", _paired_difference(name, runs, control, control_runs, k))
+                )
     return row
 
 
@@ -202,27 +246,38 @@ def _paired_difference(name: str, runs: dict, other: str, other_runs: dict, k: i
     if not seeds:
         raise NaslidError(f"{name} and {other} share no seed to pair; run both with the same workflow.seeds")
     if any([e["index"] for e in runs[s]] != [e["index"] for e in other_runs[s]] for s in seeds):
-        raise NaslidError(f"{name} and {other} ranked different architectures; rerun `naslid rank` (and "
-                          f"`naslid baselines`) of both with the same benchmark and rank.percent")
+        raise NaslidError(
+            f"{name} and {other} ranked different architectures; rerun `naslid rank` (and "
+            f"`naslid baselines`) of both with the same benchmark and rank.percent"
+        )
     return bootstrap(_pairs({s: runs[s] for s in seeds}, k), "tau", minus=_pairs({s: other_runs[s] for s in seeds}, k))
 
 
 def _benchmark_rows(top: dict, ks: list) -> list[dict]:
     """The benchmark's rows: its two trainings against each other, and the perfect estimate's ceiling."""
     from naslid.method.stats import ceiling
+
     if top["estimates"] is None:
         return [{"criterion": "ceiling", "kind": "ceiling", "seeds": "", "epochs": "", "note": f"n/a: {top['reason']}"}]
     first = np.array([e["versus"] for e in top["estimates"]], dtype=float)
     second = np.array([e["estimate"] for e in top["estimates"]], dtype=float)
     truth = np.array([e["ground_truth"] for e in top["estimates"]], dtype=float)
     made = "mean" if np.allclose(truth, (first + second) / 2, atol=1e-6) else "second"
-    agreement = {**_correlation_row("seed vs seed", "benchmark", {0: top["estimates"]}, ks, {}, ""), "seeds": "",
-                 "note": f"{top['description']} ({' vs '.join(top['columns'])}): how two trainings agree, not a ceiling"}
-    row = {"criterion": "ceiling", "kind": "ceiling", "seeds": "", "epochs": "",
-           "note": f"a perfect estimate of each architecture's expected accuracy against the ground truth (the "
-                   f"{'mean of the two trainings' if made == 'mean' else 'second training'}): parametric bootstrap from "
-                   f"the benchmark's seed differences, bias-corrected (naslid/method/stats.py; over the top-k an "
-                   f"overestimate, by about 0.09 on synthetic benchmarks)"}
+    agreement = {
+        **_correlation_row("seed vs seed", "benchmark", {0: top["estimates"]}, ks, {}, ""),
+        "seeds": "",
+        "note": f"{top['description']} ({' vs '.join(top['columns'])}): how two trainings agree, not a ceiling",
+    }
+    row = {
+        "criterion": "ceiling",
+        "kind": "ceiling",
+        "seeds": "",
+        "epochs": "",
+        "note": f"a perfect estimate of each architecture's expected accuracy against the ground truth (the "
+        f"{'mean of the two trainings' if made == 'mean' else 'second training'}): parametric bootstrap from "
+        f"the benchmark's seed differences, bias-corrected (naslid/method/stats.py; over the top-k an "
+        f"overestimate, by about 0.09 on synthetic benchmarks)",
+    }
     n = len(truth)
     for k, result in ceiling(first, second, made, [k for k in ks if k is None or k <= n]).items():
         row.update(_prefixed(f"tau_{_label(k)}", {**result, "std": None}))
@@ -230,25 +285,34 @@ def _benchmark_rows(top: dict, ks: list) -> list[dict]:
 
 
 def _prefixed(prefix: str, result: dict) -> dict:
-    out = {prefix: result["mean"], f"{prefix}_std": result["std"], f"{prefix}_lo": result["lo"],
-           f"{prefix}_hi": result["hi"], f"{prefix}_n": result["n"]}
+    out = {
+        prefix: result["mean"],
+        f"{prefix}_std": result["std"],
+        f"{prefix}_lo": result["lo"],
+        f"{prefix}_hi": result["hi"],
+        f"{prefix}_n": result["n"],
+    }
     return {**out, f"{prefix}_p": result["p"]} if "p" in result else out
 
 
 def _cells(numbers: pd.DataFrame, ks: list, controls: list[str], ties: dict) -> pd.DataFrame:
     """The numeric table as one readable cell per quantity: mean (± std) [lo, hi], a heading saying
     how many architectures a top-k holds when some tie at its cut."""
-    table = numbers[["criterion", "kind", "seeds", "epochs", "note"]].rename(columns={"epochs": "epochs (pretrain + fine-tune)"})
+    table = numbers[["criterion", "kind", "seeds", "epochs", "note"]].rename(
+        columns={"epochs": "epochs (pretrain + fine-tune)"}
+    )
     for k in ks:
         size, tied = ties.get(k, (None, 1))
         suffix = f" ({size}: {tied} tied at the cut)" if tied > 1 else ""
         for statistic, symbol in (("tau", "τ"), ("rho", "ρ")):
             table[f"{symbol} {_heading(k)}{suffix}"] = [
-                _interval(row, f"{statistic}_{_label(k)}") for _, row in numbers.iterrows()]
+                _interval(row, f"{statistic}_{_label(k)}") for _, row in numbers.iterrows()
+            ]
     for control in controls:
         for k in ks[:2]:
             table[f"Δτ vs {control} {_heading(k)}"] = [
-                _interval(row, f"dtau_{control}_{_label(k)}", signed=True) for _, row in numbers.iterrows()]
+                _interval(row, f"dtau_{control}_{_label(k)}", signed=True) for _, row in numbers.iterrows()
+            ]
     return table
 
 
@@ -266,12 +330,16 @@ def _arch_row(label: str, seeds, rows: list[dict], truth: str) -> dict:
     """One line of Table 3: an architecture's (mean ± std over seeds) estimate and benchmark values."""
     valid = truth.replace("_test", "_valid")
     scores = [r["supernet_score"] for r in rows if "supernet_score" in r]
-    return {"criterion": label, "seeds": seeds, "best arch (seed of first run)": rows[0]["arch"],
-            "supernet valid": _mean_std(scores) if scores else "",
-            valid: _mean_std([r["benchmark"].get(valid) for r in rows]),
-            truth: _mean_std([r["benchmark"].get(truth) for r in rows]),
-            f"{truth} 95% CI over seeds": _seed_interval([r["benchmark"].get(truth) for r in rows]),
-            **{f"NB201 {c}": _mean_std([(r.get("reference") or {}).get(c) for r in rows]) for c in REFERENCE_COLUMNS}}
+    return {
+        "criterion": label,
+        "seeds": seeds,
+        "best arch (seed of first run)": rows[0]["arch"],
+        "supernet valid": _mean_std(scores) if scores else "",
+        valid: _mean_std([r["benchmark"].get(valid) for r in rows]),
+        truth: _mean_std([r["benchmark"].get(truth) for r in rows]),
+        f"{truth} 95% CI over seeds": _seed_interval([r["benchmark"].get(truth) for r in rows]),
+        **{f"NB201 {c}": _mean_std([(r.get("reference") or {}).get(c) for r in rows]) for c in REFERENCE_COLUMNS},
+    }
 
 
 def table3(queries: list[dict]) -> pd.DataFrame:
@@ -295,11 +363,19 @@ def table4(finals: list[dict], evolves: list[dict]) -> pd.DataFrame:
     for criterion in sorted({f["criterion"] for f in finals}):
         runs = sorted((f for f in finals if f["criterion"] == criterion), key=lambda f: f["seed"])
         first = runs[0]
-        rows.append({"criterion": criterion, "seeds": len(runs), "top-1 test error %": _mean_std([f["test_error"] for f in runs]),
-                     "valid acc %": _mean_std([f["valid_acc"] for f in runs]), "arch (first seed)": first["arch"],
-                     "FLOPs M": round(first["flops_m"], 3), "params M": round(first["params_mb"], 4),
-                     "latency ms (estimate)": latency.get((criterion, first["seed"])),
-                     "train-final s": _mean_std([f["train_seconds"] for f in runs])})
+        rows.append(
+            {
+                "criterion": criterion,
+                "seeds": len(runs),
+                "top-1 test error %": _mean_std([f["test_error"] for f in runs]),
+                "valid acc %": _mean_std([f["valid_acc"] for f in runs]),
+                "arch (first seed)": first["arch"],
+                "FLOPs M": round(first["flops_m"], 3),
+                "params M": round(first["params_mb"], 4),
+                "latency ms (estimate)": latency.get((criterion, first["seed"])),
+                "train-final s": _mean_std([f["train_seconds"] for f in runs]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -316,10 +392,14 @@ def table5(t2: pd.DataFrame, t3: pd.DataFrame, ranks: list[dict], config: dict) 
         difference = {"criterion": "lid-pearson − lid", "similarity": "Pearson − Euclidean (paired)"}
         for k in [None, *config["rank"]["top_k"]][:2]:
             result = _prefixed("d", _paired_difference("lid-pearson", runs["lid-pearson"], "lid", runs["lid"], k))
-            numbers = pd.Series({**result, "d_holm": result["d_p"] <= 1 - LEVEL}, dtype=object)  # one test: nothing to correct
+            numbers = pd.Series(
+                {**result, "d_holm": result["d_p"] <= 1 - LEVEL}, dtype=object
+            )  # one test: nothing to correct
             heading = next(c for c in t2.columns if c == f"τ {_heading(k)}" or c.startswith(f"τ {_heading(k)} ("))
             difference[heading] = _interval(numbers, "d", signed=True)
-        table = pd.concat([table.astype(object), pd.DataFrame([difference], dtype=object)], ignore_index=True).fillna("")
+        table = pd.concat([table.astype(object), pd.DataFrame([difference], dtype=object)], ignore_index=True).fillna(
+            ""
+        )
     return table
 
 
@@ -336,13 +416,16 @@ def _figure(**kwargs):
     """A new figure and its axes, drawn to files only. matplotlib (0.6 s to import) is imported here:
     the workflow imports this module for `outputs` at every Snakemake start."""
     import matplotlib
+
     matplotlib.use("Agg")  # files only, no display
     import matplotlib.pyplot as plt
+
     return plt.subplots(**kwargs)
 
 
 def _save(fig, path: Path) -> None:
     import matplotlib.pyplot as plt
+
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
     plt.close(fig)
@@ -398,7 +481,7 @@ def figure5(evolves: list[dict], out: Path) -> None:
         g = np.array([x["generation"] for x in run["generations"]])
         mean = np.array([x["mean"] for x in run["generations"]])
         std = np.array([x["std"] for x in run["generations"]])
-        line, = ax.plot(g, mean, label=f"{criterion} mean")
+        (line,) = ax.plot(g, mean, label=f"{criterion} mean")
         ax.fill_between(g, mean - std, mean + std, color=line.get_color(), alpha=0.15)
         ax.plot(g, [x["max"] for x in run["generations"]], "--", color=line.get_color(), label=f"{criterion} max")
     ax.set_xlabel("generation")
@@ -412,7 +495,9 @@ def _baselines(results: Path) -> list[dict]:
     """Every `<results>/s<seed>/baselines.json` (`naslid baselines`), by seed."""
     paths = sorted(results.glob("s*/baselines.json"))
     if not paths:
-        raise NaslidError(f"{results} holds no s<seed>/baselines.json; run `naslid baselines` (the workflow's baselines rule) first")
+        raise NaslidError(
+            f"{results} holds no s<seed>/baselines.json; run `naslid baselines` (the workflow's baselines rule) first"
+        )
     return [load_json(p, "baselines result") for p in paths]
 
 
@@ -425,8 +510,15 @@ def figure_table2(numbers: pd.DataFrame, out: Path) -> None:
         rows = numbers["kind"] == kind
         if rows.any() and "tau_all" in numbers:
             part = numbers[rows]
-            ax.errorbar(part["tau_all"], y[rows.to_numpy()], fmt="o", color=colour, label=kind, capsize=3,
-                        xerr=[part["tau_all"] - part["tau_all_lo"], part["tau_all_hi"] - part["tau_all"]])
+            ax.errorbar(
+                part["tau_all"],
+                y[rows.to_numpy()],
+                fmt="o",
+                color=colour,
+                label=kind,
+                capsize=3,
+                xerr=[part["tau_all"] - part["tau_all_lo"], part["tau_all_hi"] - part["tau_all"]],
+            )
     ax.axvline(0, color="grey", lw=0.8)
     ax.set_yticks(y, numbers["criterion"])
     ax.set_xlabel("Kendall tau with the ground truth, all ranked architectures (95 % bootstrap interval)")

@@ -50,15 +50,27 @@ class NB201Space:
         if not members:
             raise ArchError(f"no architecture of this mask has a nonlinear count in {sorted(counts)}")
         import torch  # here: a stage that only names architectures starts without torch
+
         return lambda generator: members[int(torch.randint(len(members), (1,), generator=generator))]
 
-    def supernet(self, num_classes: int, mask=None, affine: bool = False, track_running_stats: bool = True, nonlinear=None):
+    def supernet(
+        self, num_classes: int, mask=None, affine: bool = False, track_running_stats: bool = True, nonlinear=None
+    ):
         from naslid.spaces.nb201.network import Supernet
-        return Supernet(self.C, self.N, num_classes, mask, affine=affine, track_running_stats=track_running_stats,
-                        nonlinear=nonlinear)
+
+        return Supernet(
+            self.C,
+            self.N,
+            num_classes,
+            mask,
+            affine=affine,
+            track_running_stats=track_running_stats,
+            nonlinear=nonlinear,
+        )
 
     def standalone(self, arch: nb201.Arch, num_classes: int):
         from naslid.spaces.nb201.network import StandaloneNetwork
+
         return StandaloneNetwork(arch, self.C, self.N, num_classes)
 
     def complexity_model(self, num_classes: int, image_size: int):
@@ -73,8 +85,12 @@ class _Counted:
 
     def __call__(self, arch) -> dict:
         from naslid.spaces.complexity import flops_m, params_mb
+
         network = self.space.standalone(arch, self.num_classes)
         return {"flops_m": round(flops_m(network, self.image_size), 6), "params_mb": round(params_mb(network), 6)}
 
     def describe(self) -> dict:
-        return {"flops": "multiply-adds of convolutions and the classifier, counted, millions", "image_size": self.image_size}
+        return {
+            "flops": "multiply-adds of convolutions and the classifier, counted, millions",
+            "image_size": self.image_size,
+        }

@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, cache
 from importlib import resources
 
 import numpy as np
@@ -50,23 +50,29 @@ class Arch:
             raise ArchError(f"an NB201 architecture needs {len(EDGES)} op indices in 0..{len(OPS) - 1}, got {self.ops}")
 
     @classmethod
-    def from_str(cls, text: str) -> "Arch":
+    def from_str(cls, text: str) -> Arch:
         """Parse NB201's string, e.g. `|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|...|`."""
         hint = "expected NB201's format, e.g. '|nor_conv_3x3~0|+|skip_connect~0|none~1|+|...~0|...~1|...~2|'"
         if not isinstance(text, str) or not text.startswith("|") or not text.endswith("|"):
             raise ArchError(f"malformed architecture string {text!r}: {hint}")
         nodes = text[1:-1].split("|+|")
         if len(nodes) != NUM_NODES - 1:
-            raise ArchError(f"malformed architecture string {text!r}: {len(nodes)} nodes instead of {NUM_NODES - 1}; {hint}")
+            raise ArchError(
+                f"malformed architecture string {text!r}: {len(nodes)} nodes instead of {NUM_NODES - 1}; {hint}"
+            )
         ops = []
         for j, node in enumerate(nodes, start=1):
             tokens = node.split("|")
             if len(tokens) != j:
-                raise ArchError(f"malformed architecture string {text!r}: node {j} needs {j} inputs, got {len(tokens)}; {hint}")
+                raise ArchError(
+                    f"malformed architecture string {text!r}: node {j} needs {j} inputs, got {len(tokens)}; {hint}"
+                )
             for i, token in enumerate(tokens):
                 match = _TOKEN.match(token)
                 if match is None or int(match.group(2)) != i:
-                    raise ArchError(f"malformed architecture string {text!r}: token {token!r} should be '<op>~{i}'; {hint}")
+                    raise ArchError(
+                        f"malformed architecture string {text!r}: token {token!r} should be '<op>~{i}'; {hint}"
+                    )
                 if match.group(1) not in OPS:
                     raise ArchError(f"unknown op {match.group(1)!r} in {text!r}; NB201 ops are {', '.join(OPS)}")
                 ops.append(OPS.index(match.group(1)))
@@ -91,7 +97,7 @@ class Arch:
         return _index_of_code()[self.ops]
 
     @classmethod
-    def from_index(cls, index: int) -> "Arch":
+    def from_index(cls, index: int) -> Arch:
         order = _official_order()
         if not 0 <= index < len(order):
             raise ArchError(f"NB201 index {index} out of range 0..{len(order) - 1}")
@@ -148,12 +154,12 @@ def nonlinear_count(arch: Arch) -> int:
     return sum(OPS[o] in NONLINEAR_OPS for o in arch.ops)
 
 
-def contains(mask: np.ndarray, nonlinear: "frozenset[int] | None", arch: Arch) -> bool:
+def contains(mask: np.ndarray, nonlinear: frozenset[int] | None, arch: Arch) -> bool:
     """Whether the sub-supernet (mask, allowed nonlinear counts or None for any) holds `arch`."""
     return mask_contains(mask, arch) and (nonlinear is None or nonlinear_count(arch) in nonlinear)
 
 
-def archs_in_mask(mask: np.ndarray, nonlinear: "frozenset[int] | None" = None) -> list[Arch]:
+def archs_in_mask(mask: np.ndarray, nonlinear: frozenset[int] | None = None) -> list[Arch]:
     """Enumerate the architectures a sub-supernet holds (product of its allowed ops per edge)."""
     allowed = [np.flatnonzero(row).tolist() for row in check_mask(mask)]
     archs = [Arch(tuple(ops)) for ops in itertools.product(*allowed)]
@@ -182,7 +188,7 @@ def mask_from_lists(lists: list[list[str]]) -> np.ndarray:
     return check_mask(mask)
 
 
-@lru_cache(maxsize=None)
+@cache
 def live_edges(choices: tuple[tuple[int, ...], ...]) -> tuple[bool, ...]:
     """Which edges can change the cell's output: an op other than `none`, fed by a node that receives
     something from the input, feeding a node that reaches the output. `choices[e]` holds the op
@@ -209,7 +215,7 @@ def edge_on_path(choices: tuple[tuple[int, ...], ...], edge: int) -> bool:
     """Whether the other edges' `choices` put `edge` on an input-to-output path of the cell, whatever
     op (other than `none`) it takes itself: its source is fed from the input and its target leads on
     to the output. Only then can the ops of `edge` change what the cell computes."""
-    probe = choices[:edge] + ((1,),) + choices[edge + 1:]  # any op but `none` on the edge itself
+    probe = choices[:edge] + ((1,),) + choices[edge + 1 :]  # any op but `none` on the edge itself
     return live_edges(probe)[edge]
 
 

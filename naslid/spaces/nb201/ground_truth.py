@@ -33,8 +33,16 @@ import pandas as pd
 from naslid.errors import ArchError, BenchmarkError
 from naslid.spaces.nb201.encoding import NUM_ARCHS, Arch
 
-ACCURACY_COLUMNS = ("cifar10_valid", "cifar10_test", "cifar100_valid", "cifar100_test",
-                    "imagenet16_valid", "imagenet16_test", "proxy_valid", "proxy_test")
+ACCURACY_COLUMNS = (
+    "cifar10_valid",
+    "cifar10_test",
+    "cifar100_valid",
+    "cifar100_test",
+    "imagenet16_valid",
+    "imagenet16_test",
+    "proxy_valid",
+    "proxy_test",
+)
 COLUMNS = ACCURACY_COLUMNS + ("params_mb", "flops_m")
 
 
@@ -82,8 +90,10 @@ class Benchmark:
 
     def _lookup(self, arch: Arch) -> dict:
         if arch.index not in self._rows:
-            raise BenchmarkError(f"architecture {arch} (index {arch.index}) is not in the benchmark {self.path} "
-                                 f"({len(self)} architectures); a sampled table has no value for it")
+            raise BenchmarkError(
+                f"architecture {arch} (index {arch.index}) is not in the benchmark {self.path} "
+                f"({len(self)} architectures); a sampled table has no value for it"
+            )
         return self._rows[arch.index]
 
 
@@ -94,11 +104,14 @@ class CompactTable(Benchmark):
         try:
             table = pd.read_csv(path)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-            raise BenchmarkError(f"benchmark table {path} is not a readable CSV ({err}); "
-                                 f"expected a compact table with an 'arch' column") from None
+            raise BenchmarkError(
+                f"benchmark table {path} is not a readable CSV ({err}); expected a compact table with an 'arch' column"
+            ) from None
         if "arch" not in table.columns or not set(table.columns) & set(ACCURACY_COLUMNS):
-            raise BenchmarkError(f"benchmark table {path} has columns {list(table.columns)}; a compact table needs "
-                                 f"'arch' and at least one of {', '.join(ACCURACY_COLUMNS)}")
+            raise BenchmarkError(
+                f"benchmark table {path} has columns {list(table.columns)}; a compact table needs "
+                f"'arch' and at least one of {', '.join(ACCURACY_COLUMNS)}"
+            )
         rows = {}
         for line, record in enumerate(table.to_dict("records"), start=2):
             try:
@@ -106,8 +119,10 @@ class CompactTable(Benchmark):
             except ArchError as err:
                 raise BenchmarkError(f"benchmark table {path}, line {line}: {err}") from None
             if "index" in record and int(record["index"]) != arch.index:
-                raise BenchmarkError(f"benchmark table {path}, line {line}: index {record['index']} does not belong to "
-                                     f"{arch} (NB201 index {arch.index}); the table is not in NB201's index order")
+                raise BenchmarkError(
+                    f"benchmark table {path}, line {line}: index {record['index']} does not belong to "
+                    f"{arch} (NB201 index {arch.index}); the table is not in NB201's index order"
+                )
             rows[arch.index] = {c: (None if pd.isna(record[c]) else float(record[c])) for c in COLUMNS if c in record}
         super().__init__(path, rows)
 
@@ -116,15 +131,23 @@ class ApiBenchmark(Benchmark):
     """The official NAS-Bench-201 / NATS-Bench topology files, through their own API packages."""
 
     # column -> (API dataset name, key of get_more_info)
-    QUERIES = {"cifar10_valid": ("cifar10-valid", "valid-accuracy"), "cifar10_test": ("cifar10", "test-accuracy"),
-               "cifar100_valid": ("cifar100", "valid-accuracy"), "cifar100_test": ("cifar100", "test-accuracy"),
-               "imagenet16_valid": ("ImageNet16-120", "valid-accuracy"), "imagenet16_test": ("ImageNet16-120", "test-accuracy")}
+    QUERIES = {
+        "cifar10_valid": ("cifar10-valid", "valid-accuracy"),
+        "cifar10_test": ("cifar10", "test-accuracy"),
+        "cifar100_valid": ("cifar100", "valid-accuracy"),
+        "cifar100_test": ("cifar100", "test-accuracy"),
+        "imagenet16_valid": ("ImageNet16-120", "valid-accuracy"),
+        "imagenet16_test": ("ImageNet16-120", "test-accuracy"),
+    }
 
     def __init__(self, path: Path, kind: str):
         self.kind = kind
         self.api = _open_api(path, kind)
-        rows = {index: None for index in self.api.evaluated_indexes} if self.api.evaluated_indexes else \
-            {index: None for index in range(len(self.api.meta_archs))}
+        rows = (
+            {index: None for index in self.api.evaluated_indexes}
+            if self.api.evaluated_indexes
+            else {index: None for index in range(len(self.api.meta_archs))}
+        )
         super().__init__(path, rows)
         self._cache: dict[int, dict] = {}
 
@@ -135,8 +158,10 @@ class ApiBenchmark(Benchmark):
         super()._lookup(arch)
         index = arch.index
         if self.api.meta_archs[index] != arch.to_str():
-            raise BenchmarkError(f"{self.path}: index {index} holds {self.api.meta_archs[index]}, not {arch}; "
-                                 f"the file is not in NB201's index order")
+            raise BenchmarkError(
+                f"{self.path}: index {index} holds {self.api.meta_archs[index]}, not {arch}; "
+                f"the file is not in NB201's index order"
+            )
         if index not in self._cache:
             self._cache[index] = self._query_api(index)
         return self._cache[index]
@@ -164,18 +189,34 @@ def _open_api(path: Path, kind: str):
             if kind == "nas-bench-201":
                 import torch  # only for the official file: the compact tables are read without it
                 from nas_201_api import NASBench201API
+
                 # The official file pickles plain Python objects, which torch's weights-only loader refuses.
                 return NASBench201API(torch.load(path, map_location="cpu", weights_only=False), verbose=False)
             import nats_bench
+
             if path.is_dir():
                 return nats_bench.create(str(path), "tss", fast_mode=True, verbose=False)
             with bz2.open(path, "rb") as handle:
                 return nats_bench.create(pickle.load(handle), "tss", fast_mode=False, verbose=False)
-    except (OSError, EOFError, pickle.UnpicklingError, RuntimeError, AssertionError, KeyError, ValueError, AttributeError) as err:
-        expected = "NAS-Bench-201-v1_0-e61699.pth or NAS-Bench-201-v1_1-096897.pth" if kind == "nas-bench-201" \
+    except (
+        OSError,
+        EOFError,
+        pickle.UnpicklingError,
+        RuntimeError,
+        AssertionError,
+        KeyError,
+        ValueError,
+        AttributeError,
+    ) as err:
+        expected = (
+            "NAS-Bench-201-v1_0-e61699.pth or NAS-Bench-201-v1_1-096897.pth"
+            if kind == "nas-bench-201"
             else "NATS-tss-v1_0-3ffb9-full (file) or NATS-tss-v1_0-3ffb9-simple (directory)"
-        raise BenchmarkError(f"{path} is not a readable {kind} benchmark ({type(err).__name__}: {err}); "
-                             f"expected {expected}, or set benchmark.kind to match the file") from None
+        )
+        raise BenchmarkError(
+            f"{path} is not a readable {kind} benchmark ({type(err).__name__}: {err}); "
+            f"expected {expected}, or set benchmark.kind to match the file"
+        ) from None
 
 
 @contextlib.contextmanager
@@ -189,12 +230,16 @@ def open_benchmark(config: dict) -> Benchmark:
     """The benchmark of `config["benchmark"]`: the shipped proxy table unless a path is given."""
     kind, path = config["benchmark"]["kind"], config["benchmark"]["path"]
     if kind == "none":
-        raise BenchmarkError("benchmark.kind is none: there is no ground truth to look architectures up in; "
-                             "train them with `naslid train-final`, or configure a benchmark")
+        raise BenchmarkError(
+            "benchmark.kind is none: there is no ground truth to look architectures up in; "
+            "train them with `naslid train-final`, or configure a benchmark"
+        )
     path = shipped_or_path(path)
     if not path.exists():
-        raise BenchmarkError(f"benchmark file {path} does not exist; set benchmark.path in the config to the "
-                             f"{kind} benchmark (null: the shipped proxy table; nb201: the shipped NB201 table)")
+        raise BenchmarkError(
+            f"benchmark file {path} does not exist; set benchmark.path in the config to the "
+            f"{kind} benchmark (null: the shipped proxy table; nb201: the shipped NB201 table)"
+        )
     return CompactTable(path) if kind == "csv" else ApiBenchmark(path, kind)
 
 
@@ -204,8 +249,10 @@ def open_reference(config: dict) -> Benchmark | None:
         return None
     path = shipped_or_path(reference)
     if not path.is_file():
-        raise BenchmarkError(f"reference table {path} does not exist; set benchmark.reference to a compact CSV table, "
-                             f"nb201 (the shipped NB201 table) or null")
+        raise BenchmarkError(
+            f"reference table {path} does not exist; set benchmark.reference to a compact CSV table, "
+            f"nb201 (the shipped NB201 table) or null"
+        )
     return CompactTable(path)
 
 
@@ -225,8 +272,11 @@ def lookup(benchmark: Benchmark, arch: Arch) -> dict:
     values = benchmark.query(arch)
     datasets = {c.split("_")[0] for c in benchmark.columns() if c in ACCURACY_COLUMNS}
     expected = [c for c in COLUMNS if c.split("_")[0] in datasets or c not in ACCURACY_COLUMNS]
-    return {"in_benchmark": True, **{k: v for k, v in values.items() if v is not None},
-            "missing": [c for c in expected if values[c] is None]}
+    return {
+        "in_benchmark": True,
+        **{k: v for k, v in values.items() if v is not None},
+        "missing": [c for c in expected if values[c] is None],
+    }
 
 
 def optimum(benchmark: Benchmark, column: str) -> Arch | None:
@@ -238,9 +288,11 @@ def optimum(benchmark: Benchmark, column: str) -> Arch | None:
 def protocol_archs(benchmark, column: str, percent: float | None) -> list[tuple]:
     """(arch, ground truth) of the best `percent` % of the benchmark, best first."""
     if column not in benchmark.columns():
-        raise BenchmarkError(f"the benchmark {benchmark.path} has no column {column!r} to rank by "
-                             f"(it has {', '.join(benchmark.columns())}); check data.dataset and benchmark.path")
+        raise BenchmarkError(
+            f"the benchmark {benchmark.path} has no column {column!r} to rank by "
+            f"(it has {', '.join(benchmark.columns())}); check data.dataset and benchmark.path"
+        )
     scored = sorted(((a, benchmark.query(a)[column]) for a in benchmark.archs()), key=lambda p: (-p[1], p[0].index))
     if percent is None:
         percent = 1.0 if len(benchmark) == NUM_ARCHS else 100.0
-    return scored[:max(2, math.ceil(len(scored) * percent / 100))]
+    return scored[: max(2, math.ceil(len(scored) * percent / 100))]

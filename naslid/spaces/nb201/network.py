@@ -35,16 +35,19 @@ class Cell(nn.Module):
     stand-alone network runs every op of its architecture, as NB201 counts its FLOPs.
     """
 
-    def __init__(self, channels: int, edge_ops: list[list[str]], affine: bool, track_running_stats: bool,
-                 skip_dead: bool = False):
+    def __init__(
+        self, channels: int, edge_ops: list[list[str]], affine: bool, track_running_stats: bool, skip_dead: bool = False
+    ):
         super().__init__()
         self.ops = nn.ModuleList(
-            nn.ModuleDict({name: make_op(name, channels, affine, track_running_stats) for name in names if name != "none"})
+            nn.ModuleDict(
+                {name: make_op(name, channels, affine, track_running_stats) for name in names if name != "none"}
+            )
             for names in edge_ops
         )
         self.skip_dead = skip_dead
 
-    def forward(self, x: torch.Tensor, arch: "Arch | EdgeChoices") -> torch.Tensor:
+    def forward(self, x: torch.Tensor, arch: Arch | EdgeChoices) -> torch.Tensor:
         choices = edge_choices(arch)
         run = live_edges(choices) if self.skip_dead else (True,) * len(EDGES)
         nodes = [x]
@@ -63,19 +66,31 @@ class Cell(nn.Module):
 
 
 class MacroNetwork(nn.Module):
-    def __init__(self, C: int, N: int, num_classes: int, cell_ops: list[list[str]], affine: bool, track_running_stats: bool,
-                 skip_dead: bool = False):
+    def __init__(
+        self,
+        C: int,
+        N: int,
+        num_classes: int,
+        cell_ops: list[list[str]],
+        affine: bool,
+        track_running_stats: bool,
+        skip_dead: bool = False,
+    ):
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(3, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
         layers, c_prev = [], C
         for channels, reduction in skeleton(C, N):
-            layers.append(ResNetBasicBlock(c_prev, channels) if reduction else Cell(channels, cell_ops, affine, track_running_stats, skip_dead))
+            layers.append(
+                ResNetBasicBlock(c_prev, channels)
+                if reduction
+                else Cell(channels, cell_ops, affine, track_running_stats, skip_dead)
+            )
             c_prev = channels
         self.layers = nn.ModuleList(layers)
         self.lastact = nn.Sequential(nn.BatchNorm2d(c_prev), nn.ReLU(inplace=True))
         self.classifier = nn.Linear(c_prev, num_classes)
 
-    def forward(self, x: torch.Tensor, arch: "Arch | EdgeChoices") -> torch.Tensor:
+    def forward(self, x: torch.Tensor, arch: Arch | EdgeChoices) -> torch.Tensor:
         x = self.stem(x)
         for layer in self.layers:
             x = layer(x, arch) if isinstance(layer, Cell) else layer(x)
@@ -88,14 +103,25 @@ class Supernet(MaskedSupernet, MacroNetwork):
 
     EDGE_PARAMETERS = r"^layers\.\d+\.ops\.{edge}\."  # edge e's ops in every cell
 
-    def __init__(self, C: int, N: int, num_classes: int, mask: np.ndarray | None = None,
-                 affine: bool = False, track_running_stats: bool = True, nonlinear=None):
+    def __init__(
+        self,
+        C: int,
+        N: int,
+        num_classes: int,
+        mask: np.ndarray | None = None,
+        affine: bool = False,
+        track_running_stats: bool = True,
+        nonlinear=None,
+    ):
         from naslid.spaces.nb201 import NB201Space
-        MacroNetwork.__init__(self, C, N, num_classes, [list(OPS)] * len(EDGES), affine, track_running_stats, skip_dead=True)
+
+        MacroNetwork.__init__(
+            self, C, N, num_classes, [list(OPS)] * len(EDGES), affine, track_running_stats, skip_dead=True
+        )
         self.init_mask(NB201Space(C, N), mask, nonlinear)
         self.to(memory_format=torch.channels_last)
 
-    def forward(self, x: torch.Tensor, arch: "Arch | EdgeChoices") -> torch.Tensor:
+    def forward(self, x: torch.Tensor, arch: Arch | EdgeChoices) -> torch.Tensor:
         # Channels-last (NHWC) weights and activations: oneDNN's CPU convolutions ran the NB201 supernet
         # 1.8x faster than NCHW (benchmarks/README.md), and cuDNN's tensor-core kernels want it too.
         # Only the summation order of convolutions changes; a layer's output keeps its logical shape.

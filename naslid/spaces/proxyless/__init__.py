@@ -14,8 +14,8 @@ import naslid.spaces.proxyless.encoding as proxyless
 class ProxylessSpace:
     name = "proxyless"
 
-    def __init__(self, layout: proxyless.Layout = proxyless.Layout()):
-        self.layout = layout
+    def __init__(self, layout: proxyless.Layout | None = None):
+        self.layout = layout = layout or proxyless.Layout()
         self.EDGES, self.OPS = layout.edges, layout.ops
         self.WEIGHTED_OPS = tuple(op for op in layout.ops if op != proxyless.SKIP)
         self.MAX_NONLINEAR = len(layout.layers)
@@ -61,18 +61,27 @@ class ProxylessSpace:
     def member_sampler(self, mask, counts):
         """Too many members to enumerate: uniform draws by counting (`proxyless.sample_by_nonlinear`)."""
         import torch
-        proxyless.sample_by_nonlinear(mask, counts, torch.Generator().manual_seed(0), self.layout)  # fails early if empty
+
+        proxyless.sample_by_nonlinear(
+            mask, counts, torch.Generator().manual_seed(0), self.layout
+        )  # fails early if empty
         return lambda generator: proxyless.sample_by_nonlinear(mask, counts, generator, self.layout)
 
-    def supernet(self, num_classes: int, mask=None, affine: bool = False, track_running_stats: bool = True, nonlinear=None):
+    def supernet(
+        self, num_classes: int, mask=None, affine: bool = False, track_running_stats: bool = True, nonlinear=None
+    ):
         from naslid.spaces.proxyless.network import ProxylessSupernet
-        return ProxylessSupernet(self, num_classes, mask, affine=affine, track_running_stats=track_running_stats,
-                                 nonlinear=nonlinear)
+
+        return ProxylessSupernet(
+            self, num_classes, mask, affine=affine, track_running_stats=track_running_stats, nonlinear=nonlinear
+        )
 
     def standalone(self, arch: proxyless.Arch, num_classes: int):
         from naslid.spaces.proxyless.network import ProxylessStandalone
+
         return ProxylessStandalone(arch, num_classes)
 
     def complexity_model(self, num_classes: int, image_size: int):
         from naslid.spaces.proxyless.network import LatencyTable
+
         return LatencyTable(self.layout, num_classes, image_size)

@@ -47,12 +47,12 @@ class Layout:
     expansions: tuple[int, ...] = (3, 6)
     stem_width: int = 32
     stem_stride: int = 2
-    first_width: int = 16        # the fixed first block (expansion 1, 3x3), as in MobileNetV2
+    first_width: int = 16  # the fixed first block (expansion 1, 3x3), as in MobileNetV2
     last_width: int = 1280
-    skip: bool = True            # layers after the first of a stage may be skipped (elastic depth)
+    skip: bool = True  # layers after the first of a stage may be skipped (elastic depth)
 
     @classmethod
-    def from_config(cls, space: dict) -> "Layout":
+    def from_config(cls, space: dict) -> Layout:
         p = space["proxyless"]
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in p.items()})
 
@@ -64,9 +64,11 @@ class Layout:
     @cached_property
     def layers(self) -> tuple[tuple[int, int, int, int], ...]:
         """(stage, position in stage, output channels, stride) of every searchable layer."""
-        return tuple((s, i, width, stride if i == 0 else 1)
-                     for s, (width, depth, stride) in enumerate(zip(self.widths, self.depths, self.strides))
-                     for i in range(depth))
+        return tuple(
+            (s, i, width, stride if i == 0 else 1)
+            for s, (width, depth, stride) in enumerate(zip(self.widths, self.depths, self.strides))
+            for i in range(depth)
+        )
 
     @cached_property
     def edges(self) -> tuple[str, ...]:
@@ -91,28 +93,40 @@ class Arch:
     def __post_init__(self):
         n_layers, n_ops = len(self.layout.layers), len(self.layout.ops)
         if len(self.ops) != n_layers or not all(isinstance(o, (int, np.integer)) and 0 <= o < n_ops for o in self.ops):
-            raise ArchError(f"a ProxylessNAS architecture of this layout needs {n_layers} op indices in 0..{n_ops - 1}, got {self.ops}")
+            raise ArchError(
+                f"a ProxylessNAS architecture of this layout needs {n_layers} op indices in 0..{n_ops - 1}, "
+                f"got {self.ops}"
+            )
         object.__setattr__(self, "ops", tuple(int(o) for o in self.ops))
         for (s, i, _, _), o in zip(self.layout.layers, self.ops):
             if i == 0 and self.layout.ops[o] == SKIP:
-                raise ArchError(f"layer s{s + 1}.1 is the first of stage {s + 1} (it changes width or stride) and "
-                                f"cannot be '{SKIP}'; give it one of {', '.join(self.layout.ops[:-1])}")
+                raise ArchError(
+                    f"layer s{s + 1}.1 is the first of stage {s + 1} (it changes width or stride) and "
+                    f"cannot be '{SKIP}'; give it one of {', '.join(self.layout.ops[:-1])}"
+                )
 
     @classmethod
-    def from_str(cls, text: str, layout: Layout = Layout()) -> "Arch":
+    def from_str(cls, text: str, layout: Layout = Layout()) -> Arch:
         example = "-".join([layout.ops[0]] + [SKIP if layout.skip else layout.ops[0]] * (layout.depths[0] - 1))
-        hint = (f"expected {len(layout.depths)} stages joined by '|', each the ops of its "
-                f"{'/'.join(map(str, layout.depths))} layers joined by '-', e.g. '{example}|...'")
+        hint = (
+            f"expected {len(layout.depths)} stages joined by '|', each the ops of its "
+            f"{'/'.join(map(str, layout.depths))} layers joined by '-', e.g. '{example}|...'"
+        )
         if not isinstance(text, str) or not text:
             raise ArchError(f"malformed architecture string {text!r}: {hint}")
         stages = text.split("|")
         if len(stages) != len(layout.depths):
-            raise ArchError(f"malformed architecture string {text!r}: {len(stages)} stages instead of {len(layout.depths)}; {hint}")
+            raise ArchError(
+                f"malformed architecture string {text!r}: {len(stages)} stages instead of {len(layout.depths)}; {hint}"
+            )
         ops = []
         for s, (stage, depth) in enumerate(zip(stages, layout.depths)):
             names = stage.split("-")
             if len(names) != depth:
-                raise ArchError(f"malformed architecture string {text!r}: stage {s + 1} has {len(names)} layers instead of {depth}; {hint}")
+                raise ArchError(
+                    f"malformed architecture string {text!r}: "
+                    f"stage {s + 1} has {len(names)} layers instead of {depth}; {hint}"
+                )
             for name in names:
                 if name not in layout.ops:
                     raise ArchError(f"unknown op {name!r} in {text!r}; this space's ops are {', '.join(layout.ops)}")
@@ -143,7 +157,9 @@ def check_mask(mask: np.ndarray, layout: Layout = Layout()) -> np.ndarray:
         raise ArchError(f"a mask of this space must have shape {shape} (layers x ops), got {mask.shape}")
     empty = [layout.edges[l] for l in range(shape[0]) if not mask[l].any()]
     if empty:
-        raise ArchError(f"mask leaves layer(s) {', '.join(empty)} with no op; every layer needs at least one allowed op")
+        raise ArchError(
+            f"mask leaves layer(s) {', '.join(empty)} with no op; every layer needs at least one allowed op"
+        )
     if np.any(mask & ~full_mask(layout)):
         raise ArchError(f"mask allows '{SKIP}' on the first layer of a stage, which changes width or stride")
     return mask
@@ -175,7 +191,10 @@ def mask_from_lists(lists: list[list[str]], layout: Layout = Layout()) -> np.nda
     for l, names in enumerate(lists):
         for name in names:
             if name not in layout.ops:
-                raise ArchError(f"unknown op {name!r} in mask of layer {layout.edges[l]}; this space's ops are {', '.join(layout.ops)}")
+                raise ArchError(
+                    f"unknown op {name!r} in mask of layer {layout.edges[l]}; "
+                    f"this space's ops are {', '.join(layout.ops)}"
+                )
             mask[l, layout.ops.index(name)] = True
     return check_mask(mask, layout)
 
@@ -188,8 +207,10 @@ def nonlinear_count(arch: Arch) -> int:
 def _block_and_skip(mask: np.ndarray, layout: Layout) -> list[tuple[int, int]]:
     """Per layer: (allowed MBConv blocks, 1 if `skip` is allowed else 0)."""
     skip = layout.ops.index(SKIP) if SKIP in layout.ops else None
-    return [(int(row.sum()) - (1 if skip is not None and row[skip] else 0), int(skip is not None and bool(row[skip])))
-            for row in mask]
+    return [
+        (int(row.sum()) - (1 if skip is not None and row[skip] else 0), int(skip is not None and bool(row[skip])))
+        for row in mask
+    ]
 
 
 def _suffix_counts(mask: np.ndarray, layout: Layout) -> list[list[int]]:
@@ -217,6 +238,7 @@ def count_by_nonlinear(mask: np.ndarray, layout: Layout = Layout()) -> list[int]
 def sample_by_nonlinear(mask: np.ndarray, counts, generator, layout: Layout = Layout()) -> Arch:
     """A uniform draw among the architectures of `mask` whose nonlinear count is in `counts`."""
     import torch
+
     suffix = _suffix_counts(mask, layout)
     weights = [(c, suffix[0][c]) for c in sorted(counts) if c < len(suffix[0]) and suffix[0][c]]
     if not weights:
@@ -226,7 +248,7 @@ def sample_by_nonlinear(mask: np.ndarray, counts, generator, layout: Layout = La
         return min(total - 1, int(torch.rand(1, generator=generator, dtype=torch.float64).item() * total))
 
     u = below(sum(w for _, w in weights))
-    for remaining, w in weights:
+    for remaining, w in weights:  # noqa: B007  (the count drawn is the one the loop stops at)
         if u < w:
             break
         u -= w

@@ -19,9 +19,13 @@ from naslid.spaces.masked import MaskedSupernet, edge_choices
 from naslid.spaces.proxyless.encoding import SKIP, Arch, Layout, conv_out, macs, parse_op
 
 
-def conv_bn(c_in: int, c_out: int, kernel: int, stride: int, groups: int, affine: bool, track: bool, act: bool) -> list[nn.Module]:
-    layers = [nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, groups=groups, bias=False),
-              nn.BatchNorm2d(c_out, affine=affine, track_running_stats=track)]
+def conv_bn(
+    c_in: int, c_out: int, kernel: int, stride: int, groups: int, affine: bool, track: bool, act: bool
+) -> list[nn.Module]:
+    layers = [
+        nn.Conv2d(c_in, c_out, kernel, stride, kernel // 2, groups=groups, bias=False),
+        nn.BatchNorm2d(c_out, affine=affine, track_running_stats=track),
+    ]
     return layers + [nn.ReLU6(inplace=True)] if act else layers
 
 
@@ -31,8 +35,11 @@ class MBConv(nn.Sequential):
     def __init__(self, c_in: int, c_out: int, kernel: int, expansion: int, stride: int, affine: bool, track: bool):
         mid = c_in * expansion
         expand = conv_bn(c_in, mid, 1, 1, 1, affine, track, act=True) if expansion != 1 else []
-        super().__init__(*expand, *conv_bn(mid, mid, kernel, stride, mid, affine, track, act=True),
-                         *conv_bn(mid, c_out, 1, 1, 1, affine, track, act=False))
+        super().__init__(
+            *expand,
+            *conv_bn(mid, mid, kernel, stride, mid, affine, track, act=True),
+            *conv_bn(mid, c_out, 1, 1, 1, affine, track, act=False),
+        )
 
 
 class MixedLayer(nn.Module):
@@ -40,8 +47,9 @@ class MixedLayer(nn.Module):
 
     def __init__(self, c_in: int, c_out: int, stride: int, ops: list[str], shortcut: bool, affine: bool, track: bool):
         super().__init__()
-        self.blocks = nn.ModuleDict({name: MBConv(c_in, c_out, *parse_op(name), stride, affine, track)
-                                     for name in ops if name != SKIP})
+        self.blocks = nn.ModuleDict(
+            {name: MBConv(c_in, c_out, *parse_op(name), stride, affine, track) for name in ops if name != SKIP}
+        )
         self.shortcut = shortcut
 
     def forward(self, x: torch.Tensor, names: list[str]) -> torch.Tensor:
@@ -60,8 +68,10 @@ class MobileNetwork(nn.Module):
         super().__init__()
         self.layout = layout
         L = layout
-        self.stem = nn.Sequential(*conv_bn(3, L.stem_width, 3, L.stem_stride, 1, True, True, act=True),
-                                  MBConv(L.stem_width, L.first_width, 3, 1, 1, True, True))
+        self.stem = nn.Sequential(
+            *conv_bn(3, L.stem_width, 3, L.stem_stride, 1, True, True, act=True),
+            MBConv(L.stem_width, L.first_width, 3, 1, 1, True, True),
+        )
         layers, c_in = [], L.first_width
         for (_, position, width, stride), ops in zip(L.layers, layer_ops):
             layers.append(MixedLayer(c_in, width, stride, ops, shortcut=position > 0, affine=affine, track=track))
@@ -83,9 +93,12 @@ class ProxylessSupernet(MaskedSupernet, MobileNetwork):
 
     EDGE_PARAMETERS = r"^layers\.{edge}\.blocks\."
 
-    def __init__(self, space, num_classes: int, mask=None, affine: bool = False, track_running_stats: bool = True,
-                 nonlinear=None):
-        MobileNetwork.__init__(self, space.layout, num_classes, [list(space.OPS)] * len(space.EDGES), affine, track_running_stats)
+    def __init__(
+        self, space, num_classes: int, mask=None, affine: bool = False, track_running_stats: bool = True, nonlinear=None
+    ):
+        MobileNetwork.__init__(
+            self, space.layout, num_classes, [list(space.OPS)] * len(space.EDGES), affine, track_running_stats
+        )
         self.init_mask(space, mask, nonlinear)
 
 
@@ -113,7 +126,9 @@ class LatencyTable:
     def __init__(self, layout: Layout, num_classes: int, image_size: int, repeats: int = 20):
         self.layout, self.num_classes, self.image_size = layout, num_classes, image_size
         network = ProxylessStandalone(Arch(tuple(0 for _ in layout.layers), layout), num_classes).eval()
-        self.fixed_params = sum(p.numel() for m in (network.stem, network.head, network.classifier) for p in m.parameters())
+        self.fixed_params = sum(
+            p.numel() for m in (network.stem, network.head, network.classifier) for p in m.parameters()
+        )
         image = torch.zeros(1, 3, image_size, image_size)
         self.fixed_ms = _median_ms(lambda: network.stem(image), repeats)
         self.entries: dict[tuple[int, int], tuple[int, float]] = {}  # (layer, op) -> (parameters, ms)
@@ -123,27 +138,38 @@ class LatencyTable:
             for o, name in enumerate(layout.ops):
                 if name != SKIP:
                     block = MBConv(c_in, width, *parse_op(name), stride, True, True).eval()
-                    self.entries[(l, o)] = (sum(p.numel() for p in block.parameters()), _median_ms(lambda: block(features), repeats))
+                    self.entries[(l, o)] = (
+                        sum(p.numel() for p in block.parameters()),
+                        _median_ms(lambda block=block, features=features: block(features), repeats),
+                    )
             size, c_in = conv_out(size, stride), width
         features = torch.zeros(1, c_in, size, size)
         self.fixed_ms += _median_ms(lambda: network.classifier(network.head(features).mean(dim=(2, 3))), repeats)
 
     def __call__(self, arch: Arch) -> dict:
         used = [self.entries[(l, o)] for l, o in enumerate(arch.ops) if self.layout.ops[o] != SKIP]
-        return {"flops_m": macs(arch, self.image_size, self.num_classes) / 1e6,
-                "params_mb": (self.fixed_params + sum(p for p, _ in used)) / 1e6,
-                "latency_ms": round(self.fixed_ms + sum(t for _, t in used), 4)}
+        return {
+            "flops_m": macs(arch, self.image_size, self.num_classes) / 1e6,
+            "params_mb": (self.fixed_params + sum(p for p, _ in used)) / 1e6,
+            "latency_ms": round(self.fixed_ms + sum(t for _, t in used), 4),
+        }
 
     def describe(self) -> dict:
-        return {"flops": "multiply-adds of convolutions and the classifier, closed form, millions",
-                "latency": f"sum of per-block latencies measured at batch 1 on {torch.get_num_threads()} CPU thread(s), ms",
-                "image_size": self.image_size, "fixed_ms": round(self.fixed_ms, 4),
-                "blocks_ms": {f"{self.layout.edges[l]}/{self.layout.ops[o]}": round(t, 4) for (l, o), (_, t) in self.entries.items()}}
+        return {
+            "flops": "multiply-adds of convolutions and the classifier, closed form, millions",
+            "latency": f"sum of per-block latencies measured at batch 1 on {torch.get_num_threads()} CPU thread(s), ms",
+            "image_size": self.image_size,
+            "fixed_ms": round(self.fixed_ms, 4),
+            "blocks_ms": {
+                f"{self.layout.edges[l]}/{self.layout.ops[o]}": round(t, 4) for (l, o), (_, t) in self.entries.items()
+            },
+        }
 
 
 @torch.no_grad()
 def _median_ms(run, repeats: int) -> float:
     import time
+
     for _ in range(3):
         run()
     times = []
