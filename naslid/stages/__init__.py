@@ -28,9 +28,9 @@ from typing import Any
 # Pipeline order: the order of `naslid --help`.
 NAMES = (
     "pretrain",
-    "finetune",
     "profile",
     "split",
+    "finetune",
     "evolve",
     "query",
     "rank",
