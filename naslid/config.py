@@ -113,7 +113,7 @@ DEFAULTS: dict = {
     },
     "rank": {  # ranking correlation (paper Table 2)
         "percent": None,  # the best percent of the benchmark by ground truth; null: 1 for the whole
-        # space (GM-NAS's protocol, about 156 architectures), every row of a sampled table
+        # space (GM-NAS's protocol, the top 1 %: 157 architectures), every row of a sampled table
         "top_k": [50, 100, 150],
     },
     "workflow": {  # the Snakemake workflow (workflow/Snakefile); the stages ignore this section

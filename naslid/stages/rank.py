@@ -1,13 +1,13 @@
 """Ranking correlation between the supernet's estimates and the ground truth: `naslid rank` (Table 2).
 
-    naslid rank --config config/config.yaml --supernets results/.../finetune/*.pt --out rank.json
+    naslid rank --config config/config.yaml --supernets results/.../final/*.pt --out rank.json
 
 The architectures are GM-NAS's protocol: the best `rank.percent` % of the benchmark by its ground
-truth (test accuracy on the configured dataset). For the whole NB201 space that is the top 1%,
-about 156 architectures with CIFAR-10 test accuracy 93.78-94.37; for a sampled table (the proxy
-benchmark) every row. Each is estimated by the sub-supernet that holds it (routing). For each k in
-`rank.top_k`, Kendall's tau and Spearman's rho (scipy) are computed over the k best of them by
-ground truth. The criterion, seed and config name are recorded with every number.
+truth (test accuracy on the configured dataset). For the whole NB201 space that is the top 1 %
+rounded up, 157 architectures (GM-NAS says about 156) with CIFAR-10 test accuracy 93.78-94.37;
+for a sampled table (the proxy benchmark) every row. Each is estimated by the sub-supernet that
+holds it (routing). For each k in `rank.top_k`, Kendall's tau and Spearman's rho (scipy) are
+computed over the k best of them by ground truth. The criterion, seed and config name are recorded with every number.
 """
 
 from __future__ import annotations
