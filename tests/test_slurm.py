@@ -169,6 +169,31 @@ def test_the_cluster_profile_plans_a_paper_experiment_with_gpu_jobs_where_they_b
     assert "--nv" in settings["apptainer-args"] and settings["rerun-incomplete"] is True and settings["retries"] >= 1
 
 
+def test_a_job_that_asks_for_a_gpu_goes_to_the_gpu_partition_whatever_its_rule(tmp_path):
+    """The partition follows each job's `gpu` resource (no list of rule names to keep): the default
+    with one profiling job per sub-supernet and a GPU for profiling puts exactly those jobs on the GPU
+    partition (the profile's old list lacked profile_sub_supernet, which landed on the CPU one)."""
+    for name in ("workflow", "config", "naslid"):
+        shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("*.parts", "__pycache__"))
+    profile_on_gpu = {"threads": 1, "mem_mb": 2000, "runtime": 30, "gpu": 1}
+    overlay = {"workflow": {"profile_jobs": "sub-supernet", "resources": {"profile": profile_on_gpu}}}
+    (tmp_path / "gpu.yaml").write_text(yaml.safe_dump(overlay))
+    out = run_snakemake(
+        tmp_path,
+        *("--profile", "workflow/profiles/slurm", "--configfile", "config/config.yaml", "gpu.yaml", "-n"),
+        *("--sdm", "env-modules"),
+        env={"NASLID_SLURM_GPU_PARTITION": "a100", "NASLID_SLURM_PARTITION": "short"},
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    jobs = _dry_run_jobs(out.stdout + out.stderr)
+    assert "profile" not in jobs and len(jobs["profile_sub_supernet"]) > 0
+    for job in jobs["profile_sub_supernet"]:
+        assert (job["slurm_partition"], job["gpu"], job["cpus_per_gpu"]) == ("a100", "1", "4"), job
+    for rule in ("pretrain", "split", "finetune", "rank", "evolve", "tables"):
+        for job in jobs[rule]:
+            assert job["slurm_partition"] == "short" and job["gpu"] == "0" and "cpus_per_gpu" not in job, (rule, job)
+
+
 @pytest.mark.slow(reason="plans the paper experiments' DAGs on the SLURM profile")
 def test_the_cluster_profile_plans_the_proxylessnas_paper_experiment(tmp_path):
     """config/paper/proxyless-imagenet.yaml: 21 layers, 2 rounds (4 sub-supernets), and each search's

@@ -255,6 +255,19 @@ def test_after_a_complete_run_nothing_is_planned(run_dir):
     assert planned(run_dir) == {}
 
 
+def test_no_job_input_is_an_absolute_path_inside_the_working_directory(tmp_path):
+    """Snakemake records a job's inputs by name: an absolute path (the shipped ground-truth tables
+    did enter so) would make a finished run copied into another clone plan its jobs again. The
+    embedded default reads both shipped tables (the proxy table and the NB201 reference); the copy's
+    own package is imported, as a clone's is."""
+    root = workflow_copy(tmp_path, TINY)
+    out = run_snakemake(root, "--configfile", "config/config.yaml", "--filegraph", env={"PYTHONPATH": str(root)})
+    assert out.returncode == 0, out.stderr[-3000:]
+    inputs = set(re.findall(r'<font face="monospace">([^<]+)</font>', out.stdout))
+    assert {"naslid/data/proxy_benchmark.csv", "naslid/data/nb201_accuracy.csv.gz"} <= inputs, sorted(inputs)[:20]
+    assert not [p for p in inputs if p.startswith("/")], sorted(p for p in inputs if p.startswith("/"))[:5]
+
+
 def test_editing_a_module_a_stage_imports_indirectly_reruns_it(run_dir):
     """Code inputs are each stage's import closure: pretraining reruns when the NB201 encoding it
     builds its cell from changes (on 800bbd4 pretrain.smk listed only train.py and supernet.py)."""

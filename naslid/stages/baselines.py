@@ -31,7 +31,7 @@ from torch import nn
 
 from naslid.io import atomic_write_json
 from naslid.spaces.complexity import flops_m, params_mb
-from naslid.spaces.nb201.ground_truth import Benchmark, ground_truth_column, open_benchmark, protocol_archs
+from naslid.spaces import ground_truth_of
 from naslid.stages import Arg, Stage
 
 STAGE = Stage(
@@ -85,7 +85,7 @@ def estimates(config: dict, archs: list, images: torch.Tensor, num_classes: int)
     return values
 
 
-def ceiling(config: dict, benchmark: Benchmark, archs: list) -> dict:
+def ceiling(config: dict, benchmark, archs: list) -> dict:
     """Two trainings of the ground truth over `archs` (`versus`, `estimate`), or why there are none.
 
     The proxy table has two training seeds per architecture (`test_acc_s0`, `test_acc_s1`); NB201's
@@ -93,7 +93,7 @@ def ceiling(config: dict, benchmark: Benchmark, archs: list) -> dict:
     two separate trainings (NB201's `cifar10-valid` on half the training set, `cifar10` on all of
     it), which is the nearest it has for CIFAR-10, and nothing for CIFAR-100 or ImageNet16-120.
     """
-    column = ground_truth_column(config)
+    column = ground_truth_of(config).ground_truth_column(config)
     split = column.rsplit("_", 1)[1]
     table = pd.read_csv(benchmark.path) if benchmark.kind == "csv" else None
     seeds = [f"{split}_acc_s0", f"{split}_acc_s1"]
@@ -131,9 +131,10 @@ def baselines(config: dict, out: Path) -> dict:
     from naslid.runtime.device import seed_everything
 
     seed_everything(config)
-    benchmark = open_benchmark(config)
-    column = ground_truth_column(config)
-    archs = protocol_archs(benchmark, column, config["rank"]["percent"])
+    ground_truth = ground_truth_of(config)
+    benchmark = ground_truth.open_benchmark(config)
+    column = ground_truth.ground_truth_column(config)
+    archs = ground_truth.protocol_archs(benchmark, column, config["rank"]["percent"])
     dataset = load_dataset(config["data"])
     images = dataset.normalise(dataset.train.images[:BATCH])
     values = estimates(config, [a for a, _ in archs], images, dataset.num_classes)

@@ -41,7 +41,7 @@ from naslid.runtime.sgd import accuracy, sgd_epoch, warmup_cosine
 from naslid.spaces.complexity import flops_m, params_mb
 from naslid.spaces.nb201 import NB201Space
 from naslid.spaces.nb201.encoding import NUM_ARCHS, OPS, Arch, all_archs
-from naslid.spaces.nb201.ground_truth import column_prefix
+from naslid.spaces import ground_truth_of
 from naslid.stages import Arg, Stage
 
 # Always in the sample, so a proxy table says where NB201's winners stand: index 6111, NB201's best on
@@ -225,7 +225,7 @@ def _assemble(
     config: dict, dataset: Dataset, archs: list[Arch], seeds: list[int], parts: Path
 ) -> tuple[pd.DataFrame, float]:
     """The table from the finished parts, and the training seconds they add up to."""
-    b, prefix = config["build_benchmark"], column_prefix(dataset.name)
+    b, prefix = config["build_benchmark"], ground_truth_of(config).column_prefix(dataset.name)
     rows, train_seconds = [], 0.0
     for arch in archs:
         results = [load_json(_part(parts, arch.index, s), "training result") for s in seeds]

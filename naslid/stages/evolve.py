@@ -55,7 +55,7 @@ def search(config: dict, checkpoints: list[Path], out: Path, estimates: Path | N
     """
     from naslid.method.evaluate import load_evaluator
     from naslid.runtime.device import seed_everything
-    from naslid.spaces import get_space
+    from naslid.spaces import get_space, ground_truth_of
 
     seed_everything(config)
     space = get_space(config)
@@ -65,9 +65,7 @@ def search(config: dict, checkpoints: list[Path], out: Path, estimates: Path | N
     resume = Path(str(out) + ".resume")
     candidates = None
     if config["evolve"]["within_benchmark"]:
-        from naslid.spaces.nb201.ground_truth import open_benchmark
-
-        candidates = open_benchmark(config).archs()
+        candidates = ground_truth_of(config).open_benchmark(config).archs()
     result = evolve(
         evaluator, config["evolve"], config["seed"], space, resume, candidates=candidates, identity=evaluator.identity
     )

@@ -18,7 +18,7 @@ from pathlib import Path
 from naslid.errors import BenchmarkError, NaslidError
 from naslid.io import atomic_write_json, load_json
 from naslid.spaces.nb201.encoding import Arch
-from naslid.spaces.nb201.ground_truth import ground_truth_column, lookup, open_benchmark, open_reference, optimum
+from naslid.spaces import ground_truth_of
 from naslid.stages import Arg, Stage
 
 STAGE = Stage(
@@ -47,23 +47,26 @@ def run(config: dict, inputs, outputs) -> dict:
 
 def describe(config: dict, arch: Arch) -> dict:
     """Everything the configured benchmarks know of one architecture (for `--arch`)."""
-    benchmark, reference = open_benchmark(config), open_reference(config)
-    answer = {"arch": arch.to_str(), "index": arch.index, "benchmark": str(benchmark.path), **lookup(benchmark, arch)}
+    truth = ground_truth_of(config)
+    benchmark, reference = truth.open_benchmark(config), truth.open_reference(config)
+    answer = {"arch": arch.to_str(), "index": arch.index, "benchmark": str(benchmark.path)}
+    answer |= truth.lookup(benchmark, arch)
     if not answer["in_benchmark"]:
         raise BenchmarkError(
             f"architecture {arch} (index {arch.index}) is not in the benchmark {benchmark.path}, "
             f"which holds {len(benchmark)} sampled architectures"
         )
     if reference is not None:
-        answer["reference"] = {"table": str(reference.path), **lookup(reference, arch)}
+        answer["reference"] = {"table": str(reference.path), **truth.lookup(reference, arch)}
     return answer
 
 
 def query(config: dict, evolve_path: Path, out: Path) -> dict:
     """The stage: the search's best architectures and the benchmarks' optima, looked up."""
     result = load_json(evolve_path, "evolution result")
-    benchmark, reference = open_benchmark(config), open_reference(config)
-    column = ground_truth_column(config)
+    truth = ground_truth_of(config)
+    benchmark, reference = truth.open_benchmark(config), truth.open_reference(config)
+    column = truth.ground_truth_column(config)
     rows = [
         {
             "role": f"searched #{rank}",
@@ -75,21 +78,21 @@ def query(config: dict, evolve_path: Path, out: Path) -> dict:
         }
         for rank, entry in enumerate(result["best"], start=1)
     ]
-    best = optimum(benchmark, column)
+    best = truth.optimum(benchmark, column)
     if best is not None:
         rows.append({"role": f"benchmark optimum ({column})", "arch": best.to_str(), "index": best.index})
     if reference is not None:
         for ref_column in ("cifar10_test", "cifar100_test", "imagenet16_test"):
-            ref_best = optimum(reference, ref_column)
+            ref_best = truth.optimum(reference, ref_column)
             if ref_best is not None:
                 rows.append(
                     {"role": f"reference optimum ({ref_column})", "arch": ref_best.to_str(), "index": ref_best.index}
                 )
     for row in rows:
         arch = Arch.from_str(row["arch"])
-        row["benchmark"] = lookup(benchmark, arch)
+        row["benchmark"] = truth.lookup(benchmark, arch)
         if reference is not None:
-            row["reference"] = lookup(reference, arch)
+            row["reference"] = truth.lookup(reference, arch)
     answer = {
         "kind": "query",
         "name": config["name"],

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from naslid.io import atomic_write_json
 from naslid.method.stats import correlations
-from naslid.spaces.nb201.ground_truth import ground_truth_column, open_benchmark, protocol_archs
+from naslid.spaces import ground_truth_of
 from naslid.stages import Arg, Stage
 
 STAGE = Stage(
@@ -41,9 +41,10 @@ def rank(config: dict, checkpoints: list[Path], out: Path) -> dict:
     from naslid.runtime.device import seed_everything
 
     seed_everything(config)
-    benchmark = open_benchmark(config)
-    column = ground_truth_column(config)
-    archs = protocol_archs(benchmark, column, config["rank"]["percent"])
+    ground_truth = ground_truth_of(config)
+    benchmark = ground_truth.open_benchmark(config)
+    column = ground_truth.ground_truth_column(config)
+    archs = ground_truth.protocol_archs(benchmark, column, config["rank"]["percent"])
     evaluator = load_evaluator(config, checkpoints)
     estimates = [evaluator(a) for a, _ in tqdm(archs, desc="estimating", disable=None)]
     truth = [t for _, t in archs]

@@ -15,8 +15,7 @@ rule baselines:
         f"{RESULTS}/times/s{{seed}}/baselines.tsv"
     threads: resources("light")["threads"]
     resources:
-        mem_mb=resources("light")["mem_mb"],
-        runtime=resources("light")["runtime"],
+        **job_resources("light"),
     params:
         config_file=MERGED_CONFIG,
         config=settings("baselines"),

@@ -1,6 +1,7 @@
 # Config validation, paths and input functions shared by every rule.
 import itertools
 import json
+import os
 from pathlib import Path
 
 import yaml
@@ -12,7 +13,6 @@ from snakemake.utils import validate
 from naslid import stages as naslid_stages
 from naslid.code import closure
 from naslid.config import load_config
-from naslid.spaces.nb201.ground_truth import shipped_or_path
 from naslid.method.criteria import (
     CRITERIA as NASLID_CRITERIA,
     split_shape,
@@ -51,17 +51,33 @@ SPACE = get_space(NASLID)
 EDGES = range(len(SPACE.EDGES))  # candidate positions: NB201 edges, ProxylessNAS layers
 TABLES, FIGURES = table_outputs(NASLID)
 BENCHMARK = NASLID["benchmark"]["kind"] != "none"
+
+
+def in_working_directory(path):
+    """A path inside the working directory, relative to it: Snakemake records a job's inputs by name,
+    so an absolute path would make a finished run copied or moved elsewhere plan its jobs again.
+    """
+    path = Path(path).absolute()
+    return (
+        str(path.relative_to(Path.cwd()))
+        if path.is_relative_to(Path.cwd())
+        else str(path)
+    )
+
+
 # The data a stage reads, as inputs: an edited dataset or ground-truth file reruns what read it.
-DATA_FILES = [str(p) for p in dataset_files(NASLID["data"])]
+DATA_FILES = [in_working_directory(p) for p in dataset_files(NASLID["data"])]
 FINAL_DATA_FILES = [
-    str(p) for p in dataset_files(final_data(NASLID))
+    in_working_directory(p) for p in dataset_files(final_data(NASLID))
 ]  # train-final's (final.*)
 
 
 def table_files(path):
-    """A ground-truth table's files (a NATS-Bench folder: every file in it)."""
-    path = shipped_or_path(path)
-    return sorted(map(str, path.rglob("*"))) if path.is_dir() else [str(path)]
+    """A ground-truth table's files (a NATS-Bench folder: every file in it), found through the
+    space's ground truth (the shipped tables live in the package)."""
+    path = SPACE.ground_truth.shipped_or_path(path)
+    files = sorted(path.rglob("*")) if path.is_dir() else [path]
+    return [in_working_directory(p) for p in files]
 
 
 BENCHMARK_FILES = table_files(NASLID["benchmark"]["path"]) if BENCHMARK else []
@@ -132,6 +148,34 @@ def settings(stage):
 
 def resources(group):
     return NASLID["workflow"]["resources"][group]
+
+
+def job_resources(group):
+    """A stage's resources (workflow.resources[group]), with the SLURM partition and cores per GPU
+    that follow from its GPU count, so no list of rule names is kept anywhere. A job that
+    asks for a GPU goes to $NASLID_SLURM_GPU_PARTITION (default gpu) with $NASLID_SLURM_CPUS_PER_GPU
+    cores per GPU (default 4), the others to $NASLID_SLURM_PARTITION (default cpu). The variables
+    are the SLURM profile's (workflow/profiles/slurm/config.yaml); other executors ignore both keys.
+    """
+    wanted = resources(group)
+    on_gpu = wanted["gpu"] > 0
+    partition = (
+        os.environ.get("NASLID_SLURM_GPU_PARTITION", "gpu")
+        if on_gpu
+        else os.environ.get("NASLID_SLURM_PARTITION", "cpu")
+    )
+    per_gpu = (
+        {"cpus_per_gpu": int(os.environ.get("NASLID_SLURM_CPUS_PER_GPU", "4"))}
+        if on_gpu
+        else {}
+    )
+    return {
+        "mem_mb": wanted["mem_mb"],
+        "runtime": wanted["runtime"],
+        "gpu": wanted["gpu"],
+        "slurm_partition": partition,
+        **per_gpu,
+    }
 
 
 def code(stage):

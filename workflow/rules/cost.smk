@@ -14,9 +14,7 @@ rule cost:
         f"{RESULTS}/times/cost.tsv"
     threads: resources("profile")["threads"]
     resources:
-        mem_mb=resources("profile")["mem_mb"],
-        runtime=resources("profile")["runtime"],
-        gpu=resources("profile")["gpu"],
+        **job_resources("profile"),
     params:
         config_file=MERGED_CONFIG,
         config=settings("cost"),

@@ -18,9 +18,7 @@ rule evolve:
         f"{EXPERIMENT}/times/evolve.tsv"
     threads: resources("search")["threads"]
     resources:
-        mem_mb=resources("search")["mem_mb"],
-        runtime=resources("search")["runtime"],
-        gpu=resources("search")["gpu"],
+        **job_resources("search"),
     params:
         config_file=MERGED_CONFIG,
         config=settings("evolve"),

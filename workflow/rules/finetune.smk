@@ -1,33 +1,6 @@
 # Fine-tune the sub-supernets, each inheriting its parent's weights; parallel jobs.
 
 
-# Between rounds: the child a later round splits (inherited weights, epochs_between_rounds more).
-rule finetune_between:
-    input:
-        code("finetune"),
-        DATA_FILES,
-        unpack(parent_inputs),
-    output:
-        supernet=temp(f"{EXPERIMENT}/supernets/{{node}}.pt"),
-        metrics=f"{EXPERIMENT}/supernets/{{node}}.json",
-    log:
-        f"{EXPERIMENT}/logs/finetune/{{node}}.log",
-    benchmark:
-        f"{EXPERIMENT}/times/finetune/{{node}}.tsv"
-    threads: resources("train")["threads"]
-    resources:
-        mem_mb=resources("train")["mem_mb"],
-        runtime=resources("train")["runtime"],
-        gpu=resources("train")["gpu"],
-    params:
-        config_file=MERGED_CONFIG,
-        config=settings("finetune"),
-        child=lambda w: w.node[-1],
-        epochs=NASLID["split"]["epochs_between_rounds"],
-    shell:
-        naslid("finetune") + FINETUNE
-
-
 # The final sub-supernets, fine-tuned for finetune.epochs: the ones the search evaluates.
 rule finetune:
     input:
@@ -43,9 +16,7 @@ rule finetune:
         f"{EXPERIMENT}/times/finetune/{{node}}.tsv"
     threads: resources("train")["threads"]
     resources:
-        mem_mb=resources("train")["mem_mb"],
-        runtime=resources("train")["runtime"],
-        gpu=resources("train")["gpu"],
+        **job_resources("train"),
     params:
         config_file=MERGED_CONFIG,
         config=settings("finetune"),
@@ -53,6 +24,16 @@ rule finetune:
         epochs=NASLID["finetune"]["epochs"],
     shell:
         naslid("finetune") + FINETUNE
+
+
+# Between rounds: the child a later round splits (inherited weights, epochs_between_rounds more),
+# kept only until its own children are trained.
+use rule finetune as finetune_between with:
+    output:
+        supernet=temp(f"{EXPERIMENT}/supernets/{{node}}.pt"),
+        metrics=f"{EXPERIMENT}/supernets/{{node}}.json",
+    params:
+        epochs=NASLID["split"]["epochs_between_rounds"],
 
 
 # The one-shot baseline (criterion none): the supernet trained on for the same total budget.
@@ -70,9 +51,7 @@ rule finetune_none:
         f"{RESULTS}/none/s{{seed}}/times/finetune/r.tsv"
     threads: resources("train")["threads"]
     resources:
-        mem_mb=resources("train")["mem_mb"],
-        runtime=resources("train")["runtime"],
-        gpu=resources("train")["gpu"],
+        **job_resources("train"),
     params:
         config_file=MERGED_CONFIG,
         config=settings("finetune"),

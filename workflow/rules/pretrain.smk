@@ -15,9 +15,7 @@ rule pretrain:
         f"{PRETRAINED}/times/s{{seed}}/pretrain.tsv"
     threads: resources("train")["threads"]
     resources:
-        mem_mb=resources("train")["mem_mb"],
-        runtime=resources("train")["runtime"],
-        gpu=resources("train")["gpu"],
+        **job_resources("train"),
     params:
         config_file=PRETRAIN_CONFIG,
         config=settings("pretrain"),

@@ -14,40 +14,25 @@ rule profile:
         f"{EXPERIMENT}/logs/profile/{{node}}/edge{{edge}}.log",
     benchmark:
         f"{EXPERIMENT}/times/profile/{{node}}/edge{{edge}}.tsv"
-    group:
-        "profile"
     threads: resources("profile")["threads"]
     resources:
-        mem_mb=resources("profile")["mem_mb"],
-        runtime=resources("profile")["runtime"],
-        gpu=resources("profile")["gpu"],
+        **job_resources("profile"),
     params:
         config_file=MERGED_CONFIG,
         config=settings("profile"),
+        edges=lambda w: f"--edge {w.edge}",
     shell:
         naslid("profile")
-        + " --set threads={threads} --supernet {input.supernet} --edge {wildcards.edge} --out {output} 2> {log}"
+        + " --set threads={threads} --supernet {input.supernet} {params.edges} --out {output} 2> {log}"
 
 
-rule profile_sub_supernet:
-    input:
-        code("profile"),
-        DATA_FILES,
-        supernet=lambda w: checkpoint_of(w.node, w.criterion).format(**w),
+# Every candidate edge of a sub-supernet in one job (workflow.profile_jobs: sub-supernet).
+use rule profile as profile_sub_supernet with:
     output:
         f"{EXPERIMENT}/profile/{{node}}/edges.csv",
     log:
         f"{EXPERIMENT}/logs/profile/{{node}}/edges.log",
     benchmark:
         f"{EXPERIMENT}/times/profile/{{node}}/edges.tsv"
-    threads: resources("profile")["threads"]
-    resources:
-        mem_mb=resources("profile")["mem_mb"],
-        runtime=resources("profile")["runtime"],
-        gpu=resources("profile")["gpu"],
     params:
-        config_file=MERGED_CONFIG,
-        config=settings("profile"),
-    shell:
-        naslid("profile")
-        + " --set threads={threads} --supernet {input.supernet} --out {output} 2> {log}"
+        edges="",

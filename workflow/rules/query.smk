@@ -15,8 +15,7 @@ rule query:
         f"{EXPERIMENT}/times/query.tsv"
     threads: resources("light")["threads"]
     resources:
-        mem_mb=resources("light")["mem_mb"],
-        runtime=resources("light")["runtime"],
+        **job_resources("light"),
     params:
         config_file=MERGED_CONFIG,
         config=settings("query"),

@@ -15,9 +15,7 @@ rule rank:
         f"{EXPERIMENT}/times/rank.tsv"
     threads: resources("search")["threads"]
     resources:
-        mem_mb=resources("search")["mem_mb"],
-        runtime=resources("search")["runtime"],
-        gpu=resources("search")["gpu"],
+        **job_resources("search"),
     params:
         config_file=MERGED_CONFIG,
         config=settings("rank"),

@@ -14,8 +14,7 @@ rule split:
         f"{EXPERIMENT}/times/split/{{node}}.tsv"
     threads: resources("light")["threads"]
     resources:
-        mem_mb=resources("light")["mem_mb"],
-        runtime=resources("light")["runtime"],
+        **job_resources("light"),
     params:
         config_file=MERGED_CONFIG,
         config=settings("split"),

@@ -48,8 +48,7 @@ rule tables:
         f"{RESULTS}/times/tables.tsv"
     threads: resources("light")["threads"]
     resources:
-        mem_mb=resources("light")["mem_mb"],
-        runtime=resources("light")["runtime"],
+        **job_resources("light"),
     params:
         config_file=MERGED_CONFIG,
         config=settings("tables"),

@@ -15,9 +15,7 @@ rule train_final:
         f"{EXPERIMENT}/times/train_final.tsv"
     threads: resources("train")["threads"]
     resources:
-        mem_mb=resources("train")["mem_mb"],
-        runtime=resources("train")["runtime"],
-        gpu=resources("train")["gpu"],
+        **job_resources("train"),
     params:
         config_file=MERGED_CONFIG,
         config=settings("train-final"),
