@@ -24,6 +24,15 @@ def test_sample_covers_every_op_count_stratum_and_nb201_optima():
     assert sample_archs(200, seed=0) == sample and sample_archs(200, seed=1) != sample
 
 
+def test_a_limited_proxy_task_is_the_first_images_of_the_whole_one():
+    """`data.limit` draws only the images it keeps: they must be the whole task's first ones, in every
+    split (each split's generator continues from the previous split's)."""
+    whole, limited = proxy.generate(), proxy.generate(50)
+    for name in proxy.SPLIT_SIZES:
+        assert np.array_equal(limited[name][0], whole[name][0][:50])
+        assert np.array_equal(limited[name][1], whole[name][1][:50])
+
+
 def test_proxy_task_is_deterministic_balanced_and_not_colour_separable():
     first, second = proxy.generate(), proxy.generate()
     for name, n in proxy.SPLIT_SIZES.items():

@@ -39,6 +39,23 @@ def _scipy_interval(statistic, *samples):
     return result.confidence_interval.low, result.confidence_interval.high
 
 
+def test_average_ranks_are_scipys_rankdata_with_ties_along_any_axis():
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 6, size=(4, 3, 30)).astype(float)  # many ties
+    assert np.array_equal(stats.average_ranks(x), scipy.stats.rankdata(x, axis=-1))
+    assert np.array_equal(stats.average_ranks([3.0, 1.0, 3.0, 2.0]), [3.5, 1.0, 3.5, 2.0])
+
+
+def test_rank_correlations_of_a_stage_equal_scipys():
+    """What `naslid rank` reports (without importing scipy) against scipy's kendalltau and spearmanr."""
+    rng = np.random.default_rng(6)
+    truth, estimate = rng.integers(0, 40, 60).astype(float), rng.integers(0, 9, 60).astype(float)
+    for row in stats.correlations(truth, estimate, [60, 20]):
+        index = stats.best(truth, row["top_k"])
+        assert row["kendall_tau"] == pytest.approx(scipy.stats.kendalltau(truth[index], estimate[index])[0], abs=1e-12)
+        assert row["spearman_rho"] == pytest.approx(scipy.stats.spearmanr(truth[index], estimate[index])[0], abs=1e-12)
+
+
 def test_vectorised_correlations_equal_scipy_with_ties():
     x = np.array([1, 2, 2, 3, 5, 5, 5, 8, 9, 9.0])
     y = np.array([2, 1, 3, 3, 4, 7, 6, 6, 9, 8.0])

@@ -49,25 +49,38 @@ def classes() -> tuple[str, ...]:
     return tuple(f"{name}/period {low}-{high}" for low, high in PERIOD_BINS for name in names)
 
 
-def generate() -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """{split: (uint8 images (n, 3, 16, 16), int64 labels (n,))}, the same on every call."""
+def generate(limit: int | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{split: (uint8 images (n, 3, 16, 16), int64 labels (n,))}, the same on every call; with `limit`,
+    the first `limit` images of each split (the same images: every random number is still drawn)."""
     rng = np.random.default_rng(SEED)
-    return {name: render(rng, n) for name, n in SPLIT_SIZES.items()}
+    return {name: render(rng, n, limit) for name, n in SPLIT_SIZES.items()}
 
 
-def render(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+def render(rng: np.random.Generator, n: int, keep: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """`n` images from `rng`, of which the first `keep` are drawn (all of them by default). The random
+    numbers of all `n` are drawn first, in one order, so the generator ends in the same state and
+    image i is the same whatever `keep` is; only the drawing, most of the cost, is skipped."""
     labels = rng.integers(0, len(classes()), n)
-    shape, texture = labels % len(SHAPES), labels // len(SHAPES) % len(TEXTURES)
-    low, high = np.array(PERIOD_BINS).T[:, labels // (len(SHAPES) * len(TEXTURES))]
-    yy, xx = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32)
-
     centre = (SIZE - 1) / 2 + rng.uniform(-2, 2, (2, n, 1, 1))
     scale = rng.uniform(0.75, 1.0, (n, 1, 1)) * SIZE / 2
-    x, y = (xx - centre[0]) / scale, (yy - centre[1]) / scale
-    inside = _shape_masks(x, y)[shape, np.arange(n)]
-
     angle = rng.uniform(0, np.pi, (n, 1, 1))
+    low, high = np.array(PERIOD_BINS).T[:, labels // (len(SHAPES) * len(TEXTURES))]
     period = rng.uniform(low, high)[:, None, None]
+    ink = rng.uniform(0.15, 0.55, (n, 1, 1, 1)) + rng.uniform(-0.1, 0.1, (n, 3, 1, 1))
+    gap = rng.uniform(*TEXTURE_CONTRAST, (n, 1, 1, 1))
+    side = np.where(rng.random((n, 1, 1, 1)) < 0.5, -1.0, 1.0)
+    away, tint = rng.uniform(0.3, 0.4, (n, 1, 1, 1)), rng.uniform(-0.1, 0.1, (n, 3, 1, 1))
+    noise = rng.normal(0, NOISE, (n, 3, SIZE, SIZE))
+
+    m = n if keep is None else min(keep, n)
+    labels, centre, noise = labels[:m], centre[:, :m], noise[:m]
+    scale, angle, period, ink, gap, side, away, tint = (
+        a[:m] for a in (scale, angle, period, ink, gap, side, away, tint)
+    )
+    shape, texture = labels % len(SHAPES), labels // len(SHAPES) % len(TEXTURES)
+    yy, xx = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32)
+    x, y = (xx - centre[0]) / scale, (yy - centre[1]) / scale
+    inside = _shape_masks(x, y)[shape, np.arange(m)]
     u = (xx * np.cos(angle) + yy * np.sin(angle)) * 2 * np.pi / period
     v = (-xx * np.sin(angle) + yy * np.cos(angle)) * 2 * np.pi / period
     pattern = np.where(texture[:, None, None] == 0, np.sin(u), np.clip(2 * np.sin(u) * np.sin(v), -1, 1))
@@ -76,15 +89,11 @@ def render(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
     # brightness by at least 0.3, and the background is at least 0.3 away from the fill's mean
     # brightness (darker or lighter at random), so the label is always visible: the task has no
     # irreducible error, and better networks keep getting closer to 100%.
-    ink = rng.uniform(0.15, 0.55, (n, 1, 1, 1)) + rng.uniform(-0.1, 0.1, (n, 3, 1, 1))
-    paper = ink + rng.uniform(*TEXTURE_CONTRAST, (n, 1, 1, 1))
+    paper = ink + gap
     fill_mean = (ink + paper) / 2
-    side = np.where(rng.random((n, 1, 1, 1)) < 0.5, -1.0, 1.0)
-    background = np.clip(fill_mean + side * rng.uniform(0.3, 0.4, (n, 1, 1, 1)), 0.0, 1.0) + rng.uniform(
-        -0.1, 0.1, (n, 3, 1, 1)
-    )
+    background = np.clip(fill_mean + side * away, 0.0, 1.0) + tint
     fill = ink + (paper - ink) * (pattern[:, None] * 0.5 + 0.5)
-    images = np.where(inside[:, None], fill, background) + rng.normal(0, NOISE, (n, 3, SIZE, SIZE))
+    images = np.where(inside[:, None], fill, background) + noise
     return np.clip(images * 255, 0, 255).astype(np.uint8), labels.astype(np.int64)
 
 

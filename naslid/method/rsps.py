@@ -18,7 +18,7 @@ from naslid.data import Dataset, batches
 from naslid.io import atomic_torch_save, atomic_write_json
 from naslid.runtime.device import resolve_device
 from naslid.runtime.resume import ResumeFile, fingerprint
-from naslid.runtime.sgd import sgd_epoch, train_epochs
+from naslid.runtime.sgd import SGD, CosinePerEpoch, sgd_epoch, train_epochs
 from naslid.spaces.checkpoint import supernet_checkpoint
 from naslid.spaces.masked import MaskedSupernet, batch_statistics
 
@@ -44,16 +44,14 @@ def train(
     device = resolve_device(config)
     tcfg = config["train"]
     model.to(device)
-    optimizer = torch.optim.SGD(
+    optimizer = SGD(
         model.parameters(),
         lr=lr,
         momentum=tcfg["momentum"],
         nesterov=tcfg["nesterov"] and tcfg["momentum"] > 0,
         weight_decay=tcfg["weight_decay"],
     )
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
-        optimizer, T_max=max(1, epochs), eta_min=min(tcfg["lr_min"], lr)
-    )
+    scheduler = CosinePerEpoch(optimizer, t_max=max(1, epochs), eta_min=min(tcfg["lr_min"], lr))
     generator = torch.Generator().manual_seed(config["seed"])
     region = [model.space.mask_to_lists(model.mask)] + (
         [sorted(model.nonlinear)] if model.nonlinear is not None else []

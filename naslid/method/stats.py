@@ -34,14 +34,13 @@ import math
 
 import numpy as np
 
-# scipy.stats (1.3 s to import) is imported by the functions that use it: the workflow imports the
-# tables stage, and so this module, at every Snakemake start to plan its targets.
+# scipy.stats (1.5 s to import on 2 cores) is not imported by what the rank jobs run: Kendall's tau-b and
+# Spearman's rho are computed here (tests/test_stats.py checks them against scipy); only Table 3's t
+# interval imports it, in the one function that uses it.
 
 
 def correlations(truth: list[float], estimate: list[float], top_k: list[int]) -> list[dict]:
     """Kendall tau and Spearman rho over the k best by ground truth (every one tied at the cut in), for each k."""
-    import scipy.stats
-
     truth, estimate = np.asarray(truth, dtype=float), np.asarray(estimate, dtype=float)
     rows = []
     for k in top_k:
@@ -61,8 +60,8 @@ def correlations(truth: list[float], estimate: list[float], top_k: list[int]) ->
             {
                 "top_k": k,
                 "n": len(index),
-                "kendall_tau": float(scipy.stats.kendalltau(truth[index], estimate[index])[0]),
-                "spearman_rho": float(scipy.stats.spearmanr(truth[index], estimate[index])[0]),
+                "kendall_tau": float(kendall_tau(truth[index], estimate[index])),
+                "spearman_rho": float(spearman_rho(truth[index], estimate[index])),
             }
         )
     return rows
@@ -95,14 +94,29 @@ def _signs(x: np.ndarray) -> np.ndarray:
 
 def spearman_rho(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Spearman's rho along the last axis: Pearson's r of the average ranks (ties share a rank)."""
-    import scipy.stats
-
-    rx = scipy.stats.rankdata(x, axis=-1)
-    ry = scipy.stats.rankdata(y, axis=-1)
+    rx, ry = average_ranks(x), average_ranks(y)
     rx -= rx.mean(-1, keepdims=True)
     ry -= ry.mean(-1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         return (rx * ry).sum(-1) / np.sqrt((rx * rx).sum(-1) * (ry * ry).sum(-1))
+
+
+def average_ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks 1..n along the last axis, tied values sharing the mean of their ranks (scipy.stats.rankdata's
+    default), vectorised over leading axes: within a run of ties in sorted order, the mean of its
+    first and last position."""
+    x = np.asarray(x, dtype=float)
+    order = np.argsort(x, axis=-1, kind="stable")
+    ordered = np.take_along_axis(x, order, axis=-1)
+    position = np.broadcast_to(np.arange(x.shape[-1]), x.shape)
+    differs = ordered[..., 1:] != ordered[..., :-1]
+    starts = np.concatenate([np.ones(x.shape[:-1] + (1,), bool), differs], axis=-1)
+    ends = np.concatenate([differs, np.ones(x.shape[:-1] + (1,), bool)], axis=-1)
+    first = np.maximum.accumulate(np.where(starts, position, 0), axis=-1)
+    last = np.flip(np.minimum.accumulate(np.flip(np.where(ends, position, x.shape[-1] - 1), -1), axis=-1), -1)
+    ranks = np.empty_like(ordered)
+    np.put_along_axis(ranks, order, (first + last) / 2 + 1, axis=-1)
+    return ranks
 
 
 STATISTICS = {"tau": kendall_tau, "rho": spearman_rho}

@@ -6,7 +6,8 @@
 - `train_epochs`: epochs of a training that resumes after every epoch from its `<out>.resume`
   (model, optimiser, scheduler, generator and the caller's state): a restarted job continues and
   ends bit-identical on CPU to an uninterrupted one, and SIGTERM stops it after the epoch it is in;
-- `warmup_cosine`, the per-step schedule of the stand-alone trainings, and `accuracy`.
+- `SGD`, `CosinePerEpoch` and `WarmupCosine`: the optimiser and the two schedules, written out
+  with torch.optim's arithmetic (see `SGD` for why), and `accuracy`.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def sgd_epoch(
     model: torch.nn.Module,
     data,
     forward: Callable,
-    optimizer: torch.optim.Optimizer,
+    optimizer: SGD,
     *,
     scheduler=None,
     grad_clip: float = 0.0,
@@ -110,13 +111,99 @@ def train_epochs(
     return state
 
 
-def warmup_cosine(optimizer: torch.optim.Optimizer, steps: int, warmup: float) -> torch.optim.lr_scheduler.LambdaLR:
-    """Per-step schedule: linear warm-up over the first `warmup` fraction of `steps`, then cosine to 0."""
-    first = max(1, int(warmup * steps))
-    return torch.optim.lr_scheduler.LambdaLR(
-        optimizer,
-        lambda t: (t + 1) / first if t < first else 0.5 * (1 + math.cos(math.pi * (t - first) / max(1, steps - first))),
-    )
+class SGD:
+    """SGD with momentum, Nesterov momentum and weight decay over one group of parameters: the update
+    of torch.optim.SGD's single-tensor path (the one it takes on CPU), written out.
+
+    Why not torch.optim.SGD: its first use imports torch._dynamo (about 2 s on 2 cores), which every
+    training job of the workflow would pay at its start, only to mark the optimiser as not compiled;
+    naslid compiles nothing. The arithmetic and its order are torch's (no dampening), so the weights
+    are bit-identical to torch.optim.SGD's on CPU (tests/test_sgd.py). A parameter without a
+    gradient (an op the sampled path did not use) is left alone, its momentum too, as in torch."""
+
+    def __init__(self, params, lr: float, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0):
+        self.params = list(params)
+        self.param_groups = [{"lr": lr}]  # torch's name: the schedules set the learning rate here
+        self.momentum, self.nesterov, self.weight_decay = momentum, nesterov, weight_decay
+        self.buffers: list[torch.Tensor | None] = [None] * len(self.params)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for param in self.params:
+            param.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        lr = self.param_groups[0]["lr"]
+        for i, param in enumerate(self.params):
+            if param.grad is None:
+                continue
+            grad = param.grad if self.weight_decay == 0 else param.grad.add(param, alpha=self.weight_decay)
+            if self.momentum != 0:
+                if self.buffers[i] is None:
+                    self.buffers[i] = grad.detach().clone()
+                else:
+                    self.buffers[i].mul_(self.momentum).add_(grad, alpha=1.0)
+                grad = grad.add(self.buffers[i], alpha=self.momentum) if self.nesterov else self.buffers[i]
+            param.add_(grad, alpha=-lr)
+
+    def state_dict(self) -> dict:
+        return {"lr": self.param_groups[0]["lr"], "buffers": list(self.buffers)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.param_groups[0]["lr"] = state["lr"]
+        self.buffers = [b if b is None else b.to(p.device) for b, p in zip(state["buffers"], self.params)]
+
+
+class _Schedule:
+    """A learning-rate schedule over an optimiser's `param_groups[0]["lr"]`, stepped once per epoch or
+    per step by its caller; `state_dict` for the resume file."""
+
+    def __init__(self, optimizer: SGD):
+        self.optimizer, self.base_lr, self.last_epoch = optimizer, optimizer.param_groups[0]["lr"], 0
+
+    def step(self) -> None:
+        self.last_epoch += 1
+        self.optimizer.param_groups[0]["lr"] = self.lr(self.optimizer.param_groups[0]["lr"])
+
+    def state_dict(self) -> dict:
+        return {"last_epoch": self.last_epoch}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.last_epoch = state["last_epoch"]
+
+
+class CosinePerEpoch(_Schedule):
+    """Cosine annealing from the optimiser's learning rate to `eta_min` over `t_max` steps, computed as
+    torch.optim.lr_scheduler.CosineAnnealingLR computes it (each value from the previous one), so the
+    learning rates are the same floats."""
+
+    def __init__(self, optimizer: SGD, t_max: int, eta_min: float):
+        super().__init__(optimizer)
+        self.t_max, self.eta_min = t_max, eta_min
+
+    def lr(self, previous: float) -> float:
+        e, t = self.last_epoch, self.t_max
+        if (e - 1 - t) % (2 * t) == 0:  # past the end: the cosine's restart, as torch
+            return previous + (self.base_lr - self.eta_min) * (1 - math.cos(math.pi / t)) / 2
+        ratio = (1 + math.cos(math.pi * e / t)) / (1 + math.cos(math.pi * (e - 1) / t))
+        return ratio * (previous - self.eta_min) + self.eta_min
+
+
+class WarmupCosine(_Schedule):
+    """Per-step schedule: linear warm-up over the first `warmup` fraction of `steps`, then cosine to 0
+    (the learning rate times a factor of the step, as torch's LambdaLR)."""
+
+    def __init__(self, optimizer: SGD, steps: int, warmup: float):
+        super().__init__(optimizer)
+        self.first, self.steps = max(1, int(warmup * steps)), steps
+        optimizer.param_groups[0]["lr"] = self.lr(None)
+
+    def lr(self, previous) -> float:
+        t, first = self.last_epoch, self.first
+        factor = (
+            (t + 1) / first if t < first else 0.5 * (1 + math.cos(math.pi * (t - first) / max(1, self.steps - first)))
+        )
+        return self.base_lr * factor
 
 
 @torch.no_grad()

@@ -37,7 +37,7 @@ from naslid.errors import ConfigError
 from naslid.io import atomic_write_json, atomic_write_text, load_json
 from naslid.runtime import preempt
 from naslid.runtime.device import deterministic_algorithms
-from naslid.runtime.sgd import accuracy, sgd_epoch, warmup_cosine
+from naslid.runtime.sgd import SGD, accuracy, sgd_epoch, WarmupCosine
 from naslid.spaces.complexity import flops_m, params_mb
 from naslid.spaces.nb201 import NB201Space
 from naslid.spaces.nb201.encoding import NUM_ARCHS, OPS, Arch, all_archs
@@ -114,10 +114,8 @@ def train_standalone(config: dict, dataset: Dataset, arch: Arch, seed: int) -> d
     b = config["build_benchmark"]
     torch.manual_seed(seed)
     model = NB201Space(b["C"], b["N"]).standalone(arch, dataset.num_classes)
-    optimizer = torch.optim.SGD(
-        model.parameters(), lr=b["lr"], momentum=0.9, nesterov=True, weight_decay=b["weight_decay"]
-    )
-    scheduler = warmup_cosine(optimizer, b["epochs"] * math.ceil(len(dataset.train) / b["batch_size"]), b["warmup"])
+    optimizer = SGD(model.parameters(), lr=b["lr"], momentum=0.9, nesterov=True, weight_decay=b["weight_decay"])
+    scheduler = WarmupCosine(optimizer, b["epochs"] * math.ceil(len(dataset.train) / b["batch_size"]), b["warmup"])
     generator = torch.Generator().manual_seed(seed)
     start = time.time()
 

@@ -22,7 +22,7 @@ from naslid.data import batches, load_dataset
 from naslid.errors import NaslidError
 from naslid.io import atomic_torch_save, atomic_write_json, load_json
 from naslid.runtime.resume import ResumeFile, fingerprint
-from naslid.runtime.sgd import accuracy, sgd_epoch, train_epochs, warmup_cosine
+from naslid.runtime.sgd import SGD, accuracy, sgd_epoch, train_epochs, WarmupCosine
 from naslid.spaces.complexity import flops_m, params_mb
 from naslid.stages import Arg, Stage
 
@@ -91,11 +91,9 @@ def train_final(config: dict, arch, out: Path, metrics_path: Path) -> dict:
     model = space.standalone(arch, dataset.num_classes)  # initial weights: config seed
     complexity = {"flops_m": flops_m(model, dataset.train.images.shape[-1]), "params_mb": params_mb(model)}
     model.to(device)
-    optimizer = torch.optim.SGD(
-        model.parameters(), lr=f["lr"], momentum=0.9, nesterov=True, weight_decay=f["weight_decay"]
-    )
+    optimizer = SGD(model.parameters(), lr=f["lr"], momentum=0.9, nesterov=True, weight_decay=f["weight_decay"])
     steps_per_epoch = math.ceil(len(dataset.train) / f["batch_size"])
-    scheduler = warmup_cosine(optimizer, f["epochs"] * steps_per_epoch, f["warmup"])
+    scheduler = WarmupCosine(optimizer, f["epochs"] * steps_per_epoch, f["warmup"])
     generator = torch.Generator().manual_seed(config["seed"])
     resume = ResumeFile(f"{out}.resume", "train-final", fingerprint(config, arch.to_str()))
 
