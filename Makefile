@@ -9,7 +9,7 @@ CONFIG ?= config/config.yaml
 # one worker (--dist loadgroup); the slowest tests are listed at the end of every run.
 PYTEST := $(VENV)/bin/pytest -q -n 2 --dist loadgroup
 
-.PHONY: setup run test test-all lint format clean
+.PHONY: setup run test test-all paper-check lint format clean
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml requirements.lock
@@ -28,6 +28,11 @@ test: setup
 
 test-all: setup
 	$(PYTEST) --durations=15
+
+# The NB201 CIFAR-10 paper config at its full shape on CPU, budgets shrunk (scripts/paper_check.py):
+# every job of its DAG for one seed, on generated CIFAR-10 files; CI runs it after the tests.
+paper-check: setup
+	scripts/paper-check.sh config/paper/nb201-cifar10.yaml
 
 # What `make test` checks first (tests/test_workflow.py runs the same): ruff's lint and format, the
 # package's layers, Snakemake's lint and snakefmt. `make format` applies ruff's formatter.

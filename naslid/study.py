@@ -29,7 +29,16 @@ import pandas as pd
 from naslid.config import load_config
 from naslid.errors import NaslidError
 from naslid.stages import pretrained_folder
-from naslid.stages.tables import _baselines, _experiments, _figure, _holm_marks, _interval, _save, table2, write_table
+from naslid.stages.tables import (
+    read_baselines,
+    read_experiments,
+    new_figure,
+    holm_marks,
+    interval_cell,
+    save_figure,
+    table2,
+    write_table,
+)
 
 CURVE_ARMS = ("curve-25", "curve-50", "curve-100", "curve-200")
 BUDGET_ARMS = ("ft2", "ft10", "ft50", "ft50-scratch", "n2-ft50")
@@ -43,7 +52,7 @@ def _arm(results: Path, arm: str) -> tuple[dict, list[dict], list[str]] | None:
     if not (folder / "config.yaml").is_file():
         return None
     config = load_config(folder / "config.yaml")
-    ranks = _experiments(folder, "rank")
+    ranks = read_experiments(folder, "rank")
     seeds = len(config["workflow"]["seeds"])
     complete = [c for c in config["workflow"]["criteria"] if sum(r["criterion"] == c for r in ranks) == seeds]
     if "none" not in complete:
@@ -66,7 +75,7 @@ def study_table(results: Path) -> tuple[pd.DataFrame, pd.DataFrame] | None:
         if loaded is None:
             continue
         config, ranks, missing = loaded
-        numbers, _ = table2(ranks, config, _baselines(results / f"study-{arm}"))
+        numbers, _ = table2(ranks, config, read_baselines(results / f"study-{arm}"))
         if missing:  # a cut arm says what it left out
             numbers.loc[numbers["kind"] == "criterion", "note"] = f"arm cut: {', '.join(missing)} not run"
         numbers.insert(0, "budget", _budget(config))
@@ -78,18 +87,18 @@ def study_table(results: Path) -> tuple[pd.DataFrame, pd.DataFrame] | None:
         return None
     numbers = pd.concat([*frames, reference], ignore_index=True)
     numbers = numbers.drop(columns=[c for c in numbers if c.endswith("_holm")])
-    numbers = _holm_marks(numbers)  # one family: every paired test of the study
+    numbers = holm_marks(numbers)  # one family: every paired test of the study
     return numbers, _cells(numbers)
 
 
 def _cells(numbers: pd.DataFrame) -> pd.DataFrame:
     table = numbers[["arm", "budget", "criterion", "seeds"]].copy()
     for label, heading in (("all", "all"), ("top50", "top-50")):
-        table[f"τ {heading}"] = [_interval(row, f"tau_{label}") for _, row in numbers.iterrows()]
+        table[f"τ {heading}"] = [interval_cell(row, f"tau_{label}") for _, row in numbers.iterrows()]
     for control in CONTROLS:
         for label, heading in (("all", "all"), ("top50", "top-50")):
             table[f"Δτ vs {control} {heading}"] = [
-                _interval(row, f"dtau_{control}_{label}", signed=True) for _, row in numbers.iterrows()
+                interval_cell(row, f"dtau_{control}_{label}", signed=True) for _, row in numbers.iterrows()
             ]
     table["note"] = numbers["note"]
     return table
@@ -181,7 +190,7 @@ def _summary(values: list[float]) -> str:
 
 
 def figure_curve(curve: pd.DataFrame, out: Path) -> None:
-    fig, ax = _figure(figsize=(6, 4))
+    fig, ax = new_figure(figsize=(6, 4))
     x = curve["pretrain epochs"].to_numpy()
     for label, colour in (("all", "tab:blue"), ("top50", "tab:purple")):
         y = curve[f"tau_{label}"].to_numpy(dtype=float)
@@ -213,7 +222,7 @@ def figure_curve(curve: pd.DataFrame, out: Path) -> None:
         loc="lower right",
     )
     ax.set_title("Pretraining curve of the one-shot supernet")
-    _save(fig, out)
+    save_figure(fig, out)
 
 
 def figure_study(numbers: pd.DataFrame, out: Path) -> None:
@@ -221,7 +230,7 @@ def figure_study(numbers: pd.DataFrame, out: Path) -> None:
     rows = numbers[numbers["kind"] == "criterion"]
     arms = list(dict.fromkeys(rows["arm"]))
     criteria = sorted(set(rows["criterion"]))
-    fig, axes = _figure(ncols=2, figsize=(12, 0.5 * len(arms) * len(criteria) / 2 + 2.5), sharey=True)
+    fig, axes = new_figure(ncols=2, figsize=(12, 0.5 * len(arms) * len(criteria) / 2 + 2.5), sharey=True)
     width = 0.8 / len(criteria)
     for ax, prefix, title in (
         (axes[0], "tau_all", "Kendall tau, all architectures (dotted: baselines, ceiling)\n"),
@@ -260,7 +269,7 @@ def figure_study(numbers: pd.DataFrame, out: Path) -> None:
     )
     axes[0].invert_yaxis()
     axes[0].legend(fontsize=7, loc="lower left")
-    _save(fig, out)
+    save_figure(fig, out)
 
 
 def report(results: Path, out: Path) -> None:
@@ -271,7 +280,7 @@ def report(results: Path, out: Path) -> None:
     if curve is not None:
         cells = curve[["pretrain epochs", "seeds"]].copy()
         for label, heading in (("all", "all"), ("top50", "top-50")):
-            cells[f"τ none {heading}"] = [_interval(row, f"tau_{label}") for _, row in curve.iterrows()]
+            cells[f"τ none {heading}"] = [interval_cell(row, f"tau_{label}") for _, row in curve.iterrows()]
         cells["sampled-path valid acc %"] = [
             f"{a:.1f} ± {s:.1f}" for a, s in zip(curve["sampled-path valid acc %"], curve["valid acc std"])
         ]

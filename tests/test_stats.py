@@ -228,7 +228,7 @@ def test_table2_stars_follow_holm_over_every_paired_test_and_merges_identically_
 
 
 def test_tables_stage_says_how_to_get_missing_or_corrupt_baselines(tmp_path):
-    from naslid.stages.tables import _baselines as read_baselines
+    from naslid.stages.tables import read_baselines
 
     with pytest.raises(NaslidError, match="naslid baselines"):
         read_baselines(tmp_path)

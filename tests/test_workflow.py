@@ -213,10 +213,10 @@ def test_figures_are_drawn_from_the_result_files(run_dir, tmp_path):
     import numpy as np
     from PIL import Image
 
-    from naslid.stages.tables import _experiments, figure1, figure4, figure5
+    from naslid.stages.tables import read_experiments, figure1, figure4, figure5
 
     results = run_dir / "results" / "tiny"
-    draw = {1: figure1, 4: figure4, 5: lambda where, out: figure5(_experiments(where, "evolve"), out)}
+    draw = {1: figure1, 4: figure4, 5: lambda where, out: figure5(read_experiments(where, "evolve"), out)}
 
     def pixels(path):
         return np.asarray(Image.open(path).convert("RGB"))

@@ -41,6 +41,9 @@ class FolderImages:
         return FolderImages([self.paths[int(i)] for i in index], self.threads)
 
     def __getitem__(self, index) -> torch.Tensor:
+        """Decode the images at `index`: an index tensor (batches), an int or a slice (`images[:128]`)."""
+        if isinstance(index, slice):
+            index = list(range(len(self.paths)))[index]
         paths = [self.paths[int(i)] for i in torch.as_tensor(index).reshape(-1)]
         with ThreadPoolExecutor(self.threads) as pool:  # Pillow releases the GIL while it decodes
             return torch.from_numpy(np.stack(list(pool.map(decode, paths))))

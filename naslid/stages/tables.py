@@ -45,7 +45,7 @@ STAGE = Stage(
 REFERENCE_COLUMNS = ("cifar10_valid", "cifar10_test", "cifar100_test", "imagenet16_test")
 
 
-def _experiments(results: Path, kind: str) -> list[dict]:
+def read_experiments(results: Path, kind: str) -> list[dict]:
     """Every `<criterion>/s<seed>/<kind>.json` under `results`, loaded."""
     records = []
     for path in sorted(results.glob(f"*/s*/{kind}.json")):
@@ -129,7 +129,7 @@ def table2(ranks: list[dict], config: dict, baselines: list[dict] | None = None)
         )
     if baselines:
         rows += _benchmark_rows(baselines[0]["ceiling"], ks)  # the benchmark's, the same for every seed
-    numbers = _holm_marks(pd.DataFrame(rows))
+    numbers = holm_marks(pd.DataFrame(rows))
     return numbers, _cells(numbers, ks, [*controls], _ties(ranks, ks))
 
 
@@ -173,7 +173,7 @@ def _ties(ranks: list[dict], ks: list) -> dict:
     return {k: (len(best(truth, k)), tied_at_cut(truth, k)) for k in ks if k is None or k <= len(truth)}
 
 
-def _holm_marks(numbers: pd.DataFrame) -> pd.DataFrame:
+def holm_marks(numbers: pd.DataFrame) -> pd.DataFrame:
     """`<prefix>_holm`: whether Holm's step-down procedure rejects "no difference" for each paired
     difference of the table, over all of them (one family: every row, control and set of architectures)."""
     from naslid.method.stats import holm
@@ -306,17 +306,17 @@ def _cells(numbers: pd.DataFrame, ks: list, controls: list[str], ties: dict) -> 
         suffix = f" ({size}: {tied} tied at the cut)" if tied > 1 else ""
         for statistic, symbol in (("tau", "τ"), ("rho", "ρ")):
             table[f"{symbol} {_heading(k)}{suffix}"] = [
-                _interval(row, f"{statistic}_{_label(k)}") for _, row in numbers.iterrows()
+                interval_cell(row, f"{statistic}_{_label(k)}") for _, row in numbers.iterrows()
             ]
     for control in controls:
         for k in ks[:2]:
             table[f"Δτ vs {control} {_heading(k)}"] = [
-                _interval(row, f"dtau_{control}_{_label(k)}", signed=True) for _, row in numbers.iterrows()
+                interval_cell(row, f"dtau_{control}_{_label(k)}", signed=True) for _, row in numbers.iterrows()
             ]
     return table
 
 
-def _interval(row: pd.Series, prefix: str, signed: bool = False) -> str:
+def interval_cell(row: pd.Series, prefix: str, signed: bool = False) -> str:
     if prefix not in row or pd.isna(row[prefix]):
         return "n/a"
     sign = "+" if signed else ""
@@ -396,7 +396,7 @@ def table5(t2: pd.DataFrame, t3: pd.DataFrame, ranks: list[dict], config: dict) 
                 {**result, "d_holm": result["d_p"] <= 1 - LEVEL}, dtype=object
             )  # one test: nothing to correct
             heading = next(c for c in t2.columns if c == f"τ {_heading(k)}" or c.startswith(f"τ {_heading(k)} ("))
-            difference[heading] = _interval(numbers, "d", signed=True)
+            difference[heading] = interval_cell(numbers, "d", signed=True)
         table = pd.concat([table.astype(object), pd.DataFrame([difference], dtype=object)], ignore_index=True).fillna(
             ""
         )
@@ -412,7 +412,7 @@ def write_table(table: pd.DataFrame, stem: Path, numbers: pd.DataFrame | None = 
     atomic_write_text(stem.with_suffix(".tex"), table.to_latex(index=False, escape=True))
 
 
-def _figure(**kwargs):
+def new_figure(**kwargs):
     """A new figure and its axes, drawn to files only. matplotlib (0.6 s to import) is imported here:
     the workflow imports this module for `outputs` at every Snakemake start."""
     import matplotlib
@@ -423,7 +423,7 @@ def _figure(**kwargs):
     return plt.subplots(**kwargs)
 
 
-def _save(fig, path: Path) -> None:
+def save_figure(fig, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
@@ -435,7 +435,7 @@ def _save(fig, path: Path) -> None:
 def figure1(results: Path, out: Path) -> None:
     """Layer-wise LID of each op at the root, averaged over edges and batches (first seed of lid)."""
     paths = sorted((results / "lid").glob("s*/profile/r/edge*.csv"))
-    fig, ax = _figure(figsize=(6, 4))
+    fig, ax = new_figure(figsize=(6, 4))
     if paths:
         seed_dir = paths[0].parents[2]
         table = read_profiles(sorted(seed_dir.glob("profile/r/edge*.csv")))
@@ -448,12 +448,12 @@ def figure1(results: Path, out: Path) -> None:
         ax.text(0.5, 0.5, "criterion lid not run", ha="center")
     ax.set_xlabel("profiled layer (NB201: cells and reduction blocks; ProxylessNAS: searchable layers)")
     ax.set_ylabel("LID (MLE, k nearest neighbours)")
-    _save(fig, out)
+    save_figure(fig, out)
 
 
 def figure4(results: Path, out: Path) -> None:
     """Separability of every edge at the first split: LID vs gradient, log scale, mean over seeds."""
-    fig, ax = _figure(figsize=(7, 4))
+    fig, ax = new_figure(figsize=(7, 4))
     width, plotted = 0.38, 0
     for shift, criterion in ((-width / 2, "lid"), (width / 2, "gradient")):
         splits = [json.loads(p.read_text()) for p in sorted((results / criterion).glob("s*/split/r.json"))]
@@ -470,12 +470,12 @@ def figure4(results: Path, out: Path) -> None:
     ax.set_xlabel("edge")
     ax.set_ylabel("separability (dispersion of op similarities)")
     ax.set_title("Separability per edge at the first split")
-    _save(fig, out)
+    save_figure(fig, out)
 
 
 def figure5(evolves: list[dict], out: Path) -> None:
     """Per generation: mean ± std and max of the population's estimated accuracy, per criterion (first seed)."""
-    fig, ax = _figure(figsize=(7, 4))
+    fig, ax = new_figure(figsize=(7, 4))
     for criterion in sorted({e["criterion"] for e in evolves}):
         run = min((e for e in evolves if e["criterion"] == criterion), key=lambda e: e["seed"])
         g = np.array([x["generation"] for x in run["generations"]])
@@ -488,10 +488,10 @@ def figure5(evolves: list[dict], out: Path) -> None:
     ax.set_ylabel("supernet-estimated validation accuracy (%)")
     ax.set_title("Evolutionary search")
     ax.legend(fontsize=7, ncol=2)
-    _save(fig, out)
+    save_figure(fig, out)
 
 
-def _baselines(results: Path) -> list[dict]:
+def read_baselines(results: Path) -> list[dict]:
     """Every `<results>/s<seed>/baselines.json` (`naslid baselines`), by seed."""
     paths = sorted(results.glob("s*/baselines.json"))
     if not paths:
@@ -503,7 +503,7 @@ def _baselines(results: Path) -> list[dict]:
 
 def figure_table2(numbers: pd.DataFrame, out: Path) -> None:
     """Table 2's tau over every ranked architecture with its 95 % interval: criteria, baselines, ceiling."""
-    fig, ax = _figure(figsize=(7, 0.35 * len(numbers) + 1.2))
+    fig, ax = new_figure(figsize=(7, 0.35 * len(numbers) + 1.2))
     colours = {"criterion": "tab:blue", "baseline": "tab:orange", "ceiling": "tab:green"}
     y = np.arange(len(numbers))[::-1]
     for kind, colour in colours.items():
@@ -524,7 +524,7 @@ def figure_table2(numbers: pd.DataFrame, out: Path) -> None:
     ax.set_xlabel("Kendall tau with the ground truth, all ranked architectures (95 % bootstrap interval)")
     ax.set_title("Table 2: ranking correlation")
     ax.legend(fontsize=8)
-    _save(fig, out)
+    save_figure(fig, out)
 
 
 def outputs(config: dict) -> tuple[list[int], list[str]]:
@@ -541,7 +541,7 @@ def run(config: dict, inputs, outputs) -> None:
 def tables(results: Path, config: dict) -> None:
     without_benchmark = config["benchmark"]["kind"] == "none"
     kinds = ("trained", "evolve") if without_benchmark else ("rank", "query", "evolve")
-    loaded = {kind: _experiments(results, kind) for kind in kinds}
+    loaded = {kind: read_experiments(results, kind) for kind in kinds}
     if not all(loaded.values()):
         raise NaslidError(f"{results} holds no {'/'.join(kinds)} results; run the workflow first")
     cost = results / "cost.json"
@@ -552,7 +552,7 @@ def tables(results: Path, config: dict) -> None:
     if without_benchmark:
         write_table(table4(loaded["trained"], evolves), results / "tables" / "table4")
     else:
-        t2_numbers, t2 = table2(loaded["rank"], config, _baselines(results))
+        t2_numbers, t2 = table2(loaded["rank"], config, read_baselines(results))
         t3 = table3(loaded["query"])
         write_table(t2, results / "tables" / "table2", numbers=t2_numbers)
         figure_table2(t2_numbers, results / "figures" / "fig_table2.png")
