@@ -9,6 +9,16 @@ from naslid.code import closure
 from naslid.stages import NAMES
 
 
+def test_the_table_reader_is_code_of_the_stages_that_read_tables_only():
+    """Editing the ground-truth reader reruns ranking, search, lookup and baselines, not the
+    stages that train or profile (it once entered every stage's closure through the space)."""
+    reader = "naslid/spaces/nb201/ground_truth.py"
+    for stage in ("rank", "evolve", "query", "baselines"):
+        assert reader in closure(f"naslid.stages.{stage}", "naslid.cli"), stage
+    for stage in ("pretrain", "profile", "split", "finetune"):
+        assert reader not in closure(f"naslid.stages.{stage}", "naslid.cli"), stage
+
+
 def test_closure_follows_imports_at_any_depth_and_inside_functions(tmp_path):
     package = tmp_path / "naslid"
     (package / "space").mkdir(parents=True)

@@ -13,8 +13,6 @@ from typing import Protocol
 
 import numpy as np
 
-from naslid.errors import BenchmarkError
-
 
 class Space(Protocol):
     """What the pipeline may ask of a search space.
@@ -33,14 +31,12 @@ class Space(Protocol):
     - `WEIGHTED_OPS`, the ops with weights of their own (what a pretraining curriculum starts with);
     - `supernet(num_classes, mask, affine, track_running_stats, nonlinear)` and `standalone(arch, num_classes)`;
     - `complexity_model(num_classes, image_size)`: arch -> {flops_m, params_mb[, latency_ms]}, what the
-      search reports for every architecture it visits;
-    - `ground_truth`: what reads the benchmark tables of the space (`open_benchmark(config)`,
-      `open_reference(config)`, `ground_truth_column(config)`, `lookup`, `optimum`, `protocol_archs`;
-      NB201's is `naslid.spaces.nb201.ground_truth`), or None where no benchmark tabulates the space.
+      search reports for every architecture it visits.
+
+    A space's benchmark tables, where some exist, are read through `naslid.spaces.ground_truth`.
     """
 
     name: str
-    ground_truth: object | None
     EDGES: tuple[str, ...]
     OPS: tuple[str, ...]
     WEIGHTED_OPS: tuple[str, ...]
@@ -77,15 +73,3 @@ def get_space(config: dict) -> Space:
     from naslid.spaces.nb201 import NB201Space
 
     return NB201Space(s["C"], s["N"])
-
-
-def ground_truth_of(config: dict):
-    """The ground truth of the configured space (`Space.ground_truth`), for the stages that rank and
-    look up; one clear error where no benchmark tabulates the space."""
-    truth = get_space(config).ground_truth
-    if truth is None:
-        raise BenchmarkError(
-            f"no benchmark tabulates the {config['space']['name']} space; set benchmark.kind: none "
-            "(the workflow then trains each search's best from scratch: naslid train-final)"
-        )
-    return truth

@@ -31,7 +31,7 @@ from torch import nn
 
 from naslid.io import atomic_write_json
 from naslid.spaces.complexity import flops_m, params_mb
-from naslid.spaces import ground_truth_of
+from naslid.spaces.ground_truth import ground_truth_of
 from naslid.stages import Arg, Stage
 
 STAGE = Stage(

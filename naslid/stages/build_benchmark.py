@@ -41,7 +41,7 @@ from naslid.runtime.sgd import SGD, accuracy, sgd_epoch, WarmupCosine
 from naslid.spaces.complexity import flops_m, params_mb
 from naslid.spaces.nb201 import NB201Space
 from naslid.spaces.nb201.encoding import NUM_ARCHS, OPS, Arch, all_archs
-from naslid.spaces import ground_truth_of
+from naslid.spaces.ground_truth import ground_truth_of
 from naslid.stages import Arg, Stage
 
 # Always in the sample, so a proxy table says where NB201's winners stand: index 6111, NB201's best on
@@ -56,7 +56,7 @@ KINDS = ("conv", "pool", "skip", "none")
 STAGE = Stage(
     "build-benchmark",
     "train a stratified sample of architectures stand-alone: a ground-truth table (resumable)",
-    reads=("build_benchmark", "data"),
+    reads=("build_benchmark", "data", "space.name"),  # space.name: whose tables
     inputs=(
         Arg(
             "--archs",

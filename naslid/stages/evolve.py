@@ -55,7 +55,8 @@ def search(config: dict, checkpoints: list[Path], out: Path, estimates: Path | N
     """
     from naslid.method.evaluate import load_evaluator
     from naslid.runtime.device import seed_everything
-    from naslid.spaces import get_space, ground_truth_of
+    from naslid.spaces import get_space
+    from naslid.spaces.ground_truth import ground_truth_of
 
     seed_everything(config)
     space = get_space(config)

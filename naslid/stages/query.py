@@ -18,13 +18,13 @@ from pathlib import Path
 from naslid.errors import BenchmarkError, NaslidError
 from naslid.io import atomic_write_json, load_json
 from naslid.spaces.nb201.encoding import Arch
-from naslid.spaces import ground_truth_of
+from naslid.spaces.ground_truth import ground_truth_of
 from naslid.stages import Arg, Stage
 
 STAGE = Stage(
     "query",
     "look architectures up in the configured benchmark: one (--arch) or a search's best (--evolve)",
-    reads=("benchmark", "data"),
+    reads=("benchmark", "data", "space.name"),  # space.name: whose tables (naslid.spaces.ground_truth)
     inputs=(
         Arg("--arch", "an NB201 architecture string; its accuracies are printed as JSON", required=False, type=str),
         Arg("--evolve", "search result JSON (from `naslid evolve`); needs --out", required=False),

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from naslid.io import atomic_write_json
 from naslid.method.stats import correlations
-from naslid.spaces import ground_truth_of
+from naslid.spaces.ground_truth import ground_truth_of
 from naslid.stages import Arg, Stage
 
 STAGE = Stage(

@@ -23,6 +23,7 @@ from naslid.errors import NaslidError
 from naslid.io import atomic_write_text
 from naslid.stages.train_final import final_data
 from naslid.spaces import get_space
+from naslid.spaces.ground_truth import ground_truth_of
 from naslid.stages.tables import outputs as table_outputs
 
 try:
@@ -74,16 +75,16 @@ FINAL_DATA_FILES = [
 
 def table_files(path):
     """A ground-truth table's files (a NATS-Bench folder: every file in it), found through the
-    space's ground truth (the shipped tables live in the package)."""
-    path = SPACE.ground_truth.shipped_or_path(path)
+    space's table reader (the shipped tables live in the package)."""
+    path = ground_truth_of(NASLID).shipped_or_path(path)
     files = sorted(path.rglob("*")) if path.is_dir() else [path]
     return [in_working_directory(p) for p in files]
 
 
 BENCHMARK_FILES = table_files(NASLID["benchmark"]["path"]) if BENCHMARK else []
-REFERENCE_FILES = (
+REFERENCE_FILES = (  # read by query, which runs only with a benchmark
     table_files(NASLID["benchmark"]["reference"])
-    if NASLID["benchmark"]["reference"]
+    if BENCHMARK and NASLID["benchmark"]["reference"]
     else []
 )
 # The stages read the config Snakemake merged (defaults, --configfile files, --config values), saved

@@ -20,14 +20,6 @@ class NB201Space:
     def __init__(self, C: int = 16, N: int = 5):
         self.C, self.N = C, N
 
-    @property
-    def ground_truth(self):
-        """NB201's benchmark tables: the compact CSV, the official file, NATS-Bench (pandas: imported
-        only by the stages that rank)."""
-        from naslid.spaces.nb201 import ground_truth
-
-        return ground_truth
-
     def arch(self, ops) -> nb201.Arch:
         return nb201.Arch(tuple(int(o) for o in ops))
 
