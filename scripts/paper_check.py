@@ -19,6 +19,7 @@ results/paper-check-<name>/check.json. A check that fails says what is missing a
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import pickle
@@ -114,7 +115,7 @@ def write_imagenet(root: Path, rng: np.random.Generator) -> None:
 
 def overlay(config: dict, data: Path) -> dict:
     """SHRUNK, plus the generated datasets' folders and the run's own name."""
-    settings = json.loads(json.dumps(SHRUNK))
+    settings = copy.deepcopy(SHRUNK)
     settings["name"] = f"paper-check-{config['name']}"
     settings["data"]["root"] = str(data / config["data"]["dataset"])
     if config["final"]["dataset"] is not None:

@@ -117,3 +117,17 @@ def workflow_copy(root: Path, config_text: str) -> Path:
         shutil.copy(overlay, root / overlay.name)
     (root / "tiny.yaml").write_text(config_text)
     return root
+
+
+def paired_p_values(numbers) -> dict:
+    """{(row, test): p} of every paired difference of a Table 2 or study table (its `dtau_*_p`
+    columns), read from the CSV's numbers as a reader would, to check the stars against."""
+    import pandas as pd
+
+    return {
+        (i, c[:-2]): v
+        for c in numbers
+        if c.startswith("dtau_") and c.endswith("_p")
+        for i, v in numbers[c].items()
+        if pd.notna(v)
+    }

@@ -15,14 +15,17 @@ def _model(seed: int) -> torch.nn.Module:
     return torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3), torch.nn.Linear(3, 3))
 
 
-def _train(model, optimizer, scheduler, per_step: bool, steps: int = 24, epoch_every: int = 4):
-    """Steps on seeded batches; the last layer is skipped every third step (no gradient: an op the
-    sampled path did not use), as RSPS does. Returns the learning rates used."""
+def _train(model, optimizer, scheduler, per_step: bool, steps: int = 24, epoch_every: int = 4, start: int = 0):
+    """Steps `start`..`steps - 1` on seeded batches (a resumed run sees the batches an uninterrupted one
+    sees after `start`); the last layer is skipped every third step (no gradient: an op the sampled
+    path did not use), as RSPS does. Returns the learning rates used."""
     generator = torch.Generator().manual_seed(1)
     lrs = []
     for step in range(steps):
         x, y = torch.randn(5, 6, generator=generator), torch.randint(0, 3, (5,), generator=generator)
-        optimizer.zero_grad(set_to_none=True)
+        if step < start:
+            continue
+        optimizer.zero_grad()
         hidden = model[2](model[1](model[0](x)))
         logits = hidden if step % 3 == 0 else model[3](hidden)
         torch.nn.functional.cross_entropy(logits, y).backward()
@@ -80,19 +83,7 @@ def test_a_run_resumed_from_the_state_dicts_equals_an_uninterrupted_one():
     second.load_state_dict(saved["optimizer"])
     later = CosinePerEpoch(second, 6, 0.0)
     later.load_state_dict(saved["schedule"])
-    # the second half sees the batches an uninterrupted run sees after step 12
-    generator = torch.Generator().manual_seed(1)
-    for _ in range(12):
-        torch.randn(5, 6, generator=generator), torch.randint(0, 3, (5,), generator=generator)
-    for step in range(12, 24):
-        x, y = torch.randn(5, 6, generator=generator), torch.randint(0, 3, (5,), generator=generator)
-        second.zero_grad()
-        hidden = again[2](again[1](again[0](x)))
-        logits = hidden if step % 3 == 0 else again[3](hidden)
-        torch.nn.functional.cross_entropy(logits, y).backward()
-        second.step()
-        if (step + 1) % 4 == 0:
-            later.step()
+    _train(again, second, later, per_step=False, steps=24, start=12)
     assert all(torch.equal(a, b) for a, b in zip(whole.parameters(), again.parameters()))
 
 

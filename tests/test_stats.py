@@ -10,6 +10,7 @@ import scipy.stats
 import torch
 from torch import nn
 
+from conftest import paired_p_values
 from naslid.method import stats
 from naslid.stages.baselines import naswot
 from naslid.config import load_config
@@ -209,13 +210,7 @@ def test_table2_stars_follow_holm_over_every_paired_test_and_merges_identically_
     assert list(numbers["criterion"])[:5] == ["gradient", "lid", "none", "random", "params = flops"]
     assert "rank every architecture identically" in numbers.set_index("criterion").loc["params = flops", "note"]
     assert "Δτ vs random all" in cells and cells.set_index("criterion").loc["random", "Δτ vs random all"] == "n/a"
-    p = {
-        (i, c[:-2]): v
-        for c in numbers
-        if c.startswith("dtau_") and c.endswith("_p")
-        for i, v in numbers[c].items()
-        if pd.notna(v)
-    }
+    p = paired_p_values(numbers)
     starred = {
         (i, c)
         for (i, c) in p

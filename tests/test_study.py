@@ -11,7 +11,7 @@ import scipy.stats
 import yaml
 from sklearn.metrics import adjusted_rand_score
 
-from conftest import REPO
+from conftest import paired_p_values, REPO
 from naslid.config import load_config
 from naslid.method import stats
 from naslid.study import report
@@ -109,13 +109,7 @@ def test_report_makes_the_study_table_with_holm_over_every_arm_and_the_split_sta
     taus = [scipy.stats.kendalltau([e["ground_truth"] for e in r], [e["estimate"] for e in r])[0] for r in ranks]
     assert lid["tau_all"] == pytest.approx(np.mean(taus)) and lid["seeds"] == 5
     # One family: every paired difference of the study, both arms, both controls, all and top-50.
-    p = {
-        (i, c[:-2]): v
-        for c in numbers
-        if c.startswith("dtau_") and c.endswith("_p")
-        for i, v in numbers[c].items()
-        if pd.notna(v)
-    }
+    p = paired_p_values(numbers)
     assert len(p) == 2 * (5 + 5) * 2 + 2 * 2  # each arm: 5 rows vs none, 5 vs random, 2 sets; params twice
     assert {k for k in p if numbers.loc[k[0], f"{k[1]}_holm"]} == stats.holm(p)
     assert lid["dtau_none_all_holm"] and lid["dtau_random_all_holm"]

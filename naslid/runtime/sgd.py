@@ -46,7 +46,7 @@ def sgd_epoch(
     start, seen, correct, loss_sum = time.time(), 0, 0, 0.0
     bar = tqdm(data, total=total, desc=desc, leave=False, disable=None)
     for images, labels in bar:
-        optimizer.zero_grad(set_to_none=True)
+        optimizer.zero_grad()
         logits, loss = forward(images, labels)
         if not torch.isfinite(loss):
             raise TrainingError(f"loss became {loss.item()} {what()}")
@@ -127,7 +127,8 @@ class SGD:
         self.momentum, self.nesterov, self.weight_decay = momentum, nesterov, weight_decay
         self.buffers: list[torch.Tensor | None] = [None] * len(self.params)
 
-    def zero_grad(self, set_to_none: bool = True) -> None:
+    def zero_grad(self) -> None:
+        """The gradients set to None (torch's default), so an op the next path skips has none."""
         for param in self.params:
             param.grad = None
 
