@@ -164,13 +164,16 @@ def main(argv=None) -> int:
     parser.add_argument("config", type=Path, help="a paper config, e.g. config/paper/nb201-cifar10.yaml")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep a finished check's results (default: start afresh)")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="generate the data and list the jobs the check would run"
+    )
     args = parser.parse_args(argv)
     if not args.config.is_file():
         parser.error(f"config {args.config} does not exist; pass a file of config/paper/")
     config = load_config([args.config])
     name = f"paper-check-{config['name']}"
     results = REPO / "results" / name
-    if results.exists() and not args.keep:
+    if results.exists() and not (args.keep or args.dry_run):
         shutil.rmtree(results)
     data = results / "data"
     rng = np.random.default_rng(0)
@@ -183,6 +186,17 @@ def main(argv=None) -> int:
 
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     files = ["--configfile", str(args.config), str((results / "overlay.yaml").relative_to(REPO))]
+    if args.dry_run:
+        command = [
+            str(REPO / "scripts" / "run-workflow.sh"),
+            "--cores",
+            str(args.cores),
+            *files,
+            "--dry-run",
+            "--quiet",
+            "rules",
+        ]
+        return subprocess.run(command, cwd=REPO, env=env).returncode
     start = time.monotonic()
     run = subprocess.run(
         [str(REPO / "scripts" / "run-workflow.sh"), "--cores", str(args.cores), *files, "--quiet", "rules"],
