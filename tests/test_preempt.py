@@ -309,7 +309,7 @@ def profile_args(setup, criterion):
 @pytest.mark.parametrize("criterion", ["lid", "gradient"])
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
 def test_profile_interrupted_and_resumed_equals_an_uninterrupted_run(setup, clean, criterion, sig, tmp_path, rng):
-    """Profiling checkpoints after every batch group (all candidate ops on one batch), for LID
+    """Profiling checkpoints after batch groups (all candidate ops on one batch), for LID
     profiles and gradient matching alike; two edges per job, so a resume can land in either (one
     `resumed` line per edge begun: a finished first edge says 8 of 8, the second the rest)."""
 
@@ -318,7 +318,8 @@ def test_profile_interrupted_and_resumed_equals_an_uninterrupted_run(setup, clea
             saved = torch.load(tmp_path / "killed.csv.resume", weights_only=False)
         except (FileNotFoundError, EOFError, RuntimeError):
             return 0
-        return sum(done for done, _ in saved["state"]["edges"].values())
+        state = saved["state"]
+        return sum(done for done, _ in [*state["edges"].values(), *state["finished"].values()])
 
     reference = clean(f"profile_clean_{criterion}", profile_args(setup, criterion))
     result, k = interrupt(

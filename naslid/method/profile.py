@@ -9,14 +9,18 @@ other-edge choices. Forward hooks on the layers (every cell and reduction block)
 outputs under no_grad; each is flattened per sample and its LID estimated at once, in the hook.
 Result: a tidy table (id, edge, op, batch, layer, lid), one row per layer per op per batch.
 
-A long profiling job (the paper's R batches on a large supernet) checkpoints after every batch
-group, the forward passes of all candidate ops on one batch, to `<out>.resume` (`Checkpoint`); a
-killed or preempted job resumes at the next batch and writes the same table as an uninterrupted one.
+A long profiling job (the paper's R batches on a large supernet) checkpoints to `<out>.resume`
+(`Checkpoint`) after a batch group, the forward passes of all candidate ops on one batch; a killed or
+preempted job resumes at the batch after the last checkpoint and writes the same table as an
+uninterrupted one. A finished edge is kept as its table, not its state: gradient matching's state is
+every op's summed gradient of the shared weights (ProxylessNAS's supernet: 777 MiB an edge), and
+keeping each edge's would grow the file and the memory with every edge (21 edges: 16 GiB a write).
 """
 
 from __future__ import annotations
 
 import io
+import time
 import zlib
 from pathlib import Path
 
@@ -58,10 +62,16 @@ def layer_lids(model: Supernet, images: torch.Tensor, arch, k: int) -> list[floa
 
 
 class Checkpoint:
-    """The resume file of one profile job: per edge, the batches done and the state after them.
+    """The resume file of one profile job: the state of the edge in progress (batches done, and the
+    rows or gradient sums after them) and the table of every edge finished.
 
+    A batch group's state is written only while writing takes at most a tenth of the time (`SHARE`):
+    a large state is written every few batch groups, a small one after each, and at once on SIGTERM,
+    so a preempted job loses nothing and a killed one at most the groups since the last write.
     It is used only by a job of the same config and supernet (its fingerprint); anything else starts over.
     """
+
+    SHARE = 0.1  # the most of a job's time that writing its checkpoints may take
 
     def __init__(self, path: Path, config: dict, supernet: Path):
         from naslid.spaces import get_space
@@ -69,7 +79,10 @@ class Checkpoint:
         self.names = get_space(config).EDGES
         self.file = ResumeFile(path, "profile", fingerprint(config, files=[supernet]))
         self.path = self.file.path
-        self.edges = (self.file.load() or {"edges": {}})["edges"]
+        saved = self.file.load() or {}
+        self.edges = saved.get("edges", {})  # {edge: (batches done, state)}: the edge in progress
+        self.finished = saved.get("finished", {})  # {edge: (batches, table)}
+        self.written, self.writing = time.monotonic(), 0.0  # when the last write ended, and how long it took
 
     def resume(self, edge: int, fresh, batches: int):
         """(batches done, state) of `edge`, announced as `resumed profile at batch k of <batches>`;
@@ -79,10 +92,32 @@ class Checkpoint:
         preempt.resumed("profile", "batch", self.edges[edge][0], batches, f"{self.path} (edge {self.names[edge]})")
         return self.edges[edge]
 
+    def table(self, edge: int) -> pd.DataFrame | None:
+        """The table of `edge` if a previous run finished it (announced as resumed at its last batch)."""
+        if edge not in self.finished:
+            return None
+        batches, table = self.finished[edge]
+        preempt.resumed("profile", "batch", batches, batches, f"{self.path} (edge {self.names[edge]})")
+        return table
+
     def save(self, edge: int, done: int, state) -> None:
         self.edges[edge] = (done, state)
-        self.file.save({"edges": self.edges})
-        preempt.checkpoint_done(f"batch {done} of edge {edge} ({self.path})")
+        if preempt.requested() or time.monotonic() - self.written >= self.writing / self.SHARE:
+            self._write()
+            preempt.checkpoint_done(f"batch {done} of edge {edge} ({self.path})")
+
+    def edge_done(self, edge: int, table: pd.DataFrame) -> None:
+        """Keep `edge` as its table from now on, and drop its state."""
+        done, _ = self.edges.pop(edge, (0, None))
+        self.finished[edge] = (done, table)
+        self._write()
+        preempt.checkpoint_done(f"edge {self.names[edge]} ({self.path})")
+
+    def _write(self) -> None:
+        start = time.monotonic()
+        self.file.save({"edges": self.edges, "finished": self.finished})
+        self.written = time.monotonic()
+        self.writing = self.written - start
 
     def finish(self) -> None:
         self.file.finish()

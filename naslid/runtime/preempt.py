@@ -2,7 +2,8 @@
 checkpoint, and exit non-zero so that Snakemake (or SLURM's requeue) runs the stage again.
 
 The long stages checkpoint atomically after every unit: training after every epoch, evolution
-after every generation, profiling after every batch group (all candidate ops on one batch),
+after every generation, profiling after every batch group (all candidate ops on one batch; a large
+state only every few groups: `naslid.method.profile.Checkpoint`),
 ground-truth building after every architecture. On SIGTERM a stage does not
 die mid-unit; it completes the current unit (the slurm profile asks for SIGTERM 5 minutes before
 the time limit, room for one NB201 epoch on a GPU), writes that unit's checkpoint as usual, and

@@ -59,7 +59,13 @@ def run(config: dict, inputs, outputs) -> None:
         )
     edges = [e for e in wanted if e in model.space.unpartitioned_edges(model.mask)]
     checkpoint = Checkpoint(Path(str(outputs.out) + ".resume"), config, inputs.supernet)
-    tables = [criterion.profile(config, model, dataset, e, ckpt["id"], device, checkpoint) for e in edges]
+    tables = []
+    for e in edges:
+        table = checkpoint.table(e)
+        if table is None:
+            table = criterion.profile(config, model, dataset, e, ckpt["id"], device, checkpoint)
+            checkpoint.edge_done(e, table)
+        tables.append(table)
     write_profile(
         pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=criterion.columns), outputs.out
     )
