@@ -30,6 +30,7 @@ def best_time(fn, repeats: int) -> float:
 
 def main():
     import skdim
+
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, nargs="+", default=[128, 512])
     p.add_argument("--dims", type=int, nargs="+", default=[2048, 16384])
@@ -43,16 +44,30 @@ def main():
             ours = lid_mle(torch.from_numpy(x), k=args.k).double().numpy()
             theirs = skdim.id.MLE().fit(x.astype(np.float64), n_neighbors=args.k).dimension_pw_ * args.k / (args.k - 1)
             err = float(np.max(np.abs(ours - theirs) / np.abs(theirs)))
-            t_ours = best_time(lambda: lid_mle(torch.from_numpy(x), k=args.k), args.repeats)
-            t_theirs = best_time(lambda: skdim.id.MLE().fit(x.astype(np.float64), n_neighbors=args.k), args.repeats)
-            rows.append({"n": n, "dims": dims, "naslid_s": t_ours, "skdim_s": t_theirs, "speedup": t_theirs / t_ours,
-                         "max_rel_diff": err})
+            t_ours = best_time(lambda x=x: lid_mle(torch.from_numpy(x), k=args.k), args.repeats)
+            t_theirs = best_time(lambda x=x: skdim.id.MLE().fit(x.astype(np.float64), n_neighbors=args.k), args.repeats)
+            rows.append(
+                {
+                    "n": n,
+                    "dims": dims,
+                    "naslid_s": t_ours,
+                    "skdim_s": t_theirs,
+                    "speedup": t_theirs / t_ours,
+                    "max_rel_diff": err,
+                }
+            )
     print("| n | dims | naslid s | skdim s | speed-up | max relative difference |\n|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['n']} | {r['dims']} | {r['naslid_s']:.4f} | {r['skdim_s']:.4f} | {r['speedup']:.1f} | {r['max_rel_diff']:.1e} |")
+        print(
+            f"| {r['n']} | {r['dims']} | {r['naslid_s']:.4f} | {r['skdim_s']:.4f} | {r['speedup']:.1f} "
+            f"| {r['max_rel_diff']:.1e} |"
+        )
     speedup = min(r["speedup"] for r in rows)
-    record("lid_speed", {"args": vars(args), "rows": rows},
-           {"lid_speedup_vs_skdim": (round(speedup, 2), 20.0, "x (slowest of the shapes measured)")})
+    record(
+        "lid_speed",
+        {"args": vars(args), "rows": rows},
+        {"lid_speedup_vs_skdim": (round(speedup, 2), 20.0, "x (slowest of the shapes measured)")},
+    )
 
 
 if __name__ == "__main__":

@@ -58,7 +58,9 @@ def main():
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as folder:
         write_cifar(Path(folder) / "data", paper["data"]["dataset"], np.random.default_rng(0))
-        config = load_config([args.config], {"device": "cpu", "threads": args.threads, "data": {"root": f"{folder}/data"}})
+        config = load_config(
+            [args.config], {"device": "cpu", "threads": args.threads, "data": {"root": f"{folder}/data"}}
+        )
         dataset = load_dataset(config["data"])
         model = build_supernet(config, dataset.num_classes)
         generator = torch.Generator().manual_seed(0)
@@ -76,38 +78,65 @@ def main():
 
         per = {"train step": median_seconds(train_step, args.repeats)}
         for name in ("lid", "gradient"):
-            one = load_config([args.config], {"device": "cpu", "threads": args.threads, "data": {"root": f"{folder}/data"},
-                                              name: {"batches": 1}})
+            one = load_config(
+                [args.config],
+                {"device": "cpu", "threads": args.threads, "data": {"root": f"{folder}/data"}, name: {"batches": 1}},
+            )
             criterion = get_criterion(name)
             per[f"{name} batch group"] = median_seconds(
-                lambda c=criterion, o=one: c.profile(o, model, dataset, 2, "r", torch.device("cpu")), args.repeats)
+                lambda c=criterion, o=one: c.profile(o, model, dataset, 2, "r", torch.device("cpu")), args.repeats
+            )
         evaluator = Evaluator(config, [model], ["r"], dataset, torch.device("cpu"))
         archs = iter([model.sample_arch(generator) for _ in range(args.repeats + 1)])
         per["architecture estimate"] = median_seconds(lambda: evaluator._evaluate(model, next(archs)), args.repeats)
 
     steps = math.ceil(TRAIN_IMAGES[paper["data"]["dataset"]] / t["batch_size"])
     edges, rounds = len(model.space.EDGES), paper["split"]["rounds"]
-    edge_jobs = sum(2 ** r * (edges - r) for r in range(rounds))  # per criterion that profiles
+    edge_jobs = sum(2**r * (edges - r) for r in range(rounds))  # per criterion that profiles
     ranked = math.ceil(15625 * paper["rank"]["percent"] / 100)
     rows = [
-        ("pretraining epoch", per["train step"] * steps, f"{steps} steps of {t['batch_size']}", paper["train"]["epochs"]),
-        ("fine-tuning epoch (one sub-supernet)", per["train step"] * steps, "the same steps",
-         paper["finetune"]["epochs"] * 2 ** rounds),
-        ("LID profile of one edge", per["lid batch group"] * paper["lid"]["batches"],
-         f"{paper['lid']['batches']} batches of {paper['lid']['batch_size']}", edge_jobs),
-        ("gradient profile of one edge", per["gradient batch group"] * paper["gradient"]["batches"],
-         f"{paper['gradient']['batches']} batches of {paper['gradient']['batch_size']}", edge_jobs),
+        (
+            "pretraining epoch",
+            per["train step"] * steps,
+            f"{steps} steps of {t['batch_size']}",
+            paper["train"]["epochs"],
+        ),
+        (
+            "fine-tuning epoch (one sub-supernet)",
+            per["train step"] * steps,
+            "the same steps",
+            paper["finetune"]["epochs"] * 2**rounds,
+        ),
+        (
+            "LID profile of one edge",
+            per["lid batch group"] * paper["lid"]["batches"],
+            f"{paper['lid']['batches']} batches of {paper['lid']['batch_size']}",
+            edge_jobs,
+        ),
+        (
+            "gradient profile of one edge",
+            per["gradient batch group"] * paper["gradient"]["batches"],
+            f"{paper['gradient']['batches']} batches of {paper['gradient']['batch_size']}",
+            edge_jobs,
+        ),
         ("ranking (one criterion)", per["architecture estimate"] * ranked, f"{ranked} architectures", 1),
     ]
-    print(f"\n{args.config}, {args.threads} thread(s); per step: "
-          + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in per.items()))
+    print(
+        f"\n{args.config}, {args.threads} thread(s); per step: "
+        + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in per.items())
+    )
     print("\n| unit | CPU seconds | what | units per seed and criterion | CPU hours |\n|---|---|---|---|---|")
     for unit, seconds, what, count in rows:
         print(f"| {unit} | {seconds:.0f} | {what} | {count} | {seconds * count / 3600:.1f} |")
     record(
         f"paper_shape_{paper['name']}_cpu",
-        {"config": str(args.config), "threads": args.threads, "repeats": args.repeats,
-         "per_step_seconds": per, "rows": [dict(zip(("unit", "seconds", "what", "count"), r)) for r in rows]},
+        {
+            "config": str(args.config),
+            "threads": args.threads,
+            "repeats": args.repeats,
+            "per_step_seconds": per,
+            "rows": [dict(zip(("unit", "seconds", "what", "count"), r)) for r in rows],
+        },
         {f"paper_{paper['name']}_pretrain_epoch_cpu_s": (round(rows[0][1]), "reported", "s per epoch, 1 CPU thread")},
     )
 

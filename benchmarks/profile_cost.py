@@ -35,9 +35,16 @@ def main():
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = p.parse_args()
-    config = load_config(None, {"device": args.device, "threads": 2, "space": {"name": args.space, "C": args.C, "N": args.N},
-                                "lid": {"batches": args.batches, "batch_size": args.batch_size},
-                                "gradient": {"batches": args.batches, "batch_size": args.batch_size}})
+    config = load_config(
+        None,
+        {
+            "device": args.device,
+            "threads": 2,
+            "space": {"name": args.space, "C": args.C, "N": args.N},
+            "lid": {"batches": args.batches, "batch_size": args.batch_size},
+            "gradient": {"batches": args.batches, "batch_size": args.batch_size},
+        },
+    )
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = Path(tmp) / "supernet.pt"
         atomic_torch_save(ckpt, supernet_checkpoint(build_supernet(config, 10), config, []))
@@ -45,21 +52,52 @@ def main():
         cost(config, ckpt, args.sizes, Path(tmp) / "cost.json", edge=0 if args.space == "nb201" else 1)
         result = json.loads((Path(tmp) / "cost.json").read_text())
     rows = {(r["criterion"], r["input_size"]): r for r in result["rows"]}
-    print("| input | GM-NAS peak MB | NAS-LID peak MB | memory LID/GM | GM-NAS s | NAS-LID s |\n|---|---|---|---|---|---|")
+    print(
+        "| input | GM-NAS peak MB | NAS-LID peak MB | memory LID/GM | GM-NAS s | NAS-LID s |\n|---|---|---|---|---|---|"
+    )
     ratios = {}
     for size in args.sizes:
-        g, l = rows[("gradient", size)], rows[("lid", size)]
-        ratios[size] = l["peak_mb"] / g["peak_mb"]
-        print(f"| {size}x{size} | {g['peak_mb']:.1f} | {l['peak_mb']:.1f} | {ratios[size]:.3f} | {g['seconds']:.2f} | {l['seconds']:.2f} |")
+        g, lid = rows[("gradient", size)], rows[("lid", size)]
+        ratios[size] = lid["peak_mb"] / g["peak_mb"]
+        print(
+            f"| {size}x{size} | {g['peak_mb']:.1f} | {lid['peak_mb']:.1f} | {ratios[size]:.3f} "
+            f"| {g['seconds']:.2f} | {lid['seconds']:.2f} |"
+        )
     small, large = args.sizes
     if args.space == "nb201":
-        record(f"profile_cost_{args.device}", {"args": vars(args), "cost": result},
-               {"profile_memory_ratio_32": (round(ratios[small], 3), 0.30, f"LID / gradient peak memory, {small}x{small}"),
-                "profile_memory_ratio_large": (round(ratios[large], 3), 0.10, f"LID / gradient peak memory, {large}x{large}")})
+        record(
+            f"profile_cost_{args.device}",
+            {"args": vars(args), "cost": result},
+            {
+                "profile_memory_ratio_32": (
+                    round(ratios[small], 3),
+                    0.30,
+                    f"LID / gradient peak memory, {small}x{small}",
+                ),
+                "profile_memory_ratio_large": (
+                    round(ratios[large], 3),
+                    0.10,
+                    f"LID / gradient peak memory, {large}x{large}",
+                ),
+            },
+        )
     else:  # Table 1's second row: reported, the issue sets no goal for it
-        record(f"profile_cost_proxyless_{args.device}", {"args": vars(args), "cost": result},
-               {"proxyless_memory_ratio_32": (round(ratios[small], 3), None, f"ProxylessNAS space, LID / gradient peak memory, {small}x{small}"),
-                "proxyless_memory_ratio_large": (round(ratios[large], 3), None, f"ProxylessNAS space, LID / gradient peak memory, {large}x{large}")})
+        record(
+            f"profile_cost_proxyless_{args.device}",
+            {"args": vars(args), "cost": result},
+            {
+                "proxyless_memory_ratio_32": (
+                    round(ratios[small], 3),
+                    None,
+                    f"ProxylessNAS space, LID / gradient peak memory, {small}x{small}",
+                ),
+                "proxyless_memory_ratio_large": (
+                    round(ratios[large], 3),
+                    None,
+                    f"ProxylessNAS space, LID / gradient peak memory, {large}x{large}",
+                ),
+            },
+        )
 
 
 if __name__ == "__main__":

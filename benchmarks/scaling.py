@@ -20,7 +20,6 @@ import itertools
 import time
 
 import numpy as np
-import torch
 
 from _record import record
 from naslid.config import load_config
@@ -53,9 +52,15 @@ def main():
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--rounds", type=int, default=4)
     args = p.parse_args()
-    config = load_config(None, {"threads": 2, "space": {"C": args.C, "N": args.N},
-                                "lid": {"batches": args.batches, "batch_size": args.batch_size},
-                                "gradient": {"batches": args.batches, "batch_size": args.batch_size}})
+    config = load_config(
+        None,
+        {
+            "threads": 2,
+            "space": {"C": args.C, "N": args.N},
+            "lid": {"batches": args.batches, "batch_size": args.batch_size},
+            "gradient": {"batches": args.batches, "batch_size": args.batch_size},
+        },
+    )
     seed_everything(config)
     dataset = load_dataset(config["data"])
     rows = []
@@ -70,8 +75,16 @@ def main():
                     seconds += time.perf_counter() - start
                     passes += int(mask[edge].sum()) * args.batches
                     jobs += 1
-            rows.append({"round": r, "criterion": name, "sub_supernets": 2 ** (r - 1), "jobs": jobs,
-                         "passes": passes, "seconds": seconds})
+            rows.append(
+                {
+                    "round": r,
+                    "criterion": name,
+                    "sub_supernets": 2 ** (r - 1),
+                    "jobs": jobs,
+                    "passes": passes,
+                    "seconds": seconds,
+                }
+            )
             print(f"round {r} {name}: {jobs} edge jobs, {passes} passes, {seconds:.1f} s", flush=True)
     fits = {}
     for name in ("lid", "gradient"):
@@ -80,16 +93,32 @@ def main():
         c = float(x @ y / (x @ x))
         r2 = 1 - float(((y - c * x) ** 2).sum() / ((y - y.mean()) ** 2).sum())
         fits[name] = {"seconds_per_pass": c, "r2": r2}
-    print("\n| round | sub-supernets | edge jobs | passes | LID s | gradient s | gradient / LID |\n|---|---|---|---|---|---|---|")
+    print(
+        "\n| round | sub-supernets | edge jobs | passes | LID s | gradient s | gradient / LID |"
+        "\n|---|---|---|---|---|---|---|"
+    )
     for r in range(1, args.rounds + 1):
-        lid, grad = (next(row for row in rows if row["round"] == r and row["criterion"] == n) for n in ("lid", "gradient"))
-        print(f"| {r} | {lid['sub_supernets']} | {lid['jobs']} | {lid['passes']} | {lid['seconds']:.1f} | "
-              f"{grad['seconds']:.1f} | {grad['seconds'] / lid['seconds']:.2f} |")
+        lid, grad = (
+            next(row for row in rows if row["round"] == r and row["criterion"] == n) for n in ("lid", "gradient")
+        )
+        print(
+            f"| {r} | {lid['sub_supernets']} | {lid['jobs']} | {lid['passes']} | {lid['seconds']:.1f} | "
+            f"{grad['seconds']:.1f} | {grad['seconds'] / lid['seconds']:.2f} |"
+        )
     for name, fit in fits.items():
         print(f"{name}: {fit['seconds_per_pass'] * 1000:.1f} ms per pass (R^2 {fit['r2']:.3f})")
     ratio = fits["gradient"]["seconds_per_pass"] / fits["lid"]["seconds_per_pass"]
-    record("scaling", {"args": vars(args), "ops": list(OPS), "rows": rows, "fits": fits},
-           {"scaling_gradient_over_lid_per_pass": (round(ratio, 2), "reported", "x (fitted seconds per pass, gradient / LID)")})
+    record(
+        "scaling",
+        {"args": vars(args), "ops": list(OPS), "rows": rows, "fits": fits},
+        {
+            "scaling_gradient_over_lid_per_pass": (
+                round(ratio, 2),
+                "reported",
+                "x (fitted seconds per pass, gradient / LID)",
+            )
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -15,14 +15,25 @@ import time
 import torch
 
 from _record import record
-from naslid.spaces.nb201.encoding import EDGES, OPS, Arch
+from naslid.spaces.nb201.encoding import OPS
 from naslid.spaces.nb201.network import Supernet
 
 
 def xautodl_supernet(C, N, num_classes):
     from xautodl.models import get_cell_based_tiny_net
-    return get_cell_based_tiny_net({"name": "RANDOM", "C": C, "N": N, "max_nodes": 4, "num_classes": num_classes,
-                                    "space": list(OPS), "affine": False, "track_running_stats": True})
+
+    return get_cell_based_tiny_net(
+        {
+            "name": "RANDOM",
+            "C": C,
+            "N": N,
+            "max_nodes": 4,
+            "num_classes": num_classes,
+            "space": list(OPS),
+            "affine": False,
+            "track_running_stats": True,
+        }
+    )
 
 
 def steps_per_second(model, step, batches, device, steps) -> float:
@@ -47,6 +58,7 @@ def naslid_step(generator):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5)
         optimizer.step()
+
     return step
 
 
@@ -72,10 +84,17 @@ def main():
     device = torch.device(args.device)
     torch.manual_seed(0)
     random.seed(0)
-    batches = [(torch.randn(args.batch, 3, args.size, args.size, device=device),
-                torch.randint(0, 10, (args.batch,), device=device)) for _ in range(4)]
+    batches = [
+        (
+            torch.randn(args.batch, 3, args.size, args.size, device=device),
+            torch.randint(0, 10, (args.batch,), device=device),
+        )
+        for _ in range(4)
+    ]
     ours, theirs = Supernet(args.C, args.N, 10).to(device), xautodl_supernet(args.C, args.N, 10).to(device)
-    assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in theirs.parameters()), "not the same supernet"
+    assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in theirs.parameters()), (
+        "not the same supernet"
+    )
     generator = torch.Generator().manual_seed(0)
     rates = {"naslid": [], "xautodl": []}
     for _ in range(args.rounds):
@@ -83,14 +102,19 @@ def main():
         rates["xautodl"].append(steps_per_second(theirs, xautodl_step, batches, device, args.steps) * args.batch)
     median = {k: sorted(v)[len(v) // 2] for k, v in rates.items()}
     ratio = median["naslid"] / median["xautodl"]
-    print(f"| supernet | images/s ({device.type}, C={args.C}, N={args.N}, batch {args.batch}, {args.size}px) |\n|---|---|")
+    print(
+        f"| supernet | images/s ({device.type}, C={args.C}, N={args.N}, batch {args.batch}, {args.size}px) |\n|---|---|"
+    )
     for k in rates:
         print(f"| {k} | {median[k]:.1f} |")
     print(f"ratio naslid / xautodl: {ratio:.3f}")
     key = f"train_throughput_ratio_{'gpu' if device.type == 'cuda' else 'cpu'}"
     goal = 2.0 if device.type == "cuda" else 1.3
-    record(f"train_throughput_{device.type}", {"args": vars(args), "images_per_second": rates, "median": median, "ratio": ratio},
-           {key: (round(ratio, 3), goal, "x (images/s ratio, naslid / xautodl RSPS)")})
+    record(
+        f"train_throughput_{device.type}",
+        {"args": vars(args), "images_per_second": rates, "median": median, "ratio": ratio},
+        {key: (round(ratio, 3), goal, "x (images/s ratio, naslid / xautodl RSPS)")},
+    )
 
 
 if __name__ == "__main__":
