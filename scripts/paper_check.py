@@ -47,7 +47,9 @@ SHRUNK = {
     # 2 batch groups of 24 images: the averaging over batches and the tie record still run, and 24
     # images leave each one k = 20 neighbours
     "lid": {"batches": 2, "batch_size": 24},
-    "gradient": {"batches": 2, "batch_size": 24},
+    # gradient matching needs no neighbours: 2 batch groups of 8 images (at 24, its profiles of
+    # ProxylessNAS's 21 layers, 7 forward and backward passes each, took 17 min a sub-supernet)
+    "gradient": {"batches": 2, "batch_size": 8},
     "evaluate": {"batches": 1, "batch_size": 32},  # each architecture still estimated on real batches
     "evolve": {"generations": 1},  # one generation: the population, mutation and crossover all run
     # 64 images per split: one training step of 64, and every batch size above fits (NASWOT's batch is
