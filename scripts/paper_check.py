@@ -188,23 +188,11 @@ def main(argv=None) -> int:
 
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     files = ["--configfile", str(args.config), str((results / "overlay.yaml").relative_to(REPO))]
+    workflow = [str(REPO / "scripts" / "run-workflow.sh"), "--cores", str(args.cores), *files, "--quiet", "rules"]
     if args.dry_run:
-        command = [
-            str(REPO / "scripts" / "run-workflow.sh"),
-            "--cores",
-            str(args.cores),
-            *files,
-            "--dry-run",
-            "--quiet",
-            "rules",
-        ]
-        return subprocess.run(command, cwd=REPO, env=env).returncode
+        return subprocess.run([*workflow, "--dry-run"], cwd=REPO, env=env).returncode
     start = time.monotonic()
-    run = subprocess.run(
-        [str(REPO / "scripts" / "run-workflow.sh"), "--cores", str(args.cores), *files, "--quiet", "rules"],
-        cwd=REPO,
-        env=env,
-    )
+    run = subprocess.run(workflow, cwd=REPO, env=env)
     seconds = time.monotonic() - start
     if run.returncode != 0:
         print(f"paper-check: the workflow failed (exit {run.returncode}) after {seconds:.0f} s", file=sys.stderr)
