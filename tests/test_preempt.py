@@ -330,6 +330,40 @@ def test_profile_interrupted_and_resumed_equals_an_uninterrupted_run(setup, clea
     assert not (tmp_path / "killed.csv.resume").exists()
 
 
+def values_done(resume):
+    """Architectures saved in a rank or baselines job's resume file."""
+
+    def done():
+        try:
+            return len(torch.load(resume, weights_only=False)["state"]["values"])
+        except (FileNotFoundError, EOFError, RuntimeError):
+            return 0
+
+    return done
+
+
+def estimate_args(setup, stage):
+    supernets = ["--supernets", setup / "clean.pt"] if stage == "rank" else []
+    return lambda stem: [stage, "--config", setup / "c.yaml", *supernets, "--out", f"{stem}.json"]
+
+
+@pytest.mark.parametrize(
+    "stage", [pytest.param(stage, marks=pytest.mark.xdist_group(f"preempt-{stage}")) for stage in ("rank", "baselines")]
+)
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_estimates_interrupted_and_resumed_equal_an_uninterrupted_run(setup, clean, stage, sig, tmp_path, rng):
+    """Ranking (the supernet's estimate of each of the table's 200 architectures) and the baselines
+    (params, FLOPs, NASWOT of each) keep their values so far: the restart computes only the rest."""
+    reference = clean(f"{stage}_clean", estimate_args(setup, stage))
+    n = json.loads(Path(f"{reference}.json").read_text())["archs"]
+    result, k = interrupt(
+        estimate_args(setup, stage)(tmp_path / "killed"), values_done(tmp_path / "killed.json.resume"), n, sig, rng
+    )
+    assert_resumed(result, stage, "architecture", k, n)
+    same_json(f"{reference}.json", tmp_path / "killed.json")
+    assert not (tmp_path / "killed.json.resume").exists()
+
+
 def test_profile_resume_of_another_supernet_is_ignored(setup, tmp_path):
     """A resume file is trusted only by a job of the same config and supernet."""
     args = [

@@ -20,7 +20,6 @@ keeping each edge's would grow the file and the memory with every edge (21 edges
 from __future__ import annotations
 
 import io
-import time
 import zlib
 from pathlib import Path
 
@@ -33,7 +32,7 @@ from naslid.errors import NaslidError
 from naslid.io import atomic_write_text
 from naslid.method.lid import layer_lid
 from naslid.runtime import preempt
-from naslid.runtime.resume import ResumeFile, fingerprint
+from naslid.runtime.resume import ResumeFile, Throttle, fingerprint
 from naslid.spaces.masked import EdgeChoices, batch_statistics, edge_choices
 from naslid.spaces.masked import MaskedSupernet as Supernet
 
@@ -82,7 +81,7 @@ class Checkpoint:
         saved = self.file.load() or {}
         self.edges = saved.get("edges", {})  # {edge: (batches done, state)}: the edge in progress
         self.finished = saved.get("finished", {})  # {edge: (batches, table)}
-        self.written, self.writing = time.monotonic(), 0.0  # when the last write ended, and how long it took
+        self.throttle = Throttle(self.SHARE)
 
     def resume(self, edge: int, fresh, batches: int):
         """(batches done, state) of `edge`, announced as `resumed profile at batch k of <batches>`;
@@ -102,7 +101,7 @@ class Checkpoint:
 
     def save(self, edge: int, done: int, state) -> None:
         self.edges[edge] = (done, state)
-        if preempt.requested() or time.monotonic() - self.written >= self.writing / self.SHARE:
+        if self.throttle.due():
             self._write()
             preempt.checkpoint_done(f"batch {done} of edge {edge} ({self.path})")
 
@@ -114,10 +113,7 @@ class Checkpoint:
         preempt.checkpoint_done(f"edge {self.names[edge]} ({self.path})")
 
     def _write(self) -> None:
-        start = time.monotonic()
-        self.file.save({"edges": self.edges, "finished": self.finished})
-        self.written = time.monotonic()
-        self.writing = self.written - start
+        self.throttle.write(lambda: self.file.save({"edges": self.edges, "finished": self.finished}))
 
     def finish(self) -> None:
         self.file.finish()

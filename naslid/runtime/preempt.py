@@ -3,14 +3,15 @@ checkpoint, and exit non-zero so that Snakemake (or SLURM's requeue) runs the st
 
 The long stages checkpoint atomically after every unit: training after every epoch, evolution
 after every generation, profiling after every batch group (all candidate ops on one batch; a large
-state only every few groups: `naslid.method.profile.Checkpoint`),
-ground-truth building after every architecture. On SIGTERM a stage does not
+state only every few groups: `naslid.method.profile.Checkpoint`), ranking and the baselines after
+architectures (every few: `naslid.runtime.resume.map_resumable`), ground-truth building after every
+architecture. On SIGTERM a stage does not
 die mid-unit; it completes the current unit (the slurm profile asks for SIGTERM 5 minutes before
 the time limit, room for one NB201 epoch on a GPU), writes that unit's checkpoint as usual, and
 then stops with `Preempted` (exit status 143, as if killed by the signal). A rerun resumes from
 the checkpoint and ends identical to an uninterrupted run on CPU. If the unit does not finish in
 time, SLURM's SIGKILL follows and the rerun resumes from the unit before: nothing is lost but it.
-Short stages (split, query, rank, tables) simply end; their outputs appear atomically or not at all.
+Short stages (split, query, tables) simply end; their outputs appear atomically or not at all.
 """
 
 from __future__ import annotations

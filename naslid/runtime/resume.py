@@ -1,8 +1,9 @@
 """Resuming an interrupted job: one resume file per output, used only by the same job.
 
-Every long stage (pretrain, finetune, train-final, evolve, profile, build-benchmark) saves its
-progress atomically to `<out>.resume` (build-benchmark: a marker in its parts folder) after each
-unit of work (an epoch, a generation, a batch group), with the *fingerprint* of what it computes: the
+Every long stage (pretrain, finetune, train-final, evolve, profile, rank, baselines,
+build-benchmark) saves its progress atomically to `<out>.resume` (build-benchmark: a marker in its
+parts folder) after each unit of work (an epoch, a generation, a batch group, an architecture's
+estimate), with the *fingerprint* of what it computes: the
 settings, the schedule, the initial weights or input files. A restarted job continues from the
 file only if the fingerprint is the same, announces it as `resumed <stage> at <unit> k of n`
 (`naslid.runtime.preempt`), and ends as an uninterrupted job would; a file of another job is
@@ -14,10 +15,15 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+
+from tqdm import tqdm
 
 from naslid.errors import CheckpointError
 from naslid.io import atomic_torch_save, load_checkpoint
+from naslid.runtime import preempt
 
 FORMAT = 2  # the layout below; a resume file of an older naslid (per-stage layouts) is ignored
 
@@ -67,3 +73,39 @@ class ResumeFile:
 
     def finish(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+class Throttle:
+    """When to write a checkpoint whose units are short: only while writing takes at most `share` of
+    the job's time, and at once when SIGTERM has arrived (so a preempted job loses nothing; a killed
+    one loses at most the units since the last write)."""
+
+    def __init__(self, share: float = 0.1):
+        self.share = share
+        self.written, self.writing = time.monotonic(), 0.0  # when the last write ended, and how long it took
+
+    def due(self) -> bool:
+        return preempt.requested() or time.monotonic() - self.written >= self.writing / self.share
+
+    def write(self, save: Callable[[], None]) -> None:
+        start = time.monotonic()
+        save()
+        self.written = time.monotonic()
+        self.writing = self.written - start
+
+
+def map_resumable(compute: Callable, items: Sequence, resume: ResumeFile, unit: str, desc: str) -> list:
+    """[compute(item) for item in items], resumable: the values so far go to `resume` (throttled,
+    `Throttle`), and a restarted job computes only the items after them, announced as
+    `resumed <stage> at <unit> k of n`. `compute` must not depend on the items before (a seeded
+    stream is seeded per item). The caller calls `resume.finish()` once its output is written."""
+    values = (resume.load() or {}).get("values", [])
+    if values:
+        preempt.resumed(resume.stage, unit, len(values), len(items), resume.path)
+    throttle = Throttle()
+    for item in tqdm(items[len(values) :], desc=desc, initial=len(values), total=len(items), disable=None):
+        values.append(compute(item))
+        if len(values) < len(items) and throttle.due():
+            throttle.write(lambda: resume.save({"values": values}))
+            preempt.checkpoint_done(f"{unit} {len(values)} of {len(items)} ({resume.path})")
+    return values

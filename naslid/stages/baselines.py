@@ -18,6 +18,8 @@ the same architectures (`ceiling`), so no criterion is expected to rank better t
 
 Every record has the schema of `rank.json`'s `estimates` (arch, index, ground_truth, estimate), so
 Table 2 ranks them with the same code; the ceiling's records add `versus`, the first training.
+The values so far are kept in `<out>.resume`: a job stopped by SIGTERM or killed resumes after the
+last architecture saved (NASWOT of 157 networks takes about 10 minutes on CPU at the paper's shape).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import torch
 from torch import nn
 
 from naslid.io import atomic_write_json
+from naslid.runtime.resume import ResumeFile, fingerprint, map_resumable
 from naslid.spaces.complexity import flops_m, params_mb
 from naslid.spaces.ground_truth import ground_truth_of
 from naslid.stages import Arg, Stage
@@ -77,18 +80,23 @@ def naswot(model: nn.Module, images: torch.Tensor) -> float:
     return float(logdet) if sign != 0 else float("-inf")
 
 
-def estimates(config: dict, archs: list, images: torch.Tensor, num_classes: int) -> dict[str, list[float]]:
+def estimates(
+    config: dict, archs: list, images: torch.Tensor, num_classes: int, resume: ResumeFile
+) -> dict[str, list[float]]:
     """Each baseline's value for each architecture, in the order of `archs`."""
     from naslid.spaces import get_space
 
-    values: dict[str, list[float]] = {name: [] for name in BASELINES}
-    for arch in archs:
+    def values_of(arch) -> dict[str, float]:
         torch.manual_seed(config["seed"])  # the same initialisation stream for every architecture
         model = get_space(config).standalone(arch, num_classes)
-        values["params"].append(params_mb(model))
-        values["flops"].append(flops_m(model, images.shape[-1]))
-        values["naswot"].append(naswot(model, images))
-    return values
+        return {
+            "params": params_mb(model),
+            "flops": flops_m(model, images.shape[-1]),
+            "naswot": naswot(model, images),
+        }
+
+    per_arch = map_resumable(values_of, archs, resume, "architecture", "baselines")
+    return {name: [v[name] for v in per_arch] for name in BASELINES}
 
 
 def ceiling(config: dict, benchmark, archs: list) -> dict:
@@ -143,7 +151,8 @@ def baselines(config: dict, out: Path) -> dict:
     archs = ground_truth.protocol_archs(benchmark, column, config["rank"]["percent"])
     dataset = load_dataset(config["data"])
     images = dataset.normalise(dataset.train.images[:BATCH])
-    values = estimates(config, [a for a, _ in archs], images, dataset.num_classes)
+    resume = ResumeFile(f"{out}.resume", "baselines", fingerprint(config, [a.to_str() for a, _ in archs]))
+    values = estimates(config, [a for a, _ in archs], images, dataset.num_classes, resume)
     top = ceiling(config, benchmark, [a for a, _ in archs])
     ceiling_records = (
         None
@@ -167,4 +176,5 @@ def baselines(config: dict, out: Path) -> dict:
         "ceiling": {**{k: v for k, v in top.items() if k != "pairs"}, "estimates": ceiling_records},
     }
     atomic_write_json(out, result)
+    resume.finish()
     return result
