@@ -37,13 +37,13 @@ paper-check: setup
 # What `make test` checks first (tests/test_workflow.py runs the same): ruff's lint and format, the
 # package's layers, Snakemake's lint and snakefmt. `make format` applies ruff's formatter.
 lint: setup
-	$(VENV)/bin/ruff check naslid tests scripts benchmarks
-	$(VENV)/bin/ruff format --check naslid tests scripts benchmarks
+	$(VENV)/bin/ruff check  # every Python file git does not ignore (ruff reads .gitignore)
+	$(VENV)/bin/ruff format --check
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/snakefmt --check workflow
 
 format: setup
-	$(VENV)/bin/ruff format naslid tests scripts benchmarks
+	$(VENV)/bin/ruff format
 
 clean:
 	rm -rf results/default results/compare
