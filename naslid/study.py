@@ -268,7 +268,15 @@ def figure_study(numbers: pd.DataFrame, out: Path) -> None:
         np.arange(len(arms)), [f"{a}\n{rows[rows['arm'] == a]['budget'].iloc[0]}" for a in arms], fontsize=7
     )
     axes[0].invert_yaxis()
-    axes[0].legend(fontsize=7, loc="lower left")
+    # below the panels, in one row: inside an axis it covers an arm's intervals
+    fig.legend(
+        *axes[0].get_legend_handles_labels(),
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0),
+        ncol=len(criteria),
+        fontsize=8,
+        frameon=False,
+    )
     save_figure(fig, out)
 
 
