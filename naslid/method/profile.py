@@ -64,13 +64,11 @@ class Checkpoint:
     """The resume file of one profile job: the state of the edge in progress (batches done, and the
     rows or gradient sums after them) and the table of every edge finished.
 
-    A batch group's state is written only while writing takes at most a tenth of the time (`SHARE`):
+    A batch group's state is written only while writing takes at most a tenth of the time (`Throttle`):
     a large state is written every few batch groups, a small one after each, and at once on SIGTERM,
     so a preempted job loses nothing and a killed one at most the groups since the last write.
     It is used only by a job of the same config and supernet (its fingerprint); anything else starts over.
     """
-
-    SHARE = 0.1  # the most of a job's time that writing its checkpoints may take
 
     def __init__(self, path: Path, config: dict, supernet: Path):
         from naslid.spaces import get_space
@@ -81,7 +79,7 @@ class Checkpoint:
         saved = self.file.load() or {}
         self.edges = saved.get("edges", {})  # {edge: (batches done, state)}: the edge in progress
         self.finished = saved.get("finished", {})  # {edge: (batches, table)}
-        self.throttle = Throttle(self.SHARE)
+        self.throttle = Throttle()
 
     def resume(self, edge: int, fresh, batches: int):
         """(batches done, state) of `edge`, announced as `resumed profile at batch k of <batches>`;

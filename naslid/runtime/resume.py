@@ -75,17 +75,19 @@ class ResumeFile:
         self.path.unlink(missing_ok=True)
 
 
-class Throttle:
-    """When to write a checkpoint whose units are short: only while writing takes at most `share` of
-    the job's time, and at once when SIGTERM has arrived (so a preempted job loses nothing; a killed
-    one loses at most the units since the last write)."""
+WRITE_SHARE = 0.1  # the most of a job's time that writing its checkpoints may take
 
-    def __init__(self, share: float = 0.1):
-        self.share = share
+
+class Throttle:
+    """When to write a checkpoint whose units are short: only while writing takes at most
+    `WRITE_SHARE` of the job's time, and at once when SIGTERM has arrived (so a preempted job loses
+    nothing; a killed one loses at most the units since the last write)."""
+
+    def __init__(self):
         self.written, self.writing = time.monotonic(), 0.0  # when the last write ended, and how long it took
 
     def due(self) -> bool:
-        return preempt.requested() or time.monotonic() - self.written >= self.writing / self.share
+        return preempt.requested() or time.monotonic() - self.written >= self.writing / WRITE_SHARE
 
     def write(self, save: Callable[[], None]) -> None:
         start = time.monotonic()

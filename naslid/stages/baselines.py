@@ -151,9 +151,10 @@ def baselines(config: dict, out: Path) -> dict:
     archs = ground_truth.protocol_archs(benchmark, column, config["rank"]["percent"])
     dataset = load_dataset(config["data"])
     images = dataset.normalise(dataset.train.images[:BATCH])
-    resume = ResumeFile(f"{out}.resume", "baselines", fingerprint(config, [a.to_str() for a, _ in archs]))
-    values = estimates(config, [a for a, _ in archs], images, dataset.num_classes, resume)
-    top = ceiling(config, benchmark, [a for a, _ in archs])
+    ranked = [a for a, _ in archs]
+    resume = ResumeFile(f"{out}.resume", "baselines", fingerprint(config, [a.to_str() for a in ranked]))
+    values = estimates(config, ranked, images, dataset.num_classes, resume)
+    top = ceiling(config, benchmark, ranked)
     ceiling_records = (
         None
         if top["pairs"] is None
