@@ -28,16 +28,26 @@ from naslid.config import load_config  # noqa: E402  (the repository's package, 
 
 STUDY = REPO / "config" / "study"
 # The parts, each one command of at most 2.5 h on 2 cores (README.md, "The study", gives each one's
-# measured or estimated time). The first three are the study's 5 hours; the others go beyond them.
+# measured or estimated time): (arm, its criteria or None for all of them). The 50-epoch arms are
+# split by criterion to fit; `none` runs in the first half, whose pretraining the second shares.
 PARTS = {
-    "curve": ["curve-25", "curve-50", "curve-100", "curve-200"],
-    "short": ["ft2", "ft10"],
-    "long": ["ft50"],
-    "control": ["ft50-scratch"],
-    "n2": ["n2-ft50"],
-    "stability": ["profile50"],
+    "curve": [("curve-25", None), ("curve-50", None), ("curve-100", None), ("curve-200", None)],
+    "short": [("ft2", None)],
+    "medium": [("ft10", None)],
+    "long-a": [("ft50", ["lid", "none"])],
+    "long-b": [("ft50", ["random", "gradient"])],
+    "stability": [("profile50", None)],
+    "control-a": [("ft50-scratch", ["lid", "none"])],
+    "control-b": [("ft50-scratch", ["random", "gradient"])],
+    "n2-a": [("n2-ft50", ["lid", "none"])],
+    "n2-b": [("n2-ft50", ["random", "gradient"])],
 }
+ARMS = sorted({arm for arms in PARTS.values() for arm, _ in arms})
 FIRST_SPLITS = ["lid", "gradient"]  # profile50 makes only the first split of these, for split stability
+
+
+def _describe(arms: list[tuple[str, list[str] | None]]) -> str:
+    return ", ".join(arm if criteria is None else f"{arm} ({' + '.join(criteria)})" for arm, criteria in arms)
 
 
 def arm_targets(arm: str, criteria: list[str] | None = None) -> list[str]:
@@ -86,11 +96,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="parts: " + "; ".join(f"{p}: {', '.join(a)}" for p, a in PARTS.items()),
+        epilog="parts: " + "; ".join(f"{p}: {_describe(arms)}" for p, arms in PARTS.items()),
     )
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run every arm of one part of the study (or one arm)")
-    run.add_argument("part", choices=[*PARTS, *(arm for arms in PARTS.values() for arm in arms)])
+    run.add_argument("part", choices=[*PARTS, *ARMS])
     run.add_argument("--cores", type=int, default=2)
     run.add_argument("--dry-run", action="store_true", help="list the jobs each arm would run")
     run.add_argument(
@@ -103,8 +113,9 @@ def main(argv=None) -> int:
     report.add_argument("--out", type=Path, default=REPO / "results" / "study")
     args = parser.parse_args(argv)
     if args.command == "run":
-        for arm in PARTS.get(args.part, [args.part]):
-            criteria = None if args.criteria is None else sorted({*args.criteria, "none"})
+        for arm, criteria in PARTS.get(args.part, [(args.part, None)]):
+            if args.criteria is not None:
+                criteria = sorted({*args.criteria, "none"})
             code = snakemake(arm, args.cores, args.dry_run, criteria)
             if code:
                 return code

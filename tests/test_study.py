@@ -132,3 +132,27 @@ def test_report_without_a_finished_arm_says_what_to_run(tmp_path):
 
     with pytest.raises(NaslidError, match="scripts/study.py run curve"):
         report(tmp_path, tmp_path / "out")
+
+
+def test_the_parts_run_every_criterion_of_every_arm_and_nothing_else():
+    """Each arm of config/study/ runs in some part, and the parts that split an arm by criterion
+    (the 50-epoch arms, cut to fit 2.5 h) together run exactly the arm's criteria."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("study_script", REPO / "scripts" / "study.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    overlays = sorted(p.stem for p in (REPO / "config" / "study").glob("*.yaml") if p.stem != "base")
+    assert script.ARMS == overlays
+    for arm in overlays:
+        criteria = load_config([REPO / "config/study/base.yaml", REPO / f"config/study/{arm}.yaml"])["workflow"][
+            "criteria"
+        ]
+        ran = [
+            set(criteria) if kept is None else set(kept)
+            for part in script.PARTS.values()
+            for a, kept in part
+            if a == arm
+        ]
+        assert set().union(*ran) == set(criteria), arm
+        assert sum(len(r) for r in ran) == len(criteria), f"{arm}: a criterion runs in two parts"
