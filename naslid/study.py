@@ -13,7 +13,9 @@ one folder:
   `fig_study.png`;
 - `stability`: which edge the first split of lid and gradient chose in each seed, how well the
   partitions of its ops agree across seeds (adjusted Rand index, scikit-learn's), and between 4 and 50
-  profiling batches on the same pretrained parent (arm profile50).
+  profiling batches on the same pretrained parent (arm profile50);
+- `cost`: what each arm's criteria and its shared pretraining cost, from Snakemake's benchmark files
+  (`times/`): jobs, CPU hours, CPU seconds per seed (README.md's part times are its sums over 2 cores).
 Each table as .md, .csv and .tex (`naslid.stages.tables.write_table`).
 """
 
@@ -185,6 +187,55 @@ def stability_table(results: Path, arm: str = "ft2", other: str = "profile50") -
     return pd.DataFrame(rows) if rows else None
 
 
+def _jobs(folder: Path, under: str = "") -> list[tuple[float, bool]]:
+    """(CPU seconds, resumed?) of each job benchmarked under `folder`/times/`under`: a job resumed
+    after a kill counts only its last attempt (its log, which that attempt rewrote, says `resumed`)."""
+    jobs = []
+    for tsv in sorted((folder / "times" / under).rglob("*.tsv")):
+        cpu = pd.read_csv(tsv, sep="\t")["cpu_time"].iloc[-1]
+        log = folder / "logs" / tsv.relative_to(folder / "times").with_suffix(".log")
+        jobs.append((float(cpu), log.is_file() and "resumed " in log.read_text(errors="replace")))
+    return jobs
+
+
+def _cost_row(arm: str, part: str, seeds: list[list[tuple[float, bool]]]) -> dict:
+    per_seed = [sum(cpu for cpu, _ in jobs) for jobs in seeds if jobs]
+    every = [job for jobs in seeds for job in jobs]
+    return {
+        "arm": arm,
+        "part": part,
+        "seeds": len(per_seed),
+        "jobs": len(every),
+        "resumed jobs": sum(resumed for _, resumed in every),
+        "CPU h": round(sum(per_seed) / 3600, 2),
+        "CPU s per seed (median [min, max])": (
+            f"{np.median(per_seed):.0f} [{min(per_seed):.0f}, {max(per_seed):.0f}]" if per_seed else ""
+        ),
+    }
+
+
+def cost_table(results: Path) -> pd.DataFrame | None:
+    """Per arm (finished or not): each criterion's jobs and CPU time, its baselines, then each shared
+    pretraining once with the arms that use it. A resumed job's time is a lower bound (`_jobs`)."""
+    rows, pretrainings = [], {}
+    for folder in sorted(results.glob("study-*")):
+        if not (folder / "config.yaml").is_file():
+            continue
+        config, arm = load_config(folder / "config.yaml"), folder.name.removeprefix("study-")
+        pretrainings.setdefault(pretrained_folder(config), []).append(arm)
+        seeds = config["workflow"]["seeds"]
+        for criterion in config["workflow"]["criteria"]:
+            row = _cost_row(arm, criterion, [_jobs(folder / criterion / f"s{s}") for s in seeds])
+            rows += [row] if row["jobs"] else []
+        rows.append(_cost_row(arm, "baselines", [_jobs(folder, f"s{s}") for s in seeds]))
+    for pretrained, arms in pretrainings.items():
+        folder = results.parent / pretrained
+        seeds = sorted(p.name for p in (folder / "times").glob("s*"))
+        row = _cost_row(", ".join(arms), f"pretraining ({folder.name})", [_jobs(folder, s) for s in seeds])
+        rows += [row] if row["jobs"] else []
+    return pd.DataFrame(rows) if rows else None
+
+
 def _summary(values: list[float]) -> str:
     return f"{np.mean(values):.2f} [{min(values):.2f}, {max(values):.2f}]"
 
@@ -304,6 +355,10 @@ def report(results: Path, out: Path) -> None:
     if stability is not None:
         write_table(stability, out / "stability")
         written.append("stability")
+    cost = cost_table(results)
+    if cost is not None and written:
+        write_table(cost, out / "cost")
+        written.append("cost")
     if not written:
         raise NaslidError(f"no arm of the study has finished under {results}; run `scripts/study.py run curve` first")
     print(f"study: wrote {', '.join(written)} to {out}")

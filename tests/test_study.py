@@ -156,3 +156,48 @@ def test_the_parts_run_every_criterion_of_every_arm_and_nothing_else():
         ]
         assert set().union(*ran) == set(criteria), arm
         assert sum(len(r) for r in ran) == len(criteria), f"{arm}: a criterion runs in two parts"
+
+
+def _benchmark(path: Path, cpu: float, log: str | None = None) -> None:
+    """A job's Snakemake benchmark file (its header as Snakemake writes it) and, if given, its log."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+        f"{cpu + 5}\t0:00:{int(cpu) % 60:02d}\t1\t1\t1\t1\t0\t0\t90\t{cpu}\n"
+    )
+    if log is not None:
+        logs = Path(str(path).replace("/times/", "/logs/")).with_suffix(".log")
+        logs.parent.mkdir(parents=True, exist_ok=True)
+        logs.write_text(log)
+
+
+def test_cost_sums_each_criterions_jobs_per_seed_counts_resumed_ones_and_the_shared_pretraining_once(tmp_path):
+    from naslid.stages import pretrained_folder
+    from naslid.study import cost_table
+
+    results = tmp_path / "results"
+    for arm in ("ft2", "ft50"):
+        config = load_config([REPO / "config/study/base.yaml", REPO / f"config/study/{arm}.yaml"])
+        folder = results / f"study-{arm}"
+        folder.mkdir(parents=True)
+        (folder / "config.yaml").write_text(yaml.safe_dump(config))
+        for seed, cpu in ((0, 100.0), (1, 300.0)):
+            _benchmark(folder / "lid" / f"s{seed}" / "times" / "finetune" / "r00.tsv", cpu, "epoch 1 of 2\n")
+            _benchmark(folder / "lid" / f"s{seed}" / "times" / "rank.tsv", 20.0)
+            _benchmark(folder / "times" / f"s{seed}" / "baselines.tsv", 7.0)
+        _benchmark(
+            folder / "lid" / "s1" / "times" / "finetune" / "r01.tsv", 50.0, "resumed finetune at epoch 3 of 50\n"
+        )
+    pretrained = tmp_path / pretrained_folder(config)  # ft2 and ft50 share it
+    for seed in (0, 1):
+        _benchmark(pretrained / "times" / f"s{seed}" / "pretrain.tsv", 400.0)
+
+    cost = cost_table(results).set_index(["arm", "part"])
+    lid = cost.loc[("ft50", "lid")]
+    assert (lid["seeds"], lid["jobs"], lid["resumed jobs"]) == (2, 5, 1)
+    assert lid["CPU h"] == round((120 + 370) / 3600, 2)
+    assert lid["CPU s per seed (median [min, max])"] == "245 [120, 370]"
+    assert cost.loc[("ft2", "baselines"), "jobs"] == 2
+    shared = cost.loc[("ft2, ft50", f"pretraining ({pretrained.name})")]
+    assert (shared["jobs"], shared["CPU h"]) == (2, round(800 / 3600, 2))
+    assert ("ft50", "gradient") not in cost.index  # no job ran: no row
