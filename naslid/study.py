@@ -14,6 +14,9 @@ one folder:
 - `stability`: which edge the first split of lid and gradient chose in each seed, how well the
   partitions of its ops agree across seeds (adjusted Rand index, scikit-learn's), and between 4 and 50
   profiling batches on the same pretrained parent (arm profile50);
+- `precision`: per arm and paired test over all architectures, the interval's half-width now, its
+  floor from the architectures alone, and projected at 10, 20 and 40 seeds drawn like the run ones
+  (`naslid.method.stats.half_widths`): how many seeds a ±0.03 verdict needs;
 - `cost`: what each arm's criteria and its shared pretraining cost, from Snakemake's benchmark files
   (`times/`): jobs, CPU hours, CPU seconds per seed (README.md's part times are its sums over 2 cores).
 Each table as .md, .csv and .tex (`naslid.stages.tables.write_table`).
@@ -31,7 +34,10 @@ import pandas as pd
 from naslid.config import load_config
 from naslid.errors import NaslidError
 from naslid.stages import pretrained_folder
+from naslid.method.stats import half_widths
 from naslid.stages.tables import (
+    paired_samples,
+    runs_by_seed,
     read_baselines,
     read_experiments,
     new_figure,
@@ -184,6 +190,35 @@ def stability_table(results: Path, arm: str = "ft2", other: str = "profile50") -
             )
             row["groups with 50 batches"] = "; ".join(f"s{s}: {more[s]['edge']} {more[s]['groups']}" for s in common)
         rows.append(row)
+    return pd.DataFrame(rows) if rows else None
+
+
+def precision_table(results: Path, seeds: tuple[int, ...] = (10, 20, 40)) -> pd.DataFrame | None:
+    """Per finished budget arm and paired test over all architectures (each criterion against each
+    control that ran): the half-width of its interval with the seeds run, its floor and projections."""
+    rows = []
+    for arm in BUDGET_ARMS:
+        loaded = _arm(results, arm)
+        if loaded is None:
+            continue
+        _, ranks, _ = loaded
+        runs = {
+            c: runs_by_seed([r for r in ranks if r["criterion"] == c]) for c in sorted({r["criterion"] for r in ranks})
+        }
+        for control in (c for c in CONTROLS if c in runs):
+            for criterion in (c for c in runs if c != control and not (control == "random" and c == "none")):
+                pairs, minus = paired_samples(criterion, runs[criterion], control, runs[control], None)
+                widths = half_widths(pairs, minus, (len(pairs), *seeds))
+                rows.append(
+                    {
+                        "arm": arm,
+                        "paired test": f"{criterion} − {control}",
+                        "seeds": len(pairs),
+                        "half-width": round(widths[len(pairs)], 3),
+                        "floor (architectures)": round(widths["floor"], 3),
+                        **{f"at {m} seeds": round(widths[m], 3) for m in seeds},
+                    }
+                )
     return pd.DataFrame(rows) if rows else None
 
 
@@ -355,6 +390,10 @@ def report(results: Path, out: Path) -> None:
     if stability is not None:
         write_table(stability, out / "stability")
         written.append("stability")
+    precision = precision_table(results)
+    if precision is not None:
+        write_table(precision, out / "precision")
+        written.append("precision")
     cost = cost_table(results)
     if cost is not None and written:
         write_table(cost, out / "cost")

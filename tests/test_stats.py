@@ -400,3 +400,21 @@ def test_holm_rejects_step_down_and_stops_at_the_first_failure():
     assert stats.holm(p) == {"a"}  # 0.001 <= 0.05/4; then 0.02 > 0.05/3 stops it (0.04 < 0.05 never tried)
     assert stats.holm({"a": 0.001, "c": 0.013, "b": 0.02}) == {"a", "c", "b"}  # <= 0.0167, 0.025, 0.05
     assert stats.holm({}) == set()
+
+
+def test_half_widths_floor_is_the_one_seed_interval_and_seed_spread_shrinks_as_one_over_root_m():
+    rng = np.random.default_rng(4)
+    truth = rng.normal(size=80)
+    one = [(truth, truth + rng.normal(size=80))]
+    other = [(truth, truth + 1.5 * rng.normal(size=80))]
+    single = stats.bootstrap(one, "tau", minus=other)
+    # Identical seeds: no seed spread, so every projection is the floor, and the floor is the one-seed interval.
+    same = stats.half_widths(one * 4, other * 4, (5, 40))
+    assert same["floor"] == pytest.approx((single["hi"] - single["lo"]) / 2)
+    assert same[5] == pytest.approx(same["floor"]) and same[40] == pytest.approx(same["floor"])
+    # Seeds that differ: the seeds' share of the width (over the floor, in quadrature) goes as 1/sqrt(m).
+    seeds = [(truth, truth + noise * rng.normal(size=80)) for noise in (0.1, 0.5, 1.0, 2.0, 4.0, 8.0)]
+    widths = stats.half_widths(seeds, [(truth, truth + 1.0 * rng.normal(size=80))] * 6, (10, 40))
+    assert widths["floor"] < widths[40] < widths[10]
+    seed_share = {m: np.sqrt(widths[m] ** 2 - widths["floor"] ** 2) for m in (10, 40)}
+    assert seed_share[40] / seed_share[10] == pytest.approx(0.5, abs=0.1)

@@ -116,6 +116,12 @@ def test_report_makes_the_study_table_with_holm_over_every_arm_and_the_split_sta
     cells = (tmp_path / "out" / "study.md").read_text()
     assert "Δτ vs random all" in cells and " *" in cells
 
+    precision = pd.read_csv(tmp_path / "out" / "precision.csv").set_index(["arm", "paired test"])
+    assert len(precision) == 2 * (5 + 4)  # each arm: 5 criteria vs none, 4 vs random (none vs random once)
+    lid_none = precision.loc[("ft2", "lid − none")]
+    assert lid_none["half-width"] == pytest.approx((lid["dtau_none_all_hi"] - lid["dtau_none_all_lo"]) / 2, abs=0.01)
+    assert lid_none["floor (architectures)"] <= lid_none["at 40 seeds"] <= lid_none["at 10 seeds"]
+
     stability = pd.read_csv(tmp_path / "out" / "stability.csv").set_index("criterion").loc["lid"]
     labels = {s: [0, 0, 1, 1, 1] if s % 2 == 0 else [0, 1, 0, 1, 1] for s in SEEDS}  # ops sorted by name
     pairs = [(a, b) for a in SEEDS for b in SEEDS if a < b]

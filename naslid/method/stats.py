@@ -214,6 +214,35 @@ def bootstrap(
     return result
 
 
+def half_widths(
+    pairs: list[tuple[np.ndarray, np.ndarray]],
+    minus: list[tuple[np.ndarray, np.ndarray]],
+    seeds: tuple[int, ...] = (5, 10, 20, 40),
+    *,
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+) -> dict:
+    """How many seeds a paired interval (`bootstrap(pairs, "tau", minus=minus)`) needs to be tight.
+
+    `floor`: the half-width from the architectures alone (every seed kept in every replicate), which
+    no number of seeds goes below; `m`: the half-width if m seeds were drawn like these, the seeds
+    resampled m at a time (a projection that takes the observed seeds' spread for the true one)."""
+    fn = STATISTICS["tau"]
+    rng = np.random.default_rng(seed)
+    index = rng.integers(0, len(pairs[0][0]), (resamples, len(pairs[0][0])))
+    by_seed = np.stack([_paired(fn, pair, m, index) for pair, m in zip(pairs, minus)], axis=1)
+
+    def half_width(means: np.ndarray) -> float:
+        lo, hi = np.nanpercentile(means, [100 * (1 - LEVEL) / 2, 100 * (1 + LEVEL) / 2])
+        return float(hi - lo) / 2
+
+    widths = {"floor": half_width(np.nanmean(by_seed, axis=1))}
+    for m in seeds:
+        drawn = rng.integers(0, len(pairs), (resamples, m))
+        widths[m] = half_width(np.nanmean(np.take_along_axis(by_seed, drawn, axis=1), axis=1))
+    return widths
+
+
 def holm(p_values: dict, level: float = 1 - LEVEL) -> set:
     """The keys whose tests Holm's step-down procedure rejects at family-wise error `level`: the
     smallest p against level/m, the next against level/(m-1), ..., stopping at the first that fails."""

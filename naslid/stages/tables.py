@@ -104,7 +104,7 @@ def table2(ranks: list[dict], config: dict, baselines: list[dict] | None = None)
     expected accuracy would score (`naslid.method.stats.ceiling`).
     """
     ks = [None, *config["rank"]["top_k"]]
-    controls = {c: _runs([r for r in ranks if r["criterion"] == c]) for c in ("none", "random")}
+    controls = {c: runs_by_seed([r for r in ranks if r["criterion"] == c]) for c in ("none", "random")}
     controls = {c: runs for c, runs in controls.items() if runs}
     rows = []
     for criterion in sorted({r["criterion"] for r in ranks}):
@@ -113,14 +113,14 @@ def table2(ranks: list[dict], config: dict, baselines: list[dict] | None = None)
             _correlation_row(
                 criterion,
                 "criterion",
-                _runs([r for r in ranks if r["criterion"] == criterion]),
+                runs_by_seed([r for r in ranks if r["criterion"] == criterion]),
                 ks,
                 {c: runs for c, runs in controls.items() if c != criterion},
                 f"{epochs['pretrain']} + {epochs['fine-tune']}",
             )
         )
     for names, description in _distinct_baselines(baselines or []):
-        runs = _runs([{"seed": b["seed"], "estimates": _baseline(b, names[0])} for b in baselines])
+        runs = runs_by_seed([{"seed": b["seed"], "estimates": _baseline(b, names[0])} for b in baselines])
         rows.append(
             {
                 **_correlation_row(" = ".join(names), "baseline", runs, ks, controls, "0 (no training)"),
@@ -198,7 +198,7 @@ def _baseline(result: dict, name: str) -> list[dict]:
     raise NaslidError(f"baselines of seed {result['seed']} lack {name!r}; rerun `naslid baselines` for every seed")
 
 
-def _runs(records: list[dict]) -> dict[int, list[dict]]:
+def runs_by_seed(records: list[dict]) -> dict[int, list[dict]]:
     """seed -> the per-architecture estimates of one criterion (or baseline)."""
     return {r["seed"]: r["estimates"] for r in sorted(records, key=lambda r: r["seed"])}
 
@@ -242,6 +242,13 @@ def _correlation_row(name: str, kind: str, runs: dict, ks: list, controls: dict,
 
 def _paired_difference(name: str, runs: dict, other: str, other_runs: dict, k: int | None) -> dict:
     """tau of `name` minus tau of `other`, seed s paired with seed s, on the same resampled architectures."""
+    pairs, minus = paired_samples(name, runs, other, other_runs, k)
+    return bootstrap(pairs, "tau", minus=minus)
+
+
+def paired_samples(name: str, runs: dict, other: str, other_runs: dict, k: int | None) -> tuple[list, list]:
+    """What a paired difference compares: per seed that both ran, (ground truth, estimate) of `name`
+    and of `other` over the k best architectures (`runs`: seed -> estimates, as `runs_by_seed`)."""
     seeds = sorted(set(runs) & set(other_runs))
     if not seeds:
         raise NaslidError(f"{name} and {other} share no seed to pair; run both with the same workflow.seeds")
@@ -250,7 +257,7 @@ def _paired_difference(name: str, runs: dict, other: str, other_runs: dict, k: i
             f"{name} and {other} ranked different architectures; rerun `naslid rank` (and "
             f"`naslid baselines`) of both with the same benchmark and rank.percent"
         )
-    return bootstrap(_pairs({s: runs[s] for s in seeds}, k), "tau", minus=_pairs({s: other_runs[s] for s in seeds}, k))
+    return _pairs({s: runs[s] for s in seeds}, k), _pairs({s: other_runs[s] for s in seeds}, k)
 
 
 def _benchmark_rows(top: dict, ks: list) -> list[dict]:
@@ -387,7 +394,7 @@ def table5(t2: pd.DataFrame, t3: pd.DataFrame, ranks: list[dict], config: dict) 
     right = t3[t3["criterion"].isin(keep)].drop(columns=["seeds"])
     left.insert(1, "similarity", left["criterion"].map({"lid": "Euclidean (Eq. 5)", "lid-pearson": "Pearson"}))
     table = left.merge(right, on="criterion", how="left")
-    runs = {c: _runs([r for r in ranks if r["criterion"] == c]) for c in keep}
+    runs = {c: runs_by_seed([r for r in ranks if r["criterion"] == c]) for c in keep}
     if all(runs.values()):
         difference = {"criterion": "lid-pearson − lid", "similarity": "Pearson − Euclidean (paired)"}
         for k in [None, *config["rank"]["top_k"]][:2]:
