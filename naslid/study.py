@@ -69,6 +69,11 @@ def _arm(results: Path, arm: str) -> tuple[dict, list[dict], list[str]] | None:
     return config, [r for r in ranks if r["criterion"] in complete], missing
 
 
+def _finished(results: Path, arms) -> list[tuple[str, dict, list[dict], list[str]]]:
+    """(arm, config, rank results, criteria not run) of each of `arms` that has finished (`_arm`)."""
+    return [(arm, *loaded) for arm in arms if (loaded := _arm(results, arm)) is not None]
+
+
 def _budget(config: dict) -> str:
     init = "re-initialised" if config["finetune"]["init"] == "scratch" else "inherited"
     space = f", N = {config['space']['N']}" if config["space"]["N"] != 1 else ""
@@ -78,11 +83,7 @@ def _budget(config: dict) -> str:
 def study_table(results: Path) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """(numbers, cells) over every finished budget arm, or None if none has finished."""
     frames, reference = [], None
-    for arm in BUDGET_ARMS:
-        loaded = _arm(results, arm)
-        if loaded is None:
-            continue
-        config, ranks, missing = loaded
+    for arm, config, ranks, missing in _finished(results, BUDGET_ARMS):
         numbers, _ = table2(ranks, config, read_baselines(results / f"study-{arm}"))
         if missing:  # a cut arm says what it left out
             numbers.loc[numbers["kind"] == "criterion", "note"] = f"arm cut: {', '.join(missing)} not run"
@@ -115,11 +116,7 @@ def _cells(numbers: pd.DataFrame) -> pd.DataFrame:
 def curve_table(results: Path, arms: list[str]) -> pd.DataFrame | None:
     """The pretraining curve: one row per finished curve arm, by pretraining epochs."""
     rows = []
-    for arm in arms:
-        loaded = _arm(results, arm)
-        if loaded is None:
-            continue
-        config, ranks, _ = loaded
+    for _, config, ranks, _ in _finished(results, arms):
         numbers, _ = table2(ranks, config)
         row = numbers.set_index("criterion").loc["none"]
         accuracy = []
@@ -197,11 +194,7 @@ def precision_table(results: Path, seeds: tuple[int, ...] = (10, 20, 40)) -> pd.
     """Per finished budget arm and paired test over all architectures (each criterion against each
     control that ran): the half-width of its interval with the seeds run, its floor and projections."""
     rows = []
-    for arm in BUDGET_ARMS:
-        loaded = _arm(results, arm)
-        if loaded is None:
-            continue
-        _, ranks, _ = loaded
+    for arm, _, ranks, _ in _finished(results, BUDGET_ARMS):
         runs = {
             c: runs_by_seed([r for r in ranks if r["criterion"] == c]) for c in sorted({r["criterion"] for r in ranks})
         }
