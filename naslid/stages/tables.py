@@ -494,7 +494,10 @@ def figure5(evolves: list[dict], out: Path) -> None:
     ax.set_xlabel("generation")
     ax.set_ylabel("supernet-estimated validation accuracy (%)")
     ax.set_title("Evolutionary search")
-    ax.legend(fontsize=7, ncol=2)
+    if evolves:
+        ax.legend(fontsize=7, ncol=2)
+    else:
+        ax.text(0.5, 0.5, "no search has run", ha="center")
     save_figure(fig, out)
 
 
