@@ -157,37 +157,46 @@ def _labels(split: dict) -> list[int]:
 
 
 def stability_table(results: Path, arm: str = "ft2", other: str = "profile50") -> pd.DataFrame | None:
-    """Per criterion: the first split's edge in each seed, and the agreement of the partitions across
-    seeds and between `arm`'s profiling (4 batches) and `other`'s (50) on the same parent."""
+    """Per criterion and number of profiling batches (`arm`'s 4, `other`'s 50, on the same pretrained
+    parents): the first split's edge and partition in each seed, their agreement across seeds, and,
+    with more batches, their agreement with the fewer-batch split of the same seed."""
     from sklearn.metrics import adjusted_rand_score
 
     rows = []
     for criterion in ("lid", "gradient"):
-        splits = _first_splits(results, arm, criterion)
-        if len(splits) < 2:
-            continue
-        pairs = list(itertools.combinations(sorted(splits), 2))
-        same_edge = [splits[a]["edge"] == splits[b]["edge"] for a, b in pairs]
-        ari = [adjusted_rand_score(_labels(splits[a]), _labels(splits[b])) for a, b in pairs]
-        row = {
-            "criterion": criterion,
-            "seeds": len(splits),
-            "edge per seed": ", ".join(f"s{s}: {splits[s]['edge']}" for s in sorted(splits)),
-            "seed pairs on the same edge": f"{sum(same_edge)}/{len(pairs)}",
-            "partition ARI across seeds (mean [min, max])": f"{np.mean(ari):.2f} [{min(ari):.2f}, {max(ari):.2f}]",
-        }
-        more = _first_splits(results, other, criterion)
-        common = sorted(set(more) & set(splits))
-        if common:
-            row[f"same edge with {more[common[0]]['config']['lid']['batches']} batches"] = (
-                f"{sum(more[s]['edge'] == splits[s]['edge'] for s in common)}/{len(common)}"
-            )
-            row["partition ARI, 4 vs 50 batches (mean [min, max])"] = _summary(
-                [adjusted_rand_score(_labels(more[s]), _labels(splits[s])) for s in common]
-            )
-            row["groups with 50 batches"] = "; ".join(f"s{s}: {more[s]['edge']} {more[s]['groups']}" for s in common)
-        rows.append(row)
-    return pd.DataFrame(rows) if rows else None
+        fewer = _first_splits(results, arm, criterion)
+        for splits in (fewer, _first_splits(results, other, criterion)):
+            if len(splits) < 2:
+                continue
+            pairs = list(itertools.combinations(sorted(splits), 2))
+            ari = [adjusted_rand_score(_labels(splits[a]), _labels(splits[b])) for a, b in pairs]
+            row = {
+                "criterion": criterion,
+                "profiling batches": next(iter(splits.values()))["config"][_settings(criterion)]["batches"],
+                "seeds": len(splits),
+                "seed pairs on the same edge": f"{sum(splits[a]['edge'] == splits[b]['edge'] for a, b in pairs)}/{len(pairs)}",
+                "partition ARI across seeds (mean [min, max])": _summary(ari),
+                "split per seed": "; ".join(f"s{s}: {_describe_split(splits[s])}" for s in sorted(splits)),
+            }
+            common = sorted(set(fewer) & set(splits)) if splits is not fewer else []
+            if common:
+                row["same edge as with fewer batches"] = (
+                    f"{sum(fewer[s]['edge'] == splits[s]['edge'] for s in common)}/{len(common)}"
+                )
+                row["partition ARI vs fewer batches"] = _summary(
+                    [adjusted_rand_score(_labels(fewer[s]), _labels(splits[s])) for s in common]
+                )
+            rows.append(row)
+    return pd.DataFrame(rows).fillna("") if rows else None
+
+
+def _settings(criterion: str) -> str:
+    """The config section that sets how many batches a criterion profiles."""
+    return "gradient" if criterion == "gradient" else "lid"
+
+
+def _describe_split(split: dict) -> str:
+    return f"{split['edge']} " + " vs ".join("{" + ", ".join(group) + "}" for group in split["groups"])
 
 
 def precision_table(results: Path, seeds: tuple[int, ...] = (10, 20, 40)) -> pd.DataFrame | None:

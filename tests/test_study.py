@@ -79,7 +79,7 @@ def _arm(results: Path, arm: str, noise: dict, rng, truth) -> dict:
 def _split(results: Path, arm: str, criterion: str, seed: int, edge: str, groups, batches: int) -> None:
     _write(
         results / f"study-{arm}" / criterion / f"s{seed}" / "split" / "r.json",
-        {"edge": edge, "groups": groups, "config": {"lid": {"batches": batches}}},
+        {"edge": edge, "groups": groups, "config": {"lid": {"batches": batches}, "gradient": {"batches": batches}}},
     )
 
 
@@ -122,15 +122,19 @@ def test_report_makes_the_study_table_with_holm_over_every_arm_and_the_split_sta
     assert lid_none["half-width"] == pytest.approx((lid["dtau_none_all_hi"] - lid["dtau_none_all_lo"]) / 2, abs=0.01)
     assert lid_none["floor (architectures)"] <= lid_none["at 40 seeds"] <= lid_none["at 10 seeds"]
 
-    stability = pd.read_csv(tmp_path / "out" / "stability.csv").set_index("criterion").loc["lid"]
+    stability = pd.read_csv(tmp_path / "out" / "stability.csv").set_index(["criterion", "profiling batches"])
     labels = {s: [0, 0, 1, 1, 1] if s % 2 == 0 else [0, 1, 0, 1, 1] for s in SEEDS}  # ops sorted by name
     pairs = [(a, b) for a in SEEDS for b in SEEDS if a < b]
     expected = np.mean([adjusted_rand_score(labels[a], labels[b]) for a, b in pairs])
-    assert stability["seed pairs on the same edge"] == "6/10"  # seeds 0-3 on 1<-0, seed 4 on 2<-1
-    assert stability["partition ARI across seeds (mean [min, max])"].startswith(f"{expected:.2f} [")
-    assert stability["same edge with 50 batches"] == "4/5"
+    fewer, more = stability.loc[("lid", 4)], stability.loc[("lid", 50)]
+    assert fewer["seed pairs on the same edge"] == "6/10"  # seeds 0-3 on 1<-0, seed 4 on 2<-1
+    assert fewer["partition ARI across seeds (mean [min, max])"].startswith(f"{expected:.2f} [")
+    assert more["seed pairs on the same edge"] == "10/10"  # every seed on 1<-0, one partition
+    assert more["partition ARI across seeds (mean [min, max])"] == "1.00 [1.00, 1.00]"
+    assert more["same edge as with fewer batches"] == "4/5"
     agreement = np.mean([adjusted_rand_score(labels[0], labels[s]) for s in SEEDS])
-    assert stability["partition ARI, 4 vs 50 batches (mean [min, max])"].startswith(f"{agreement:.2f} [")
+    assert more["partition ARI vs fewer batches"].startswith(f"{agreement:.2f} [")
+    assert "s4: 2<-1 {none, skip_connect} vs {avg_pool_3x3, nor_conv_1x1, nor_conv_3x3}" in fewer["split per seed"]
 
 
 def test_report_without_a_finished_arm_says_what_to_run(tmp_path):
