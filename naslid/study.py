@@ -170,11 +170,12 @@ def stability_table(results: Path, arm: str = "ft2", other: str = "profile50") -
                 continue
             pairs = list(itertools.combinations(sorted(splits), 2))
             ari = [adjusted_rand_score(_labels(splits[a]), _labels(splits[b])) for a, b in pairs]
+            same_edge = sum(splits[a]["edge"] == splits[b]["edge"] for a, b in pairs)
             row = {
                 "criterion": criterion,
                 "profiling batches": next(iter(splits.values()))["config"][_settings(criterion)]["batches"],
                 "seeds": len(splits),
-                "seed pairs on the same edge": f"{sum(splits[a]['edge'] == splits[b]['edge'] for a, b in pairs)}/{len(pairs)}",
+                "seed pairs on the same edge": f"{same_edge}/{len(pairs)}",
                 "partition ARI across seeds (mean [min, max])": _summary(ari),
                 "split per seed": "; ".join(f"s{s}: {_describe_split(splits[s])}" for s in sorted(splits)),
             }
