@@ -34,7 +34,7 @@ import pandas as pd
 from naslid.config import load_config
 from naslid.errors import NaslidError
 from naslid.stages import pretrained_folder
-from naslid.method.stats import half_widths
+from naslid.method.stats import bootstrap, half_widths
 from naslid.stages.tables import (
     paired_samples,
     runs_by_seed,
@@ -114,33 +114,41 @@ def _cells(numbers: pd.DataFrame) -> pd.DataFrame:
 
 
 def curve_table(results: Path, arms: list[str]) -> pd.DataFrame | None:
-    """The pretraining curve: one row per finished curve arm, by pretraining epochs."""
-    rows = []
-    for _, config, ranks, _ in _finished(results, arms):
+    """The pretraining curve: one row per finished curve arm, by pretraining epochs, with the paired
+    Δτ over all against the budget before it (the same seeds and resampled architectures)."""
+    finished = sorted(_finished(results, arms), key=lambda arm: arm[1]["train"]["epochs"])
+    rows, before = [], None
+    for _, config, ranks, _ in finished:
         numbers, _ = table2(ranks, config)
         row = numbers.set_index("criterion").loc["none"]
         accuracy = []
         for seed in config["workflow"]["seeds"]:
             metrics = results.parent / pretrained_folder(config) / f"s{seed}" / "pretrain" / "metrics.json"
             record = json.loads(metrics.read_text()) if metrics.is_file() else {"metrics": []}
-            accuracy.append(record["metrics"][-1]["valid_acc"] if record["metrics"] else np.nan)
+            if record["metrics"]:
+                accuracy.append(record["metrics"][-1]["valid_acc"])
+        runs = runs_by_seed(ranks)
+        gain = {}
+        if before is not None:
+            pairs, minus = paired_samples("none", runs, "none (fewer epochs)", before, None)
+            gain = bootstrap(pairs, "tau", minus=minus)
+        before = runs
         rows.append(
             {
                 "pretrain epochs": config["train"]["epochs"],
                 "seeds": len(config["workflow"]["seeds"]),
-                "tau_all": row["tau_all"],
-                "tau_all_lo": row["tau_all_lo"],
-                "tau_all_hi": row["tau_all_hi"],
-                "tau_all_std": row["tau_all_std"],
-                "tau_top50": row.get("tau_top50"),
-                "tau_top50_lo": row.get("tau_top50_lo"),
-                "tau_top50_hi": row.get("tau_top50_hi"),
-                "tau_top50_std": row.get("tau_top50_std"),
-                "sampled-path valid acc %": float(np.nanmean(accuracy)),
-                "valid acc std": float(np.nanstd(accuracy)),
+                **{c: row.get(c) for c in TAU_COLUMNS},
+                "dtau_before": gain.get("mean"),
+                "dtau_before_lo": gain.get("lo"),
+                "dtau_before_hi": gain.get("hi"),
+                "sampled-path valid acc %": float(np.mean(accuracy)) if accuracy else np.nan,
+                "valid acc std": float(np.std(accuracy)) if accuracy else np.nan,
             }
         )
-    return pd.DataFrame(rows).sort_values("pretrain epochs") if rows else None
+    return pd.DataFrame(rows) if rows else None
+
+
+TAU_COLUMNS = [f"tau_{label}{part}" for label in ("all", "top50") for part in ("", "_lo", "_hi", "_std")]
 
 
 def _first_splits(results: Path, arm: str, criterion: str) -> dict[int, dict]:
@@ -378,6 +386,9 @@ def report(results: Path, out: Path) -> None:
         cells = curve[["pretrain epochs", "seeds"]].copy()
         for label, heading in (("all", "all"), ("top50", "top-50")):
             cells[f"τ none {heading}"] = [interval_cell(row, f"tau_{label}") for _, row in curve.iterrows()]
+        cells["Δτ all vs the budget before"] = [
+            interval_cell(row, "dtau_before", signed=True) for _, row in curve.iterrows()
+        ]
         cells["sampled-path valid acc %"] = [
             f"{a:.1f} ± {s:.1f}" for a, s in zip(curve["sampled-path valid acc %"], curve["valid acc std"])
         ]

@@ -211,3 +211,24 @@ def test_cost_sums_each_criterions_jobs_per_seed_counts_resumed_ones_and_the_sha
     shared = cost.loc[("ft2, ft50", f"pretraining ({pretrained.name})")]
     assert (shared["jobs"], shared["CPU h"]) == (2, round(800 / 3600, 2))
     assert ("ft50", "gradient") not in cost.index  # no job ran: no row
+
+
+def test_curve_gives_each_budget_its_paired_gain_over_the_budget_before(tmp_path):
+    rng = np.random.default_rng(5)
+    results = tmp_path / "results"
+    truth = np.round(rng.normal(90, 3, 60), 2)
+    _arm(results, "curve-200", {"none": 0.5}, rng, truth)  # written first: the table orders by epochs
+    _arm(results, "curve-100", {"none": 2.0}, rng, truth)
+    report(results, tmp_path / "out")
+
+    curve = pd.read_csv(tmp_path / "out" / "curve.csv").set_index("pretrain epochs")
+
+    def tau(arm, seed):
+        ranked = json.loads((results / f"study-{arm}" / "none" / f"s{seed}" / "rank.json").read_text())["estimates"]
+        return scipy.stats.kendalltau([e["ground_truth"] for e in ranked], [e["estimate"] for e in ranked])[0]
+
+    gain = np.mean([tau("curve-200", s) - tau("curve-100", s) for s in (0, 1)])
+    assert list(curve.index) == [100, 200] and np.isnan(curve.loc[100, "dtau_before"])
+    assert curve.loc[200, "dtau_before"] == pytest.approx(gain) and gain > 0.1
+    assert curve.loc[200, "dtau_before_lo"] < gain < curve.loc[200, "dtau_before_hi"]
+    assert "Δτ all vs the budget before" in (tmp_path / "out" / "curve.md").read_text()
