@@ -271,14 +271,13 @@ def cost_table(results: Path) -> pd.DataFrame | None:
         pretrainings.setdefault(pretrained_folder(config), []).append(arm)
         seeds = config["workflow"]["seeds"]
         for criterion in config["workflow"]["criteria"]:
-            row = _cost_row(arm, criterion, [_jobs(folder / criterion / f"s{s}") for s in seeds])
-            rows += [row] if row["jobs"] else []
+            rows.append(_cost_row(arm, criterion, [_jobs(folder / criterion / f"s{s}") for s in seeds]))
         rows.append(_cost_row(arm, "baselines", [_jobs(folder, f"s{s}") for s in seeds]))
     for pretrained, arms in pretrainings.items():
         folder = results.parent / pretrained
         seeds = sorted(p.name for p in (folder / "times").glob("s*"))
-        row = _cost_row(", ".join(arms), f"pretraining ({folder.name})", [_jobs(folder, s) for s in seeds])
-        rows += [row] if row["jobs"] else []
+        rows.append(_cost_row(", ".join(arms), f"pretraining ({folder.name})", [_jobs(folder, s) for s in seeds]))
+    rows = [row for row in rows if row["jobs"]]  # an arm or criterion that has not started
     return pd.DataFrame(rows) if rows else None
 
 
