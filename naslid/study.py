@@ -51,6 +51,7 @@ from naslid.stages.tables import (
 CURVE_ARMS = ("curve-25", "curve-50", "curve-100", "curve-200")
 BUDGET_ARMS = ("ft2", "ft10", "ft50", "ft50-scratch", "n2-ft50")
 CONTROLS = ("none", "random")
+TAU_COLUMNS = [f"tau_{label}{part}" for label in ("all", "top50") for part in ("", "_lo", "_hi", "_std")]
 
 
 def _arm(results: Path, arm: str) -> tuple[dict, list[dict], list[str]] | None:
@@ -148,9 +149,6 @@ def curve_table(results: Path, arms: list[str]) -> pd.DataFrame | None:
     return pd.DataFrame(rows) if rows else None
 
 
-TAU_COLUMNS = [f"tau_{label}{part}" for label in ("all", "top50") for part in ("", "_lo", "_hi", "_std")]
-
-
 def _first_splits(results: Path, arm: str, criterion: str) -> dict[int, dict]:
     return {
         int(p.parents[1].name[1:]): json.loads(p.read_text())
@@ -181,7 +179,7 @@ def stability_table(results: Path, arm: str = "ft2", other: str = "profile50") -
             same_edge = sum(splits[a]["edge"] == splits[b]["edge"] for a, b in pairs)
             row = {
                 "criterion": criterion,
-                "profiling batches": next(iter(splits.values()))["config"][_settings(criterion)]["batches"],
+                "profiling batches": next(iter(splits.values()))["config"][_profiling_section(criterion)]["batches"],
                 "seeds": len(splits),
                 "seed pairs on the same edge": f"{same_edge}/{len(pairs)}",
                 "partition ARI across seeds (mean [min, max])": _summary(ari),
@@ -199,7 +197,7 @@ def stability_table(results: Path, arm: str = "ft2", other: str = "profile50") -
     return pd.DataFrame(rows).fillna("") if rows else None
 
 
-def _settings(criterion: str) -> str:
+def _profiling_section(criterion: str) -> str:
     """The config section that sets how many batches a criterion profiles."""
     return "gradient" if criterion == "gradient" else "lid"
 
