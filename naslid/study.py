@@ -171,7 +171,7 @@ def stability_table(results: Path, arm: str = "ft2", other: str = "profile50") -
     rows = []
     for criterion in ("lid", "gradient"):
         fewer = _first_splits(results, arm, criterion)
-        for splits in (fewer, _first_splits(results, other, criterion)):
+        for splits, before in ((fewer, {}), (_first_splits(results, other, criterion), fewer)):
             if len(splits) < 2:
                 continue
             pairs = list(itertools.combinations(sorted(splits), 2))
@@ -185,13 +185,13 @@ def stability_table(results: Path, arm: str = "ft2", other: str = "profile50") -
                 "partition ARI across seeds (mean [min, max])": _summary(ari),
                 "split per seed": "; ".join(f"s{s}: {_describe_split(splits[s])}" for s in sorted(splits)),
             }
-            common = sorted(set(fewer) & set(splits)) if splits is not fewer else []
+            common = sorted(set(before) & set(splits))
             if common:
                 row["same edge as with fewer batches"] = (
-                    f"{sum(fewer[s]['edge'] == splits[s]['edge'] for s in common)}/{len(common)}"
+                    f"{sum(before[s]['edge'] == splits[s]['edge'] for s in common)}/{len(common)}"
                 )
                 row["partition ARI vs fewer batches"] = _summary(
-                    [adjusted_rand_score(_labels(fewer[s]), _labels(splits[s])) for s in common]
+                    [adjusted_rand_score(_labels(before[s]), _labels(splits[s])) for s in common]
                 )
             rows.append(row)
     return pd.DataFrame(rows).fillna("") if rows else None

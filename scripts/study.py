@@ -66,9 +66,10 @@ def arm_targets(arm: str, criteria: list[str] | None = None) -> list[str]:
 
 def snakemake(arm: str, cores: int, dry_run: bool, criteria: list[str] | None = None) -> int:
     # The targets first: --configfile takes every value that follows it.
+    targets = arm_targets(arm, criteria)
     command = [
         str(REPO / "scripts" / "run-workflow.sh"),
-        *arm_targets(arm, criteria),
+        *targets,
         "--cores",
         str(cores),
         "--configfile",
@@ -80,7 +81,6 @@ def snakemake(arm: str, cores: int, dry_run: bool, criteria: list[str] | None = 
         command += ["--dry-run"]
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     start = time.monotonic()
-    targets = arm_targets(arm, criteria)
     print(f"study: arm {arm}: config/study/base.yaml + {arm}.yaml, {len(targets) or 'every'} target(s)", flush=True)
     code = subprocess.run(command, cwd=REPO, env=env).returncode
     if not dry_run:

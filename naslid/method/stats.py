@@ -190,11 +190,10 @@ def bootstrap(
     seeds = len(pairs)
     # The architectures first, one set per replicate for every seed: with one seed this is exactly
     # scipy's stream, and identical seeds then give exactly the one-seed interval.
-    index = rng.integers(0, len(pairs[0][0]), (resamples, len(pairs[0][0])))
+    by_seed = _replicates(fn, pairs, minus, rng, resamples)
     drawn = rng.integers(0, seeds, (resamples, seeds)) if seeds > 1 else np.zeros((resamples, 1), dtype=int)
-    by_seed = np.stack([_paired(fn, pair, m, index) for pair, m in zip(pairs, minus or [None] * seeds)], axis=1)
     means = np.nanmean(np.take_along_axis(by_seed, drawn, axis=1), axis=1)
-    lo, hi = np.nanpercentile(means, [100 * (1 - LEVEL) / 2, 100 * (1 + LEVEL) / 2])
+    lo, hi = _percentile_interval(means)
     result = {
         "mean": float(np.mean(per_seed)),
         "std": float(np.std(per_seed)) if seeds > 1 else None,
@@ -214,6 +213,17 @@ def bootstrap(
     return result
 
 
+def _replicates(fn, pairs: list, minus: list | None, rng, resamples: int) -> np.ndarray:
+    """(resamples, seeds): the statistic of each seed (minus its paired one) on one set of resampled
+    architectures per replicate, shared by every seed, drawn first from `rng`."""
+    index = rng.integers(0, len(pairs[0][0]), (resamples, len(pairs[0][0])))
+    return np.stack([_paired(fn, pair, m, index) for pair, m in zip(pairs, minus or [None] * len(pairs))], axis=1)
+
+
+def _percentile_interval(means: np.ndarray) -> tuple[float, float]:
+    return tuple(np.nanpercentile(means, [100 * (1 - LEVEL) / 2, 100 * (1 + LEVEL) / 2]))
+
+
 def half_widths(
     pairs: list[tuple[np.ndarray, np.ndarray]],
     minus: list[tuple[np.ndarray, np.ndarray]],
@@ -227,13 +237,11 @@ def half_widths(
     `floor`: the half-width from the architectures alone (every seed kept in every replicate), which
     no number of seeds goes below; `m`: the half-width if m seeds were drawn like these, the seeds
     resampled m at a time (a projection that takes the observed seeds' spread for the true one)."""
-    fn = STATISTICS["tau"]
     rng = np.random.default_rng(seed)
-    index = rng.integers(0, len(pairs[0][0]), (resamples, len(pairs[0][0])))
-    by_seed = np.stack([_paired(fn, pair, m, index) for pair, m in zip(pairs, minus)], axis=1)
+    by_seed = _replicates(STATISTICS["tau"], pairs, minus, rng, resamples)
 
     def half_width(means: np.ndarray) -> float:
-        lo, hi = np.nanpercentile(means, [100 * (1 - LEVEL) / 2, 100 * (1 + LEVEL) / 2])
+        lo, hi = _percentile_interval(means)
         return float(hi - lo) / 2
 
     widths = {"floor": half_width(np.nanmean(by_seed, axis=1))}
