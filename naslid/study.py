@@ -51,27 +51,33 @@ from naslid.stages.tables import (
 CURVE_ARMS = ("curve-25", "curve-50", "curve-100", "curve-200")
 BUDGET_ARMS = ("ft2", "ft10", "ft50", "ft50-scratch", "n2-ft50")
 CONTROLS = ("none", "random")
+MIN_SEEDS = 5  # the fewest seeds a row of the study stands on (issue 35: at least five)
 TAU_COLUMNS = [f"tau_{label}{part}" for label in ("all", "top50") for part in ("", "_lo", "_hi", "_std")]
 
 
 def _arm(results: Path, arm: str) -> tuple[dict, list[dict], list[str]] | None:
-    """(config, rank results, criteria not run) of an arm whose `none` ran in every seed, keeping the
-    criteria that ran in every seed (a cut arm: `scripts/study.py run ARM --criteria ...`); or None."""
+    """(config, rank results, what was left out) of an arm whose `none` has finished enough seeds, or
+    None. A criterion is kept with the seeds it has finished once they are enough (MIN_SEEDS, or all
+    the arm asks for when it asks fewer), so that seeds added to an arm do not hide its rows until the
+    last one ends; paired tests pair over the seeds both rows ran (`tables.paired_samples`). Left out,
+    with its count: a criterion cut from the arm (`scripts/study.py run ARM --criteria ...`) or short
+    of seeds."""
     folder = results / f"study-{arm}"
     if not (folder / "config.yaml").is_file():
         return None
     config = load_config(folder / "config.yaml")
     ranks = read_experiments(folder, "rank")
     seeds = len(config["workflow"]["seeds"])
-    complete = [c for c in config["workflow"]["criteria"] if sum(r["criterion"] == c for r in ranks) == seeds]
-    if "none" not in complete:
+    finished = {c: sum(r["criterion"] == c for r in ranks) for c in config["workflow"]["criteria"]}
+    kept = [c for c, n in finished.items() if n >= min(MIN_SEEDS, seeds)]
+    if "none" not in kept:
         return None
-    missing = [c for c in config["workflow"]["criteria"] if c not in complete]
-    return config, [r for r in ranks if r["criterion"] in complete], missing
+    left = [f"{c} ({n}/{seeds} seeds)" for c, n in finished.items() if c not in kept]
+    return config, [r for r in ranks if r["criterion"] in kept], left
 
 
 def _finished(results: Path, arms) -> list[tuple[str, dict, list[dict], list[str]]]:
-    """(arm, config, rank results, criteria not run) of each of `arms` that has finished (`_arm`)."""
+    """(arm, config, rank results, what was left out) of each of `arms` that has finished (`_arm`)."""
     return [(arm, *loaded) for arm in arms if (loaded := _arm(results, arm)) is not None]
 
 
@@ -84,10 +90,10 @@ def _budget(config: dict) -> str:
 def study_table(results: Path) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """(numbers, cells) over every finished budget arm, or None if none has finished."""
     frames, reference = [], None
-    for arm, config, ranks, missing in _finished(results, BUDGET_ARMS):
+    for arm, config, ranks, left in _finished(results, BUDGET_ARMS):
         numbers, _ = table2(ranks, config, read_baselines(results / f"study-{arm}"))
-        if missing:  # a cut arm says what it left out
-            numbers.loc[numbers["kind"] == "criterion", "note"] = f"arm cut: {', '.join(missing)} not run"
+        if left:  # an arm cut or still running says what its table leaves out
+            numbers.loc[numbers["kind"] == "criterion", "note"] = f"left out, seeds finished: {', '.join(left)}"
         numbers.insert(0, "budget", _budget(config))
         numbers.insert(0, "arm", arm)
         frames.append(numbers[numbers["kind"] == "criterion"])

@@ -24,9 +24,10 @@ def _write(path: Path, record: dict) -> None:
     path.write_text(json.dumps(record))
 
 
-def _arm(results: Path, arm: str, noise: dict, rng, truth) -> dict:
+def _arm(results: Path, arm: str, noise: dict, rng, truth, seeds: list | None = None) -> dict:
     """A finished arm: its merged config and, per criterion and seed, rank.json and baselines.json."""
     config = load_config([REPO / "config/study/base.yaml", REPO / f"config/study/{arm}.yaml"])
+    config["workflow"]["seeds"] = seeds or config["workflow"]["seeds"]
     folder = results / f"study-{arm}"
     folder.mkdir(parents=True)
     (folder / "config.yaml").write_text(yaml.safe_dump(config))
@@ -232,3 +233,29 @@ def test_curve_gives_each_budget_its_paired_gain_over_the_budget_before(tmp_path
     assert curve.loc[200, "dtau_before"] == pytest.approx(gain) and gain > 0.1
     assert curve.loc[200, "dtau_before_lo"] < gain < curve.loc[200, "dtau_before_hi"]
     assert "Δτ all vs the budget before" in (tmp_path / "out" / "curve.md").read_text()
+
+
+def test_a_criterion_counts_once_it_has_five_seeds_and_pairs_over_the_seeds_both_ran(tmp_path):
+    """Seeds added to an arm (the way to a tighter interval) do not hide its rows until the last ends."""
+    rng = np.random.default_rng(7)
+    results = tmp_path / "results"
+    truth = np.round(rng.normal(90, 3, 60), 2)
+    _arm(results, "ft50", {"lid": 1.0}, rng, truth, seeds=list(range(7)))
+    folder = results / "study-ft50"
+    for criterion, unfinished in (("lid", (5, 6)), ("random", (4, 5, 6)), ("gradient", range(7))):
+        for seed in unfinished:
+            (folder / criterion / f"s{seed}" / "rank.json").unlink()
+    report(results, tmp_path / "out")
+
+    numbers = pd.read_csv(tmp_path / "out" / "study.csv")
+    rows = numbers[numbers["arm"] == "ft50"].set_index("criterion")
+    assert list(rows.index) == ["lid", "none"] and list(rows["seeds"]) == [5, 7]
+    assert set(rows["note"]) == {"left out, seeds finished: gradient (0/7 seeds), random (4/7 seeds)"}
+
+    def tau(criterion, seed):
+        ranked = json.loads((folder / criterion / f"s{seed}" / "rank.json").read_text())["estimates"]
+        return scipy.stats.kendalltau([e["ground_truth"] for e in ranked], [e["estimate"] for e in ranked])[0]
+
+    paired = np.mean([tau("lid", s) - tau("none", s) for s in range(5)])  # the five seeds both ran
+    assert rows.loc["lid", "dtau_none_all"] == pytest.approx(paired)
+    assert rows.loc["none", "tau_all"] == pytest.approx(np.mean([tau("none", s) for s in range(7)]))
