@@ -64,8 +64,8 @@ DEFAULTS: dict = {
     "finetune": {  # fine-tuning of each sub-supernet (same recipe, own length)
         "epochs": 50,
         "lr": 0.025,
-        "init": "inherit",  # inherit (the parent's weights) | scratch (random initialisation, what the
-        # official NAS-LID code does for its final 16 sub-supernets, 10 epochs)
+        "init": "inherit",  # inherit (the parent's weights) | scratch (random initialisation of the
+        # final sub-supernets, what the official NAS-LID code does for its final 16, 10 epochs)
     },
     "lid": {
         "k": 20,  # nearest neighbours of the MLE estimator
