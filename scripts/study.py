@@ -28,34 +28,44 @@ from naslid.config import load_config  # noqa: E402  (the repository's package, 
 
 STUDY = REPO / "config" / "study"
 # The parts, each one command of at most 2.5 h on 2 cores (README.md, "The study", gives each one's
-# measured or estimated time): (arm, its criteria or None for all of them). The 50-epoch arms are
-# split by criterion to fit; `none` runs in the first half, whose pretraining the second shares.
+# measured or estimated time): (arm, its criteria or None for all, its seeds or None for all). The
+# 50-epoch arms are split by criterion to fit; `none` runs in the first half, whose pretraining the
+# second shares. ft50 asks ten seeds: long-a and long-b run the first five, the study's minimum;
+# long-c and long-d add five to the paired tests against the controls, which five leave wider than
+# ±0.03 (results/reference/study/precision.md), as the time allows.
+FIRST_FIVE, NEXT_FIVE = [0, 1, 2, 3, 4], [5, 6, 7, 8, 9]
 PARTS = {
-    "curve": [("curve-25", None), ("curve-50", None), ("curve-100", None), ("curve-200", None)],
-    "short": [("ft2", None)],
-    "medium": [("ft10", None)],
-    "long-a": [("ft50", ["lid", "none"])],
-    "long-b": [("ft50", ["random", "gradient"])],
-    "stability": [("profile50", None)],
-    "control-a": [("ft50-scratch", ["lid", "none"])],
-    "control-b": [("ft50-scratch", ["random", "gradient"])],
-    "n2-a": [("n2-ft50", ["lid", "none"])],
-    "n2-b": [("n2-ft50", ["random", "gradient"])],
+    "curve": [("curve-25", None, None), ("curve-50", None, None), ("curve-100", None, None), ("curve-200", None, None)],
+    "short": [("ft2", None, None)],
+    "medium": [("ft10", None, None)],
+    "long-a": [("ft50", ["lid", "none"], FIRST_FIVE)],
+    "long-b": [("ft50", ["random", "gradient"], FIRST_FIVE)],
+    "long-c": [("ft50", ["lid", "none"], NEXT_FIVE)],
+    "long-d": [("ft50", ["random"], NEXT_FIVE)],
+    "stability": [("profile50", None, None)],
+    "control-a": [("ft50-scratch", ["lid", "none"], None)],
+    "control-b": [("ft50-scratch", ["random", "gradient"], None)],
+    "n2-a": [("n2-ft50", ["lid", "none"], None)],
+    "n2-b": [("n2-ft50", ["random", "gradient"], None)],
 }
-ARMS = sorted({arm for arms in PARTS.values() for arm, _ in arms})
+ARMS = sorted({arm for arms in PARTS.values() for arm, _, _ in arms})
 FIRST_SPLITS = ["lid", "gradient"]  # profile50 makes only the first split of these, for split stability
 
 
-def _describe(arms: list[tuple[str, list[str] | None]]) -> str:
-    return ", ".join(arm if criteria is None else f"{arm} ({' + '.join(criteria)})" for arm, criteria in arms)
+def _describe(arms: list[tuple[str, list[str] | None, list[int] | None]]) -> str:
+    def one(arm, criteria, seeds):
+        cut = [*([" + ".join(criteria)] if criteria else []), *([f"seeds {seeds[0]}-{seeds[-1]}"] if seeds else [])]
+        return f"{arm} ({', '.join(cut)})" if cut else arm
+
+    return ", ".join(one(*arm) for arm in arms)
 
 
-def arm_targets(arm: str, criteria: list[str] | None = None) -> list[str]:
+def arm_targets(arm: str, criteria: list[str] | None = None, seeds: list[int] | None = None) -> list[str]:
     """What the report reads of an arm: every ranking and the baselines (not the searches, Table 1 or
     the arm's own tables, which `snakemake --configfile config/study/base.yaml config/study/<arm>.yaml`
-    makes when wanted); the profile50 arm only its first splits. `criteria`: only these (a cut arm)."""
+    makes when wanted); the profile50 arm only its first splits. `criteria`, `seeds`: only these."""
     config = load_config([STUDY / "base.yaml", STUDY / f"{arm}.yaml"])
-    seeds, folder = config["workflow"]["seeds"], f"results/study-{arm}"
+    seeds, folder = seeds or config["workflow"]["seeds"], f"results/study-{arm}"
     if arm == "profile50":
         return [f"{folder}/{c}/s{s}/split/r.json" for c in FIRST_SPLITS for s in seeds]
     kept = [c for c in config["workflow"]["criteria"] if criteria is None or c in criteria]
@@ -64,9 +74,11 @@ def arm_targets(arm: str, criteria: list[str] | None = None) -> list[str]:
     ]
 
 
-def snakemake(arm: str, cores: int, dry_run: bool, criteria: list[str] | None = None) -> int:
+def snakemake(
+    arm: str, cores: int, dry_run: bool, criteria: list[str] | None = None, seeds: list[int] | None = None
+) -> int:
     # The targets first: --configfile takes every value that follows it.
-    targets = arm_targets(arm, criteria)
+    targets = arm_targets(arm, criteria, seeds)
     command = [
         str(REPO / "scripts" / "run-workflow.sh"),
         *targets,
@@ -113,10 +125,10 @@ def main(argv=None) -> int:
     report.add_argument("--out", type=Path, default=REPO / "results" / "study")
     args = parser.parse_args(argv)
     if args.command == "run":
-        for arm, criteria in PARTS.get(args.part, [(args.part, None)]):
+        for arm, criteria, seeds in PARTS.get(args.part, [(args.part, None, None)]):
             if args.criteria is not None:
                 criteria = sorted({*args.criteria, "none"})
-            code = snakemake(arm, args.cores, args.dry_run, criteria)
+            code = snakemake(arm, args.cores, args.dry_run, criteria, seeds)
             if code:
                 return code
         return 0

@@ -146,8 +146,9 @@ def test_report_without_a_finished_arm_says_what_to_run(tmp_path):
 
 
 def test_the_parts_run_every_criterion_of_every_arm_and_nothing_else():
-    """Each arm of config/study/ runs in some part, and the parts that split an arm by criterion
-    (the 50-epoch arms, cut to fit 2.5 h) together run exactly the arm's criteria."""
+    """Each arm of config/study/ runs in some part, and the parts that cut an arm by criterion or seed
+    (the 50-epoch arms, cut to fit 2.5 h) run each of its (criterion, seed) once, in one part; the
+    seeds no part runs are those of the criteria that five seeds already pin (ft50's gradient)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("study_script", REPO / "scripts" / "study.py")
@@ -156,17 +157,20 @@ def test_the_parts_run_every_criterion_of_every_arm_and_nothing_else():
     overlays = sorted(p.stem for p in (REPO / "config" / "study").glob("*.yaml") if p.stem != "base")
     assert script.ARMS == overlays
     for arm in overlays:
-        criteria = load_config([REPO / "config/study/base.yaml", REPO / f"config/study/{arm}.yaml"])["workflow"][
-            "criteria"
-        ]
+        workflow = load_config([REPO / "config/study/base.yaml", REPO / f"config/study/{arm}.yaml"])["workflow"]
         ran = [
-            set(criteria) if kept is None else set(kept)
+            (criterion, seed)
             for part in script.PARTS.values()
-            for a, kept in part
+            for a, criteria, seeds in part
             if a == arm
+            for criterion in criteria or workflow["criteria"]
+            for seed in seeds or workflow["seeds"]
         ]
-        assert set().union(*ran) == set(criteria), arm
-        assert sum(len(r) for r in ran) == len(criteria), f"{arm}: a criterion runs in two parts"
+        assert len(ran) == len(set(ran)), f"{arm}: a criterion runs a seed in two parts"
+        everything = {(c, s) for c in workflow["criteria"] for s in workflow["seeds"]}
+        left = everything - set(ran)
+        assert set(ran) <= everything and left == ({("gradient", s) for s in range(5, 10)} if arm == "ft50" else set())
+        assert {c for c, s in ran if s < 5} == set(workflow["criteria"]), arm
 
 
 def _benchmark(path: Path, cpu: float, log: str | None = None) -> None:
