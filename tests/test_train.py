@@ -37,28 +37,31 @@ def test_finetune_inherits_the_parents_weights_or_starts_from_scratch(tmp_path):
 
 def test_scratch_reinitialises_only_the_final_sub_supernets(tmp_path):
     """A child that a later round splits keeps its parent's weights under `finetune.init: scratch`, so
-    that round profiles trained weights; the last round's children start fresh."""
+    that round profiles trained weights; a final one starts fresh. Which is which comes from the split
+    record: its criterion's rounds (exhaustive makes one whatever split.rounds says) under its config."""
     import json
     from types import SimpleNamespace
 
     from naslid.spaces import get_space
     from naslid.stages.finetune import run
 
-    config = tiny_config(tmp_path, finetune={"epochs": 0, "init": "scratch"}, split={"rounds": 2})
+    config = tiny_config(tmp_path, finetune={"epochs": 0, "init": "scratch"}, split={"rounds": 1})
     pretrain(config, tmp_path / "s.pt", tmp_path / "m.json")
     parent, _ = load_supernet(tmp_path / "s.pt")
     mask = get_space(config).mask_to_lists(parent.mask)
-    for round_, child in ((1, "1"), (2, "01")):  # a split's children carry one index per round
-        split = tmp_path / f"split{round_}.json"
-        split.write_text(json.dumps({"criterion": "lid", "config": config, "children": [{"id": child, "mask": mask}]}))
-        inputs = SimpleNamespace(parent=tmp_path / "s.pt", split=split, child=0, epochs=0)
-        run(config, inputs, SimpleNamespace(out=tmp_path / f"r{child}.pt", metrics=tmp_path / f"r{child}.json"))
-    between, _ = load_supernet(tmp_path / "r1.pt")
-    final, _ = load_supernet(tmp_path / "r01.pt")
+    made = {**config, "split": {**config["split"], "rounds": 2}}  # the split's config, not this job's
     fresh = build_supernet(config, 10)
-    for key, value in parent.state_dict().items():
-        assert torch.equal(between.state_dict()[key], value), key
-        assert torch.equal(final.state_dict()[key], fresh.state_dict()[key]), key
+    # (criterion, child id: one index per round, final?)
+    for criterion, child, final in (("lid", "1", False), ("lid", "01", True), ("exhaustive", "3", True)):
+        split = tmp_path / f"{criterion}{child}.json"
+        record = {"criterion": criterion, "config": made, "children": [{"id": child, "mask": mask}]}
+        split.write_text(json.dumps(record))
+        out = tmp_path / f"{criterion}{child}.pt"
+        inputs = SimpleNamespace(parent=tmp_path / "s.pt", split=split, child=0, epochs=0)
+        run(config, inputs, SimpleNamespace(out=out, metrics=out.with_suffix(".json")))
+        trained, _ = load_supernet(out)
+        for key, value in (fresh if final else parent).state_dict().items():
+            assert torch.equal(trained.state_dict()[key], value), (criterion, child, key)
 
 
 def test_nan_loss_stops_with_a_clear_error_and_no_output(tmp_path):
