@@ -200,6 +200,17 @@ def test_exhaustive_split_takes_the_first_layer_with_every_op():
     assert split_shape("exhaustive", config) == (1, 7)
 
 
+def test_a_criterion_that_would_split_into_more_than_ten_sub_supernets_is_one_clear_error():
+    """ImageNet's 21 layers give 16 nonlinear-count groups; the workflow's ids (one digit per round)
+    would make sub-supernet r15's child index 5, so the plan refuses rather than train the wrong one."""
+    from naslid.errors import NaslidError
+
+    config = load_config(REPO / "config" / "paper" / "proxyless-imagenet.yaml")
+    assert split_shape("exhaustive", config) == (1, 7)
+    with pytest.raises(NaslidError, match=r"nonlinear-count would split this space into 16 .* at most 10"):
+        split_shape("nonlinear-count", config)
+
+
 def test_lid_profile_and_gradient_see_the_searchable_layers(tmp_path):
     config = load_config(TINY, {"data": {"limit": 256}, "lid": {"k": 5, "batches": 1, "batch_size": 32}})
     space = get_space(config)

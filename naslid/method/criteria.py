@@ -189,10 +189,19 @@ def training_epochs(name: str, config: dict) -> dict:
     }
 
 
+MAX_CHILDREN = 10  # sub-supernet ids are paths of one-digit child indices (r, r0, r01, ...)
+
+
 def split_shape(name: str, config: dict) -> tuple[int, int]:
     """(rounds, sub-supernets per split) of a criterion; `none`: (0, 1). The workflow plans its DAG by it."""
     if name == NO_SPLIT:
         return 0, 1
     criterion = get_criterion(name)
     children = criterion.children(get_space(config)) if callable(criterion.children) else criterion.children
+    if children > MAX_CHILDREN:
+        raise NaslidError(
+            f"{name} would split this space into {children} sub-supernets at once, but a sub-supernet's id "
+            f"holds one digit per round, so one split makes at most {MAX_CHILDREN}: leave {name} out of "
+            f"workflow.criteria for space {config['space']['name']!r}"
+        )
     return criterion.rounds(config), children
