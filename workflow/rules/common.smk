@@ -28,7 +28,8 @@ from naslid.stages.tables import outputs as table_outputs
 
 try:
     NASLID = load_config(None, {k: v for k, v in config.items()})
-    for criterion in NASLID["workflow"]["criteria"]:  # one the DAG cannot name stops here
+    # A criterion whose splits the DAG cannot name (too many children) stops here.
+    for criterion in NASLID["workflow"]["criteria"]:
         split_shape(criterion, NASLID)
 except NaslidError as err:
     raise WorkflowError(f"invalid config: {err}")
