@@ -33,6 +33,7 @@ import pandas as pd
 
 from naslid.config import load_config
 from naslid.errors import NaslidError
+from naslid.io import atomic_write_bytes
 from naslid.stages import pretrained_folder
 from naslid.method.stats import bootstrap, half_widths
 from naslid.stages.tables import (
@@ -56,12 +57,12 @@ TAU_COLUMNS = [f"tau_{label}{part}" for label in ("all", "top50") for part in ("
 
 
 def _arm(results: Path, arm: str) -> tuple[dict, list[dict], list[str]] | None:
-    """(config, rank results, what was left out) of an arm whose `none` has finished enough seeds, or
-    None. A criterion is kept with the seeds it has finished once they are enough (MIN_SEEDS, or all
-    the arm asks for when it asks fewer), so that seeds added to an arm do not hide its rows until the
-    last one ends; paired tests pair over the seeds both rows ran (`tables.paired_samples`). Left out,
-    with its count: a criterion cut from the arm (`scripts/study.py run ARM --criteria ...`) or short
-    of seeds."""
+    """(config, rank results, what was left out) of an arm whose `none` or `random` (the controls a
+    row is paired with) has finished enough seeds, or None. A criterion is kept with the seeds it has
+    finished once they are enough (MIN_SEEDS, or all the arm asks for when it asks fewer), so that
+    seeds added to an arm do not hide its rows until the last one ends; paired tests pair over the
+    seeds both rows ran (`tables.paired_samples`). Left out, with its count: a criterion cut from the
+    arm (`scripts/study.py run ARM --criteria ...`) or short of seeds."""
     folder = results / f"study-{arm}"
     if not (folder / "config.yaml").is_file():
         return None
@@ -70,7 +71,7 @@ def _arm(results: Path, arm: str) -> tuple[dict, list[dict], list[str]] | None:
     seeds = len(config["workflow"]["seeds"])
     finished = {c: sum(r["criterion"] == c for r in ranks) for c in config["workflow"]["criteria"]}
     kept = [c for c, n in finished.items() if n >= min(MIN_SEEDS, seeds)]
-    if "none" not in kept:
+    if not set(CONTROLS) & set(kept):
         return None
     left = [f"{c} ({n}/{seeds} seeds)" for c, n in finished.items() if c not in kept]
     return config, [r for r in ranks if r["criterion"] in kept], left
@@ -79,6 +80,11 @@ def _arm(results: Path, arm: str) -> tuple[dict, list[dict], list[str]] | None:
 def _finished(results: Path, arms) -> list[tuple[str, dict, list[dict], list[str]]]:
     """(arm, config, rank results, what was left out) of each of `arms` that has finished (`_arm`)."""
     return [(arm, *loaded) for arm in arms if (loaded := _arm(results, arm)) is not None]
+
+
+def _pretrained(results: Path, config: dict) -> Path:
+    """An arm's shared pretraining folder inside `results` (a workflow's results/ or a kept copy)."""
+    return results / Path(pretrained_folder(config)).relative_to("results")
 
 
 def _budget(config: dict) -> str:
@@ -130,7 +136,7 @@ def curve_table(results: Path, arms: list[str]) -> pd.DataFrame | None:
         row = numbers.set_index("criterion").loc["none"]
         accuracy = []
         for seed in config["workflow"]["seeds"]:
-            metrics = results.parent / pretrained_folder(config) / f"s{seed}" / "pretrain" / "metrics.json"
+            metrics = _pretrained(results, config) / f"s{seed}" / "pretrain" / "metrics.json"
             record = json.loads(metrics.read_text()) if metrics.is_file() else {"metrics": []}
             if record["metrics"]:
                 accuracy.append(record["metrics"][-1]["valid_acc"])
@@ -272,13 +278,12 @@ def cost_table(results: Path) -> pd.DataFrame | None:
         if not (folder / "config.yaml").is_file():
             continue
         config, arm = load_config(folder / "config.yaml"), folder.name.removeprefix("study-")
-        pretrainings.setdefault(pretrained_folder(config), []).append(arm)
+        pretrainings.setdefault(_pretrained(results, config), []).append(arm)
         seeds = config["workflow"]["seeds"]
         for criterion in config["workflow"]["criteria"]:
             rows.append(_cost_row(arm, criterion, [_jobs(folder / criterion / f"s{s}") for s in seeds]))
         rows.append(_cost_row(arm, "baselines", [_jobs(folder, f"s{s}") for s in seeds]))
-    for pretrained, arms in pretrainings.items():
-        folder = results.parent / pretrained
+    for folder, arms in pretrainings.items():
         seeds = sorted(p.name for p in (folder / "times").glob("s*"))
         rows.append(_cost_row(", ".join(arms), f"pretraining ({folder.name})", [_jobs(folder, s) for s in seeds]))
     rows = [row for row in rows if row["jobs"]]  # an arm or criterion that has not started
@@ -380,8 +385,64 @@ def figure_study(numbers: pd.DataFrame, out: Path) -> None:
     save_figure(fig, out)
 
 
+WEIGHTS = (".pt", ".pt.resume")  # the supernets: most of a results tree's bytes, and no table reads them
+
+
+def keep(results: Path, into: Path) -> list[str]:
+    """Copy every study arm under `results`, and the pretraining it shares, into `into`: every file but
+    the weights, as the same tree, which `report` reads as it reads the workflow's. Finished runs so
+    outlive the machine that made them (results/reference/study/runs/ in the repository), and seeds
+    run later, anywhere, add to them. Refuses an arm whose kept runs were made with another config
+    (other than in its seeds), which its rows would mix. Returns the arms kept."""
+    arms = sorted(f for f in results.glob("study-*") if (f / "config.yaml").is_file())
+    for folder in arms:
+        _check_same_config(folder / "config.yaml", into / folder.name / "config.yaml")
+    copied = 0
+    for folder in arms:
+        pretrained = _pretrained(results, load_config(folder / "config.yaml"))
+        for source in (folder, pretrained):
+            copied += _copy_tree(source, into / source.relative_to(results))
+    print(f"study: kept {len(arms)} arm(s) in {into} ({copied} file(s) new or changed)")
+    return [folder.name.removeprefix("study-") for folder in arms]
+
+
+def _check_same_config(new: Path, kept: Path) -> None:
+    if not kept.is_file():
+        return
+    before, after = _flat(load_config(kept)), _flat(load_config(new))
+    differing = sorted(k for k in {*before, *after} if k != "workflow.seeds" and before.get(k) != after.get(k))
+    if differing:
+        raise NaslidError(
+            f"{kept.parent} holds runs made with another config ({', '.join(differing)} differ from "
+            f"{new}); keep these runs in another folder (--into) or move the old ones aside"
+        )
+
+
+def _flat(config: dict, prefix: str = "") -> dict:
+    """{"section.key": value} of a (nested) config."""
+    flat = {}
+    for key, value in config.items():
+        flat.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+    return flat
+
+
+def _copy_tree(source: Path, target: Path) -> int:
+    """Copy every file of `source` but the weights and temporary files into `target`; the number copied."""
+    copied = 0
+    for path in sorted(source.rglob("*")):
+        if not path.is_file() or path.name.startswith(".") or path.name.endswith(WEIGHTS):
+            continue
+        destination, data = target / path.relative_to(source), path.read_bytes()
+        if not destination.is_file() or destination.read_bytes() != data:
+            atomic_write_bytes(destination, data)
+            copied += 1
+    return copied
+
+
 def report(results: Path, out: Path) -> None:
     """Every table and figure of the study that its finished arms under `results` allow, into `out`."""
+    if not results.is_dir():
+        raise NaslidError(f"{results} is not a folder; pass the results tree of the workflow or of `keep`")
     out.mkdir(parents=True, exist_ok=True)
     written = []
     curve = curve_table(results, list(CURVE_ARMS))

@@ -5,12 +5,17 @@
     scripts/study.py run curve --dry-run  # what it would run
     scripts/study.py run ft2              # one arm of a part
     scripts/study.py report               # the study's tables and figures from every finished arm
+    scripts/study.py keep                 # copy every arm's runs, all but the weights, into the repository
+
 
 An arm is config/study/base.yaml plus one overlay (config/study/<arm>.yaml), one Snakemake workflow
 writing results/study-<arm>/; arms with equal pretraining keys share results/pretrain/<digest>/
 (workflow.shared_pretrain). A killed part is resumed by running it again: Snakemake reruns only what
 is missing or incomplete. Run it beside other work at a low priority: `nice -n 19 scripts/study.py run PART`.
 `report` reads whatever arms have finished and writes results/study/ (`--out` to change it).
+`keep` copies what the report reads (every file but the supernets' weights) into
+results/reference/study/runs/, a results tree to commit: runs made on a machine that does not last
+survive it, and `report --results results/reference/study/runs` rebuilds their tables anywhere.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ sys.path.insert(0, str(REPO))
 from naslid.config import load_config  # noqa: E402  (the repository's package, also without its venv)
 
 STUDY = REPO / "config" / "study"
+KEPT = REPO / "results" / "reference" / "study" / "runs"  # the runs the repository keeps (`keep`)
 # The parts, each one command of at most 2.5 h on 2 cores (README.md, "The study", gives each one's
 # measured or estimated time): (arm, its criteria or None for all, its seeds or None for all). The
 # 50-epoch arms are split by criterion to fit; `none` runs in the first half, whose pretraining the
@@ -51,6 +57,12 @@ PARTS = {
 }
 ARMS = sorted({arm for arms in PARTS.values() for arm, _, _ in arms})
 FIRST_SPLITS = ["lid", "gradient"]  # profile50 makes only the first split of these, for split stability
+
+
+def cut_criteria(asked: list[str]) -> list[str]:
+    """The criteria a cut arm runs: those asked, with a control their rows pair with (none, unless
+    random is asked; the report shows an arm once it has one)."""
+    return sorted({*asked, *([] if "random" in asked else ["none"])})
 
 
 def _describe(arms: list[tuple[str, list[str] | None, list[int] | None]]) -> str:
@@ -120,22 +132,35 @@ def main(argv=None) -> int:
         "--criteria",
         nargs="+",
         metavar="NAME",
-        help="run only these criteria of each arm (and none): a cut arm, which the report marks",
+        help="run only these criteria of each arm (and none, unless random is one): a cut arm, which the report marks",
     )
     report = commands.add_parser("report", help="the study's tables and figures from every finished arm")
     report.add_argument("--out", type=Path, default=REPO / "results" / "study")
+    report.add_argument(
+        "--results", type=Path, default=REPO / "results", help="the results tree to read (default: results/)"
+    )
+    keep = commands.add_parser("keep", help="copy every arm's runs under results/, all but the weights, to keep")
+    keep.add_argument("--into", type=Path, default=KEPT, help="default: results/reference/study/runs/")
     args = parser.parse_args(argv)
     if args.command == "run":
         for arm, criteria, seeds in PARTS.get(args.part, [(args.part, None, None)]):
             if args.criteria is not None:
-                criteria = sorted({*args.criteria, "none"})
+                criteria = cut_criteria(args.criteria)
             code = snakemake(arm, args.cores, args.dry_run, criteria, seeds)
             if code:
                 return code
         return 0
-    from naslid.study import report as write_report
+    from naslid.errors import NaslidError
+    from naslid.study import keep as keep_runs, report as write_report
 
-    write_report(REPO / "results", args.out)
+    try:
+        if args.command == "keep":
+            keep_runs(REPO / "results", args.into)
+        else:
+            write_report(args.results, args.out)
+    except NaslidError as err:
+        print(f"study: {err}", file=sys.stderr)
+        return 1
     return 0
 
 

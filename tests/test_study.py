@@ -170,6 +170,8 @@ def test_the_parts_run_every_criterion_of_every_arm_and_nothing_else():
         assert set(ran) == {(c, s) for c in workflow["criteria"] for s in workflow["seeds"]}, arm
         later = [seed >= 5 for _, seed in ran]  # in the order of the parts
         assert later == sorted(later), f"{arm}: a part runs a later seed before another runs a first five"
+    assert script.cut_criteria(["lid"]) == ["lid", "none"]  # `run ARM --criteria`: a control comes along
+    assert script.cut_criteria(["random", "lid"]) == ["lid", "random"]
 
 
 def _benchmark(path: Path, cpu: float, log: str | None = None) -> None:
@@ -266,3 +268,67 @@ def test_a_criterion_counts_once_it_has_five_seeds_and_pairs_over_the_seeds_both
     paired = np.mean([tau("lid", s) - tau("none", s) for s in range(5)])  # the five seeds both ran
     assert rows.loc["lid", "dtau_none_all"] == pytest.approx(paired)
     assert rows.loc["none", "tau_all"] == pytest.approx(np.mean([tau("none", s) for s in range(7)]))
+
+
+def test_an_arm_without_none_pairs_its_rows_with_the_random_split(tmp_path):
+    """A cut arm that ran a criterion and `random` but not `none` (the re-initialised control's
+    lid-vs-random half) still makes rows, each paired with random."""
+    rng = np.random.default_rng(11)
+    results = tmp_path / "results"
+    truth = np.round(rng.normal(90, 3, 60), 2)
+    _arm(results, "ft50-scratch", {"lid": 1.0}, rng, truth)
+    for criterion in ("none", "gradient"):
+        for seed in SEEDS:
+            (results / "study-ft50-scratch" / criterion / f"s{seed}" / "rank.json").unlink()
+    report(results, tmp_path / "out")
+
+    rows = pd.read_csv(tmp_path / "out" / "study.csv").query("arm == 'ft50-scratch'").set_index("criterion")
+    assert list(rows.index) == ["lid", "random"] and "dtau_none_all" not in rows
+    assert rows.loc["lid", "dtau_random_all"] == pytest.approx(
+        rows.loc["lid", "tau_all"] - rows.loc["random", "tau_all"]
+    )
+    assert rows.loc["lid", "dtau_random_all_lo"] > 0  # lid's estimates are the less noisy here
+
+
+def test_kept_runs_rebuild_the_same_tables_without_the_weights_and_refuse_another_config(tmp_path):
+    """`keep` makes a results tree that outlives the machine: the report reads it as the workflow's;
+    keeping again adds only what changed; runs of another config are not mixed in."""
+    from naslid.errors import NaslidError
+    from naslid.stages import pretrained_folder
+    from naslid.study import keep
+
+    rng = np.random.default_rng(13)
+    results, kept = tmp_path / "results", tmp_path / "kept"
+    truth = np.round(rng.normal(90, 3, 60), 2)
+    config = _arm(results, "ft2", {"lid": 1.0}, rng, truth)
+    pretrained = tmp_path / pretrained_folder(config)
+    for seed in SEEDS:
+        _benchmark(pretrained / "times" / f"s{seed}" / "pretrain.tsv", 400.0, "epoch 1 of 100\n")
+        _write(pretrained / f"s{seed}" / "pretrain" / "metrics.json", {"metrics": [{"valid_acc": 50.0}]})
+        (pretrained / f"s{seed}" / "pretrain" / "supernet.pt").write_bytes(b"weights")
+        (results / "study-ft2" / "lid" / f"s{seed}" / "final").mkdir(parents=True)
+        (results / "study-ft2" / "lid" / f"s{seed}" / "final" / "r0.pt.resume").write_bytes(b"weights")
+
+    assert keep(results, kept) == ["ft2"]
+    assert not [p for p in kept.rglob("*") if p.name.endswith((".pt", ".pt.resume"))]
+    assert (kept / pretrained.relative_to(results) / "s0" / "pretrain" / "metrics.json").is_file()
+    report(results, tmp_path / "from-results")
+    results.rename(tmp_path / "gone")  # the machine that ran them is gone
+    report(kept, tmp_path / "from-kept")
+    (tmp_path / "gone").rename(results)
+    for table in ("study.csv", "cost.csv"):
+        assert (tmp_path / "from-kept" / table).read_text() == (tmp_path / "from-results" / table).read_text()
+
+    stamp = (kept / "study-ft2" / "config.yaml").stat().st_mtime_ns
+    keep(results, kept)  # nothing new: nothing rewritten
+    assert (kept / "study-ft2" / "config.yaml").stat().st_mtime_ns == stamp
+    config["workflow"]["seeds"] = list(range(10))  # more seeds asked: the same runs, kept together
+    (results / "study-ft2" / "config.yaml").write_text(yaml.safe_dump(config))
+    keep(results, kept)
+    assert load_config(kept / "study-ft2" / "config.yaml")["workflow"]["seeds"] == list(range(10))
+    config["finetune"]["epochs"] = 3
+    (results / "study-ft2" / "config.yaml").write_text(yaml.safe_dump(config))
+    before = sorted(kept.rglob("*"))
+    with pytest.raises(NaslidError, match=r"another config \(finetune.epochs differ"):
+        keep(results, kept)
+    assert sorted(kept.rglob("*")) == before
