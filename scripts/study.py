@@ -141,6 +141,9 @@ def main(argv=None) -> int:
     )
     keep = commands.add_parser("keep", help="copy every arm's runs under results/, all but the weights, to keep")
     keep.add_argument("--into", type=Path, default=KEPT, help="default: results/reference/study/runs/")
+    keep.add_argument(
+        "--results", type=Path, default=REPO / "results", help="the results tree to copy from (default: results/)"
+    )
     args = parser.parse_args(argv)
     if args.command == "run":
         for arm, criteria, seeds in PARTS.get(args.part, [(args.part, None, None)]):
@@ -155,7 +158,7 @@ def main(argv=None) -> int:
 
     try:
         if args.command == "keep":
-            keep_runs(REPO / "results", args.into)
+            keep_runs(args.results, args.into)
         else:
             write_report(args.results, args.out)
     except NaslidError as err:
