@@ -30,10 +30,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from naslid.config import load_config
 from naslid.errors import NaslidError
-from naslid.io import atomic_write_bytes
+from naslid.io import atomic_write_bytes, atomic_write_text
 from naslid.stages import pretrained_folder
 from naslid.method.stats import bootstrap, half_widths
 from naslid.stages.tables import (
@@ -385,25 +386,98 @@ def figure_study(numbers: pd.DataFrame, out: Path) -> None:
     save_figure(fig, out)
 
 
-WEIGHTS = (".pt", ".pt.resume")  # the supernets: most of a results tree's bytes, and no table reads them
-
-
-def keep(results: Path, into: Path) -> list[str]:
-    """Copy every study arm under `results`, and the pretraining it shares, into `into`: every file but
-    the weights, as the same tree, which `report` reads as it reads the workflow's. Finished runs so
-    outlive the machine that made them (results/reference/study/runs/ in the repository), and seeds
-    run later, anywhere, add to them. Refuses an arm whose kept runs were made with another config
-    (other than in its seeds), which its rows would mix. Returns the arms kept."""
-    arms = sorted(f for f in results.glob("study-*") if (f / "config.yaml").is_file())
+def keep(results: Path, into: Path, replace: bool = False) -> list[str]:
+    """Copy every study arm under `results`, and the pretraining it shares, into `into`, as the same
+    tree, which `report` reads as it reads the workflow's: every file but the fine-tuned supernets'
+    weights and resume checkpoints. The pretrained supernets are kept, the parents every row of a seed
+    is paired on: a later half of a part, run elsewhere, reuses them instead of drawing new ones.
+    Finished runs so outlive the machine that made them (results/reference/study/runs/ in the
+    repository). Refuses while a Snakemake run writes into `results`, an arm whose kept runs were made
+    with another config (other than in its seeds, which are joined), and a run that would replace a
+    kept result with a different one (another draw: its rows would no longer pair), unless `replace`.
+    Returns the arms kept."""
+    arms = sorted(f for f in results.glob("study-*") if (f / "config.yaml").is_file()) if results.is_dir() else []
+    if not arms:
+        raise NaslidError(
+            f"{results} holds no study arm (study-<arm>/config.yaml); pass --results the results folder "
+            "of the checkout that ran `scripts/study.py run`"
+        )
+    locks = results.parent / ".snakemake" / "locks"
+    if locks.is_dir() and any(locks.iterdir()):
+        raise NaslidError(
+            f"a Snakemake run is writing into {results} (its lock: {locks}); keep after it ends (the next "
+            "`scripts/study.py run` clears a lock that a killed run left)"
+        )
+    sources = {}
     for folder in arms:
         _check_same_config(folder / "config.yaml", into / folder.name / "config.yaml")
-    copied = 0
-    for folder in arms:
         pretrained = _pretrained(results, load_config(folder / "config.yaml"))
-        for source in (folder, pretrained):
-            copied += _copy_tree(source, into / source.relative_to(results))
+        if not pretrained.is_dir():
+            raise NaslidError(f"{folder.name}'s pretraining {pretrained} is missing; keep from the tree that ran it")
+        sources.update({folder: None, pretrained: None})  # one pass each, in order
+    configs = {arm / "config.yaml" for arm in arms}  # written below, with the seeds joined
+    copies = [
+        (path, into / path.relative_to(results))
+        for source in sources
+        for path in _kept_files(source)
+        if path not in configs
+    ]
+    if not replace:
+        _check_same_results(copies)
+    seeds = {arm: _kept_seeds(arm, into / arm.name / "config.yaml") for arm in arms}
+    copied = 0
+    for source, target in copies:
+        data = source.read_bytes()
+        if not target.is_file() or target.read_bytes() != data:
+            atomic_write_bytes(target, data)
+            copied += 1
+    for arm, joined in seeds.items():
+        config = yaml.safe_load((arm / "config.yaml").read_text())
+        config["workflow"]["seeds"] = joined
+        text, target = yaml.safe_dump(config, sort_keys=False), into / arm.name / "config.yaml"
+        if not target.is_file() or target.read_text() != text:
+            atomic_write_text(target, text)
+            copied += 1
     print(f"study: kept {len(arms)} arm(s) in {into} ({copied} file(s) new or changed)")
     return [folder.name.removeprefix("study-") for folder in arms]
+
+
+def _kept_files(source: Path) -> list[Path]:
+    """What `keep` copies of `source`: every file but temporary ones, resume checkpoints and the
+    weights of fine-tuned supernets (most of a tree's bytes; no table reads them). The pretrained
+    supernets (s<seed>/pretrain/supernet.pt) stay."""
+    return [
+        path
+        for path in sorted(source.rglob("*"))
+        if path.is_file()
+        and not path.name.startswith(".")
+        and not path.name.endswith(".resume")
+        and (path.suffix != ".pt" or path.parent.name == "pretrain")
+    ]
+
+
+def _check_same_results(copies: list[tuple[Path, Path]]) -> None:
+    """Refuse a result (not a log, benchmark or config) that differs from the one kept."""
+    differing = [
+        str(target)
+        for source, target in copies
+        if target.is_file()
+        and target.name != "config.yaml"  # the pretraining's: the config of whichever arm ran it
+        and not {"logs", "times"} & set(target.parts)
+        and target.read_bytes() != source.read_bytes()
+    ]
+    if differing:
+        raise NaslidError(
+            f"{len(differing)} kept result(s) differ from this run's, e.g. {differing[0]}: another run of the "
+            "same arm and seed (another pretraining draw, machine or code), whose rows would not pair with "
+            "the kept ones; keep it in another folder (--into), or pass --replace to keep it instead"
+        )
+
+
+def _kept_seeds(arm: Path, kept: Path) -> list[int]:
+    """The seeds of an arm's kept config: those kept before and this run's."""
+    before = load_config(kept)["workflow"]["seeds"] if kept.is_file() else []
+    return sorted({*before, *load_config(arm / "config.yaml")["workflow"]["seeds"]})
 
 
 def _check_same_config(new: Path, kept: Path) -> None:
@@ -412,9 +486,10 @@ def _check_same_config(new: Path, kept: Path) -> None:
     before, after = _flat(load_config(kept)), _flat(load_config(new))
     differing = sorted(k for k in {*before, *after} if k != "workflow.seeds" and before.get(k) != after.get(k))
     if differing:
+        changes = "; ".join(f"{k}: {before.get(k)!r} kept, {after.get(k)!r} here" for k in differing)
         raise NaslidError(
-            f"{kept.parent} holds runs made with another config ({', '.join(differing)} differ from "
-            f"{new}); keep these runs in another folder (--into) or move the old ones aside"
+            f"{kept.parent} holds runs made with another config ({changes}); keep these runs in another "
+            "folder (--into) or move the old ones aside"
         )
 
 
@@ -424,19 +499,6 @@ def _flat(config: dict, prefix: str = "") -> dict:
     for key, value in config.items():
         flat.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
     return flat
-
-
-def _copy_tree(source: Path, target: Path) -> int:
-    """Copy every file of `source` but the weights and temporary files into `target`; the number copied."""
-    copied = 0
-    for path in sorted(source.rglob("*")):
-        if not path.is_file() or path.name.startswith(".") or path.name.endswith(WEIGHTS):
-            continue
-        destination, data = target / path.relative_to(source), path.read_bytes()
-        if not destination.is_file() or destination.read_bytes() != data:
-            atomic_write_bytes(destination, data)
-            copied += 1
-    return copied
 
 
 def report(results: Path, out: Path) -> None:

@@ -7,13 +7,12 @@
     scripts/study.py report               # the study's tables and figures from every finished arm
     scripts/study.py keep                 # copy every arm's runs, all but the weights, into the repository
 
-
 An arm is config/study/base.yaml plus one overlay (config/study/<arm>.yaml), one Snakemake workflow
 writing results/study-<arm>/; arms with equal pretraining keys share results/pretrain/<digest>/
 (workflow.shared_pretrain). A killed part is resumed by running it again: Snakemake reruns only what
 is missing or incomplete. Run it beside other work at a low priority: `nice -n 19 scripts/study.py run PART`.
 `report` reads whatever arms have finished and writes results/study/ (`--out` to change it).
-`keep` copies what the report reads (every file but the supernets' weights) into
+`keep` copies the runs (every file but the fine-tuned supernets' weights) into
 results/reference/study/runs/, a results tree to commit: runs made on a machine that does not last
 survive it, and `report --results results/reference/study/runs` rebuilds their tables anywhere.
 """
@@ -144,6 +143,9 @@ def main(argv=None) -> int:
     keep.add_argument(
         "--results", type=Path, default=REPO / "results", help="the results tree to copy from (default: results/)"
     )
+    keep.add_argument(
+        "--replace", action="store_true", help="keep this run's results where they differ from the kept ones"
+    )
     args = parser.parse_args(argv)
     if args.command == "run":
         for arm, criteria, seeds in PARTS.get(args.part, [(args.part, None, None)]):
@@ -158,7 +160,7 @@ def main(argv=None) -> int:
 
     try:
         if args.command == "keep":
-            keep_runs(args.results, args.into)
+            keep_runs(args.results, args.into, args.replace)
         else:
             write_report(args.results, args.out)
     except NaslidError as err:

@@ -290,10 +290,14 @@ def test_an_arm_without_none_pairs_its_rows_with_the_random_split(tmp_path):
     assert rows.loc["lid", "dtau_random_all_lo"] > 0  # lid's estimates are the less noisy here
 
 
-def test_kept_runs_rebuild_the_same_tables_without_the_weights_and_refuse_another_config(tmp_path):
-    """`keep` makes a results tree that outlives the machine: the report reads it as the workflow's;
-    keeping again adds only what changed; runs of another config are not mixed in."""
-    from naslid.errors import NaslidError
+def _tree(root: Path) -> dict:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_kept_runs_rebuild_the_same_tables_with_the_pretrained_supernets_only(tmp_path):
+    """`keep` makes a results tree that outlives the machine: the report reads it as the workflow's
+    (the study table, the curve's sampled-path accuracy, which job resumed); it keeps the pretrained
+    supernets, the parents a later half pairs on, and no fine-tuned weights or resume checkpoints."""
     from naslid.stages import pretrained_folder
     from naslid.study import keep
 
@@ -301,34 +305,89 @@ def test_kept_runs_rebuild_the_same_tables_without_the_weights_and_refuse_anothe
     results, kept = tmp_path / "results", tmp_path / "kept"
     truth = np.round(rng.normal(90, 3, 60), 2)
     config = _arm(results, "ft2", {"lid": 1.0}, rng, truth)
+    curve = _arm(results, "curve-100", {}, rng, truth)  # shares ft2's pretraining
     pretrained = tmp_path / pretrained_folder(config)
     for seed in SEEDS:
         _benchmark(pretrained / "times" / f"s{seed}" / "pretrain.tsv", 400.0, "epoch 1 of 100\n")
-        _write(pretrained / f"s{seed}" / "pretrain" / "metrics.json", {"metrics": [{"valid_acc": 50.0}]})
-        (pretrained / f"s{seed}" / "pretrain" / "supernet.pt").write_bytes(b"weights")
-        (results / "study-ft2" / "lid" / f"s{seed}" / "final").mkdir(parents=True)
-        (results / "study-ft2" / "lid" / f"s{seed}" / "final" / "r0.pt.resume").write_bytes(b"weights")
+        _write(pretrained / f"s{seed}" / "pretrain" / "metrics.json", {"metrics": [{"valid_acc": 50.0 + seed}]})
+        (pretrained / f"s{seed}" / "pretrain" / "supernet.pt").write_bytes(b"parent")
+        (pretrained / f"s{seed}" / "pretrain" / "supernet.pt.resume").write_bytes(b"checkpoint")
+        final = results / "study-ft2" / "lid" / f"s{seed}" / "final"
+        final.mkdir(parents=True)
+        (final / "r0.pt").write_bytes(b"fine-tuned")
+        (results / "study-ft2" / "lid" / f"s{seed}" / "rank.json.resume").write_bytes(b"checkpoint")
+    _benchmark(results / "study-ft2" / "lid" / "s1" / "times" / "finetune" / "r0.tsv", 50.0, "resumed at epoch 3\n")
 
-    assert keep(results, kept) == ["ft2"]
-    assert not [p for p in kept.rglob("*") if p.name.endswith((".pt", ".pt.resume"))]
-    assert (kept / pretrained.relative_to(results) / "s0" / "pretrain" / "metrics.json").is_file()
+    assert keep(results, kept) == ["curve-100", "ft2"]
+    names = [p.name for p in kept.rglob("*") if p.is_file()]
+    assert names.count("supernet.pt") == 5 and not [n for n in names if n.endswith((".resume", "r0.pt"))]
     report(results, tmp_path / "from-results")
     results.rename(tmp_path / "gone")  # the machine that ran them is gone
     report(kept, tmp_path / "from-kept")
     (tmp_path / "gone").rename(results)
-    for table in ("study.csv", "cost.csv"):
+    for table in ("study.csv", "curve.csv", "cost.csv"):
         assert (tmp_path / "from-kept" / table).read_text() == (tmp_path / "from-results" / table).read_text()
+    cost = pd.read_csv(tmp_path / "from-kept" / "cost.csv").set_index(["arm", "part"])
+    assert cost.loc[("ft2", "lid"), "resumed jobs"] == 1
+    accuracy = np.mean([50.0 + seed for seed in curve["workflow"]["seeds"]])
+    assert pd.read_csv(tmp_path / "from-kept" / "curve.csv")["sampled-path valid acc %"][0] == accuracy
 
     stamp = (kept / "study-ft2" / "config.yaml").stat().st_mtime_ns
     keep(results, kept)  # nothing new: nothing rewritten
     assert (kept / "study-ft2" / "config.yaml").stat().st_mtime_ns == stamp
-    config["workflow"]["seeds"] = list(range(10))  # more seeds asked: the same runs, kept together
+
+
+def test_keep_joins_seeds_and_refuses_another_config_another_draw_and_a_running_workflow(tmp_path):
+    """Runs of another config or another draw of the same seed are not mixed into the kept ones, and
+    nothing is kept while Snakemake writes; a run of other seeds adds to them."""
+    from naslid.errors import NaslidError
+    from naslid.stages import pretrained_folder
+    from naslid.study import keep
+
+    rng = np.random.default_rng(17)
+    results, kept = tmp_path / "results", tmp_path / "kept"
+    truth = np.round(rng.normal(90, 3, 60), 2)
+    config = _arm(results, "ft2", {}, rng, truth, seeds=[5, 6])
+    _arm(results, "ft10", {}, rng, truth, seeds=[5, 6])
+    (tmp_path / pretrained_folder(config)).mkdir(parents=True)
+    keep(results, kept)
+    config["workflow"]["seeds"] = SEEDS  # a later run of seeds 0-4 only
     (results / "study-ft2" / "config.yaml").write_text(yaml.safe_dump(config))
     keep(results, kept)
-    assert load_config(kept / "study-ft2" / "config.yaml")["workflow"]["seeds"] == list(range(10))
+    assert load_config(kept / "study-ft2" / "config.yaml")["workflow"]["seeds"] == [0, 1, 2, 3, 4, 5, 6]
+
+    before = _tree(kept)
+    rank = results / "study-ft10" / "lid" / "s5" / "rank.json"
+    rank.write_text(rank.read_text().replace('"estimate": ', '"estimate": 1 + '))  # another draw
+    with pytest.raises(NaslidError, match="1 kept result.*study-ft10/lid/s5/rank.json.*--replace"):
+        keep(results, kept)
     config["finetune"]["epochs"] = 3
     (results / "study-ft2" / "config.yaml").write_text(yaml.safe_dump(config))
-    before = sorted(kept.rglob("*"))
-    with pytest.raises(NaslidError, match=r"another config \(finetune.epochs differ"):
+    with pytest.raises(NaslidError, match="another config \\(finetune.epochs: 2 kept, 3 here\\)"):
         keep(results, kept)
-    assert sorted(kept.rglob("*")) == before
+    locks = tmp_path / ".snakemake" / "locks"
+    locks.mkdir(parents=True)
+    (locks / "0.output.lock").write_text("")
+    with pytest.raises(NaslidError, match="a Snakemake run is writing into"):
+        keep(results, kept)
+    assert _tree(kept) == before  # no refusal copies anything
+    with pytest.raises(NaslidError, match="holds no study arm"):
+        keep(tmp_path / "nowhere", kept)
+
+    config["finetune"]["epochs"] = 2
+    (results / "study-ft2" / "config.yaml").write_text(yaml.safe_dump(config))
+    (locks / "0.output.lock").unlink()
+    keep(results, kept, replace=True)
+    assert (kept / "study-ft10" / "lid" / "s5" / "rank.json").read_text() == rank.read_text()
+
+
+def test_git_commits_the_kept_runs_logs_and_ignores_the_workflows():
+    """The cost table reads the kept jobs' logs, which the repository's `logs/` rule would drop."""
+    import subprocess
+
+    def ignored(path):
+        return subprocess.run(["git", "check-ignore", "--no-index", "-q", path], cwd=REPO).returncode == 0
+
+    assert not ignored("results/reference/study/runs/study-ft2/lid/s0/logs/finetune/r00.log")
+    assert not ignored("results/reference/study/runs/pretrain/3c9276df67aa/logs/s0/pretrain.log")
+    assert ignored("results/study-ft2/lid/s0/logs/finetune/r00.log")
