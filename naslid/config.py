@@ -304,17 +304,18 @@ def _merge(base: dict, user: dict, prefix: str, source: str) -> None:
             base[key] = value
 
 
-def _flat(config: dict, prefix: str = ""):
+def flat_items(config: dict, prefix: str = ""):
+    """("section.key", value) for every leaf of a (nested) config."""
     for key, value in config.items():
         if isinstance(value, dict):
-            yield from _flat(value, prefix + key + ".")
+            yield from flat_items(value, prefix + key + ".")
         else:
             yield prefix + key, value
 
 
 def validate(config: dict) -> None:
-    defaults = dict(_flat(DEFAULTS))
-    for key, value in _flat(config):
+    defaults = dict(flat_items(DEFAULTS))
+    for key, value in flat_items(config):
         expected = defaults[key]
         if key in CHECKED_BELOW:
             continue

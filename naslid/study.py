@@ -32,9 +32,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from naslid.config import load_config
+from naslid.config import flat_items, load_config
 from naslid.errors import NaslidError
-from naslid.io import atomic_write_bytes, atomic_write_text
+from naslid.io import atomic_write_bytes
 from naslid.stages import pretrained_folder
 from naslid.method.stats import bootstrap, half_widths
 from naslid.stages.tables import (
@@ -408,37 +408,37 @@ def keep(results: Path, into: Path, replace: bool = False) -> list[str]:
             f"a Snakemake run is writing into {results} (its lock: {locks}); keep after it ends (the next "
             "`scripts/study.py run` clears a lock that a killed run left)"
         )
+    configs = {arm: load_config(arm / "config.yaml") for arm in arms}
     sources = {}
-    for folder in arms:
-        _check_same_config(folder / "config.yaml", into / folder.name / "config.yaml")
-        pretrained = _pretrained(results, load_config(folder / "config.yaml"))
+    for arm, config in configs.items():
+        _check_same_config(config, arm / "config.yaml", into / arm.name / "config.yaml")
+        pretrained = _pretrained(results, config)
         if not pretrained.is_dir():
-            raise NaslidError(f"{folder.name}'s pretraining {pretrained} is missing; keep from the tree that ran it")
-        sources.update({folder: None, pretrained: None})  # one pass each, in order
-    configs = {arm / "config.yaml" for arm in arms}  # written below, with the seeds joined
-    copies = [
-        (path, into / path.relative_to(results))
-        for source in sources
-        for path in _kept_files(source)
-        if path not in configs
-    ]
+            raise NaslidError(f"{arm.name}'s pretraining {pretrained} is missing; keep from the tree that ran it")
+        sources.update({arm: None, pretrained: None})  # one pass each, in order
+    changed = []  # (target, its new bytes, whether a kept file had other bytes)
+    for source in sources:
+        for path in _kept_files(source):
+            if path.parent in configs and path.name == "config.yaml":
+                continue  # written below, with the seeds joined
+            target, data = into / path.relative_to(results), path.read_bytes()
+            if not target.is_file() or target.read_bytes() != data:
+                changed.append((target, data, target.is_file()))
     if not replace:
-        _check_same_results(copies)
-    seeds = {arm: _kept_seeds(arm, into / arm.name / "config.yaml") for arm in arms}
-    copied = 0
-    for source, target in copies:
-        data = source.read_bytes()
-        if not target.is_file() or target.read_bytes() != data:
-            atomic_write_bytes(target, data)
-            copied += 1
-    for arm, joined in seeds.items():
-        config = yaml.safe_load((arm / "config.yaml").read_text())
-        config["workflow"]["seeds"] = joined
-        text, target = yaml.safe_dump(config, sort_keys=False), into / arm.name / "config.yaml"
-        if not target.is_file() or target.read_text() != text:
-            atomic_write_text(target, text)
-            copied += 1
-    print(f"study: kept {len(arms)} arm(s) in {into} ({copied} file(s) new or changed)")
+        _check_same_results([target for target, _, replaced in changed if replaced])
+    for arm, config in configs.items():
+        kept = into / arm.name / "config.yaml"
+        joined = sorted(
+            {*(load_config(kept)["workflow"]["seeds"] if kept.is_file() else []), *config["workflow"]["seeds"]}
+        )
+        written = yaml.safe_load((arm / "config.yaml").read_text())
+        written["workflow"]["seeds"] = joined
+        text = yaml.safe_dump(written, sort_keys=False)
+        if not kept.is_file() or kept.read_text() != text:
+            changed.append((kept, text.encode(), False))
+    for target, data, _ in changed:
+        atomic_write_bytes(target, data)
+    print(f"study: kept {len(arms)} arm(s) in {into} ({len(changed)} file(s) new or changed)")
     return [folder.name.removeprefix("study-") for folder in arms]
 
 
@@ -456,15 +456,13 @@ def _kept_files(source: Path) -> list[Path]:
     ]
 
 
-def _check_same_results(copies: list[tuple[Path, Path]]) -> None:
-    """Refuse a result (not a log, benchmark or config) that differs from the one kept."""
+def _check_same_results(replaced: list[Path]) -> None:
+    """Refuse to replace a kept result (not a log, benchmark or config) with other bytes."""
     differing = [
         str(target)
-        for source, target in copies
-        if target.is_file()
-        and target.name != "config.yaml"  # the pretraining's: the config of whichever arm ran it
+        for target in replaced
+        if target.name != "config.yaml"  # the pretraining's: the config of whichever arm ran it
         and not {"logs", "times"} & set(target.parts)
-        and target.read_bytes() != source.read_bytes()
     ]
     if differing:
         raise NaslidError(
@@ -474,16 +472,11 @@ def _check_same_results(copies: list[tuple[Path, Path]]) -> None:
         )
 
 
-def _kept_seeds(arm: Path, kept: Path) -> list[int]:
-    """The seeds of an arm's kept config: those kept before and this run's."""
-    before = load_config(kept)["workflow"]["seeds"] if kept.is_file() else []
-    return sorted({*before, *load_config(arm / "config.yaml")["workflow"]["seeds"]})
-
-
-def _check_same_config(new: Path, kept: Path) -> None:
+def _check_same_config(config: dict, new: Path, kept: Path) -> None:
+    """Refuse an arm (`config`, read from `new`) whose kept runs were made with another config."""
     if not kept.is_file():
         return
-    before, after = _flat(load_config(kept)), _flat(load_config(new))
+    before, after = dict(flat_items(load_config(kept))), dict(flat_items(config))
     differing = sorted(k for k in {*before, *after} if k != "workflow.seeds" and before.get(k) != after.get(k))
     if differing:
         changes = "; ".join(f"{k}: {before.get(k)!r} kept, {after.get(k)!r} here" for k in differing)
@@ -491,14 +484,6 @@ def _check_same_config(new: Path, kept: Path) -> None:
             f"{kept.parent} holds runs made with another config ({changes}); keep these runs in another "
             "folder (--into) or move the old ones aside"
         )
-
-
-def _flat(config: dict, prefix: str = "") -> dict:
-    """{"section.key": value} of a (nested) config."""
-    flat = {}
-    for key, value in config.items():
-        flat.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
-    return flat
 
 
 def report(results: Path, out: Path) -> None:
