@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -394,8 +395,8 @@ def keep(results: Path, into: Path, replace: bool = False) -> list[str]:
     Finished runs so outlive the machine that made them (results/reference/study/runs/ in the
     repository). Refuses while a Snakemake run writes into `results`, an arm whose kept runs were made
     with another config (other than in its seeds, which are joined), and a run that would replace a
-    kept result with a different one (another draw: its rows would no longer pair), unless `replace`.
-    Returns the arms kept."""
+    kept result with a different one (another draw: its rows would no longer pair), unless `replace`,
+    which replaces each seed it ran whole. Returns the arms kept."""
     arms = sorted(f for f in results.glob("study-*") if (f / "config.yaml").is_file()) if results.is_dir() else []
     if not arms:
         raise NaslidError(
@@ -416,14 +417,17 @@ def keep(results: Path, into: Path, replace: bool = False) -> list[str]:
         if not pretrained.is_dir():
             raise NaslidError(f"{arm.name}'s pretraining {pretrained} is missing; keep from the tree that ran it")
         sources.update({arm: None, pretrained: None})  # one pass each, in order
-    changed = []  # (target, its new bytes, whether a kept file had other bytes)
+    changed, stale = [], []  # (target, its new bytes, whether a kept file had other bytes); files to drop
     for source in sources:
-        for path in _kept_files(source):
+        files = _kept_files(source)
+        for path in files:
             if path.parent in configs and path.name == "config.yaml":
                 continue  # written below, with the seeds joined
             target, data = into / path.relative_to(results), path.read_bytes()
             if not target.is_file() or target.read_bytes() != data:
                 changed.append((target, data, target.is_file()))
+        if replace:
+            stale += _stale(source, files, into / source.relative_to(results))
     if not replace:
         _check_same_results([target for target, _, replaced in changed if replaced])
     for arm, config in configs.items():
@@ -438,7 +442,10 @@ def keep(results: Path, into: Path, replace: bool = False) -> list[str]:
             changed.append((kept, text.encode(), False))
     for target, data, _ in changed:
         atomic_write_bytes(target, data)
-    print(f"study: kept {len(arms)} arm(s) in {into} ({len(changed)} file(s) new or changed)")
+    for target in stale:
+        target.unlink()
+    gone = f", {len(stale)} left over from the replaced run removed" if stale else ""
+    print(f"study: kept {len(arms)} arm(s) in {into} ({len(changed)} file(s) new or changed{gone})")
     return [folder.name.removeprefix("study-") for folder in arms]
 
 
@@ -454,6 +461,21 @@ def _kept_files(source: Path) -> list[Path]:
         and not path.name.endswith(".resume")
         and (path.suffix != ".pt" or path.parent.name == "pretrain")
     ]
+
+
+def _stale(source: Path, files: list[Path], kept: Path) -> list[Path]:
+    """Kept files under `kept` of a seed that `source` ran again but that this run no longer has (an
+    extra round, another partition's sub-supernet): a replaced seed is replaced whole, so that no
+    table mixes two runs. Seeds that `source` did not run stay."""
+    new = {path.relative_to(source) for path in files}
+    stale = []
+    for target in sorted(kept.rglob("*")) if kept.is_dir() else []:
+        relative = target.relative_to(kept)
+        seed = next((i for i, part in enumerate(relative.parts) if re.fullmatch(r"s\d+", part)), None)
+        ran_again = seed is not None and source.joinpath(*relative.parts[: seed + 1]).is_dir()
+        if target.is_file() and ran_again and relative not in new:
+            stale.append(target)
+    return stale
 
 
 def _check_same_results(replaced: list[Path]) -> None:

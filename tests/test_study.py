@@ -377,8 +377,13 @@ def test_keep_joins_seeds_and_refuses_another_config_another_draw_and_a_running_
     config["finetune"]["epochs"] = 2
     (results / "study-ft2" / "config.yaml").write_text(yaml.safe_dump(config))
     (locks / "0.output.lock").unlink()
+    leftover = kept / "study-ft10" / "lid" / "s5" / "final" / "r3.json"  # the kept run's, not this one's
+    other_seed = kept / "study-ft10" / "lid" / "s7" / "final" / "r3.json"  # a seed this run lacks
+    for path in (leftover, other_seed):
+        _write(path, {"metrics": []})
     keep(results, kept, replace=True)
     assert (kept / "study-ft10" / "lid" / "s5" / "rank.json").read_text() == rank.read_text()
+    assert not leftover.exists() and other_seed.is_file()  # a replaced seed is replaced whole, no more
 
 
 def test_git_commits_the_kept_runs_logs_and_ignores_the_workflows():
