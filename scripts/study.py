@@ -144,7 +144,9 @@ def main(argv=None) -> int:
         "--results", type=Path, default=REPO / "results", help="the results tree to copy from (default: results/)"
     )
     keep.add_argument(
-        "--replace", action="store_true", help="keep this run's results where they differ from the kept ones"
+        "--replace",
+        action="store_true",
+        help="keep this run's results where they differ from the kept ones, each seed it ran replaced whole",
     )
     args = parser.parse_args(argv)
     if args.command == "run":
