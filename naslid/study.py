@@ -245,11 +245,12 @@ def precision_table(results: Path, seeds: tuple[int, ...] = (10, 20, 40)) -> pd.
     return pd.DataFrame(rows) if rows else None
 
 
-def _jobs(folder: Path, under: str = "") -> list[tuple[float, bool]]:
-    """(CPU seconds, resumed?) of each job benchmarked under `folder`/times/`under`: a job resumed
-    after a kill counts only its last attempt (its log, which that attempt rewrote, says `resumed`)."""
+def _jobs(folder: Path, under: str = "", job: str = "*") -> list[tuple[float, bool]]:
+    """(CPU seconds, resumed?) of each job named `job` benchmarked under `folder`/times/`under`: a job
+    resumed after a kill counts only its last attempt (its log, which that attempt rewrote, says
+    `resumed`)."""
     jobs = []
-    for tsv in sorted((folder / "times" / under).rglob("*.tsv")):
+    for tsv in sorted((folder / "times" / under).rglob(f"{job}.tsv")):
         cpu = pd.read_csv(tsv, sep="\t")["cpu_time"].iloc[-1]
         log = folder / "logs" / tsv.relative_to(folder / "times").with_suffix(".log")
         jobs.append((float(cpu), log.is_file() and "resumed " in log.read_text(errors="replace")))
@@ -284,10 +285,12 @@ def cost_table(results: Path) -> pd.DataFrame | None:
         seeds = config["workflow"]["seeds"]
         for criterion in config["workflow"]["criteria"]:
             rows.append(_cost_row(arm, criterion, [_jobs(folder / criterion / f"s{s}") for s in seeds]))
-        rows.append(_cost_row(arm, "baselines", [_jobs(folder, f"s{s}") for s in seeds]))
+        # an arm that does not share its pretraining keeps it beside its baselines: one row each
+        rows.append(_cost_row(arm, "baselines", [_jobs(folder, f"s{s}", "baselines") for s in seeds]))
     for folder, arms in pretrainings.items():
         seeds = sorted(p.name for p in (folder / "times").glob("s*"))
-        rows.append(_cost_row(", ".join(arms), f"pretraining ({folder.name})", [_jobs(folder, s) for s in seeds]))
+        part = f"pretraining ({folder.name})"
+        rows.append(_cost_row(", ".join(arms), part, [_jobs(folder, s, "pretrain") for s in seeds]))
     rows = [row for row in rows if row["jobs"]]  # an arm or criterion that has not started
     return pd.DataFrame(rows) if rows else None
 

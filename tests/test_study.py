@@ -218,6 +218,16 @@ def test_cost_sums_each_criterions_jobs_per_seed_counts_resumed_ones_and_the_sha
     assert (shared["jobs"], shared["CPU h"]) == (2, round(800 / 3600, 2))
     assert ("ft50", "gradient") not in cost.index  # no job ran: no row
 
+    config["name"], config["workflow"]["shared_pretrain"] = "study-ft10", False  # pretrains beside its baselines
+    folder = results / "study-ft10"
+    folder.mkdir()
+    (folder / "config.yaml").write_text(yaml.safe_dump(config))
+    _benchmark(folder / "times" / "s0" / "baselines.tsv", 7.0)
+    _benchmark(folder / "times" / "s0" / "pretrain.tsv", 400.0)
+    cost = cost_table(results).set_index(["arm", "part"])
+    assert cost.loc[("ft10", "baselines"), "CPU s per seed (median [min, max])"] == "7 [7, 7]"
+    assert cost.loc[("ft10", "pretraining (study-ft10)"), "CPU s per seed (median [min, max])"] == "400 [400, 400]"
+
 
 def test_curve_gives_each_budget_its_paired_gain_over_the_budget_before(tmp_path):
     rng = np.random.default_rng(5)
