@@ -95,10 +95,10 @@ def _budget(config: dict) -> str:
     return f"{config['train']['epochs']} + {config['finetune']['epochs']}/sub-supernet ({init}{space})"
 
 
-def study_table(results: Path) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    """(numbers, cells) over every finished budget arm, or None if none has finished."""
+def study_table(results: Path, finished: list) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """(numbers, cells) over the `finished` budget arms (`_finished`), or None if none has finished."""
     frames, reference = [], None
-    for arm, config, ranks, left in _finished(results, BUDGET_ARMS):
+    for arm, config, ranks, left in finished:
         numbers, _ = table2(ranks, config, read_baselines(results / f"study-{arm}"))
         if left:  # an arm cut or still running says what its table leaves out
             numbers.loc[numbers["kind"] == "criterion", "note"] = f"left out, seeds finished: {', '.join(left)}"
@@ -220,11 +220,12 @@ def _describe_split(split: dict) -> str:
     return f"{split['edge']} " + " vs ".join("{" + ", ".join(group) + "}" for group in split["groups"])
 
 
-def precision_table(results: Path, seeds: tuple[int, ...] = (10, 20, 40)) -> pd.DataFrame | None:
-    """Per finished budget arm and paired test over all architectures (each criterion against each
-    control that ran): the half-width of its interval with the seeds run, its floor and projections."""
+def precision_table(finished: list, seeds: tuple[int, ...] = (10, 20, 40)) -> pd.DataFrame | None:
+    """Per `finished` budget arm (`_finished`) and paired test over all architectures (each criterion
+    against each control that ran): the half-width of its interval with the seeds run, its floor and
+    projections."""
     rows = []
-    for arm, _, ranks, _ in _finished(results, BUDGET_ARMS):
+    for arm, _, ranks, _ in finished:
         runs = {
             c: runs_by_seed([r for r in ranks if r["criterion"] == c]) for c in sorted({r["criterion"] for r in ranks})
         }
@@ -531,7 +532,8 @@ def report(results: Path, out: Path) -> None:
         write_table(cells, out / "curve", numbers=curve)
         figure_curve(curve, out / "fig_curve.png")
         written.append("curve")
-    study = study_table(results)
+    finished = _finished(results, BUDGET_ARMS)  # every rank file read once
+    study = study_table(results, finished)
     if study is not None:
         write_table(study[1], out / "study", numbers=study[0])
         figure_study(study[0], out / "fig_study.png")
@@ -540,7 +542,7 @@ def report(results: Path, out: Path) -> None:
     if stability is not None:
         write_table(stability, out / "stability")
         written.append("stability")
-    precision = precision_table(results)
+    precision = precision_table(finished)
     if precision is not None:
         write_table(precision, out / "precision")
         written.append("precision")
