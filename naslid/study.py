@@ -337,15 +337,16 @@ def figure_curve(curve: pd.DataFrame, out: Path) -> None:
 
 
 def figure_study(numbers: pd.DataFrame, out: Path) -> None:
-    """tau over all (left) and Δτ vs none (right) per criterion and arm, with 95 % intervals."""
+    """tau over all, Δτ vs none and Δτ vs random (paired) per criterion and arm, with 95 % intervals."""
     rows = numbers[numbers["kind"] == "criterion"]
     arms = list(dict.fromkeys(rows["arm"]))
     criteria = sorted(set(rows["criterion"]))
-    fig, axes = new_figure(ncols=2, figsize=(12, 0.5 * len(arms) * len(criteria) / 2 + 2.5), sharey=True)
+    fig, axes = new_figure(ncols=3, figsize=(16, 0.5 * len(arms) * len(criteria) / 2 + 2.5), sharey=True)
     width = 0.8 / len(criteria)
     for ax, prefix, title in (
         (axes[0], "tau_all", "Kendall tau, all architectures (dotted: baselines, ceiling)\n"),
         (axes[1], "dtau_none_all", "Δτ vs none (paired), all architectures"),
+        (axes[2], "dtau_random_all", "Δτ vs random (paired), all architectures"),
     ):
         for i, criterion in enumerate(criteria):
             part = rows[rows["criterion"] == criterion].set_index("arm").reindex(arms)
@@ -374,10 +375,9 @@ def figure_study(numbers: pd.DataFrame, out: Path) -> None:
             va="bottom",
             transform=axes[0].get_xaxis_transform(),
         )
-    axes[1].axvline(0, color="grey", lw=0.8)
-    axes[0].set_yticks(
-        np.arange(len(arms)), [f"{a}\n{rows[rows['arm'] == a]['budget'].iloc[0]}" for a in arms], fontsize=7
-    )
+    for ax in axes[1:]:
+        ax.axvline(0, color="grey", lw=0.8)
+    axes[0].set_yticks(np.arange(len(arms)), [_arm_label(rows[rows["arm"] == arm]) for arm in arms], fontsize=7)
     axes[0].invert_yaxis()
     # below the panels, in one row: inside an axis it covers an arm's intervals
     fig.legend(
@@ -389,6 +389,13 @@ def figure_study(numbers: pd.DataFrame, out: Path) -> None:
         frameon=False,
     )
     save_figure(fig, out)
+
+
+def _arm_label(rows: pd.DataFrame) -> str:
+    """An arm's name, budget and seeds (a range where its criteria ran different numbers of them)."""
+    low, high = int(rows["seeds"].min()), int(rows["seeds"].max())
+    seeds = f"{low} seeds" if low == high else f"{low}–{high} seeds"
+    return f"{rows['arm'].iloc[0]}, {seeds}\n{rows['budget'].iloc[0]}"
 
 
 def keep(results: Path, into: Path, replace: bool = False) -> list[str]:
