@@ -35,24 +35,23 @@ KEPT = REPO / "results" / "reference" / "study" / "runs"  # the runs the reposit
 # The parts, each one command of at most 2.5 h on 2 cores (README.md, "The study", gives each one's
 # measured or estimated time): (arm, its criteria or None for all, its seeds or None for all). The
 # 50-epoch arms are split by criterion to fit; `none` runs in the first half, whose pretraining the
-# second shares. ft50 asks twenty seeds: long-a and long-b run the first five, the study's minimum;
-# long-c and long-d the next five, as the time allows: five leave every paired test at 50 epochs
+# second shares. ft50 asks twenty seeds, five a pair of parts: long-a and long-b run the first five,
+# the study's minimum; the rest run as the time allows: five leave every paired test at 50 epochs
 # wider than ±0.03, ten bring NAS-LID against `random` to it, and the tests against `none` need about
-# twenty (results/reference/study/kept/precision.md): long-e and long-f run seeds 10-19 of NAS-LID
-# and both controls, long-g GM-NAS's.
-FIRST_FIVE, NEXT_FIVE = [0, 1, 2, 3, 4], [5, 6, 7, 8, 9]
-LAST_TEN = list(range(10, 20))
+# twenty (results/reference/study/kept/precision.md).
+FIRST, SECOND, THIRD, FOURTH = [0, 1, 2, 3, 4], [5, 6, 7, 8, 9], [10, 11, 12, 13, 14], [15, 16, 17, 18, 19]
 PARTS = {
     "curve": [("curve-25", None, None), ("curve-50", None, None), ("curve-100", None, None), ("curve-200", None, None)],
     "short": [("ft2", None, None)],
     "medium": [("ft10", None, None)],
-    "long-a": [("ft50", ["lid", "none"], FIRST_FIVE)],
-    "long-b": [("ft50", ["random", "gradient"], FIRST_FIVE)],
-    "long-c": [("ft50", ["lid", "none"], NEXT_FIVE)],
-    "long-d": [("ft50", ["random", "gradient"], NEXT_FIVE)],
-    "long-e": [("ft50", ["lid", "random", "none"], LAST_TEN[:5])],
-    "long-f": [("ft50", ["lid", "random", "none"], LAST_TEN[5:])],
-    "long-g": [("ft50", ["gradient"], LAST_TEN)],
+    "long-a": [("ft50", ["lid", "none"], FIRST)],
+    "long-b": [("ft50", ["random", "gradient"], FIRST)],
+    "long-c": [("ft50", ["lid", "none"], SECOND)],
+    "long-d": [("ft50", ["random", "gradient"], SECOND)],
+    "long-e": [("ft50", ["lid", "none"], THIRD)],
+    "long-f": [("ft50", ["random", "gradient"], THIRD)],
+    "long-g": [("ft50", ["lid", "none"], FOURTH)],
+    "long-h": [("ft50", ["random", "gradient"], FOURTH)],
     "stability": [("profile50", None, None)],
     "control-a": [("ft50-scratch", ["lid", "none"], None)],
     "control-b": [("ft50-scratch", ["random", "gradient"], None)],
