@@ -407,7 +407,8 @@ def keep(results: Path, into: Path, replace: bool = False) -> list[str]:
     repository). Refuses while a Snakemake run writes into `results`, an arm whose kept runs were made
     with another config (other than in its seeds, which are joined), and a run that would replace a
     kept result with a different one (another draw: its rows would no longer pair), unless `replace`,
-    which replaces each seed it ran whole. Returns the arms kept."""
+    which replaces each seed it ran whole; a result that differs only in its measured times is the
+    same draw (a rerun on the same machine), and the kept one stays. Returns the arms kept."""
     arms = sorted(f for f in results.glob("study-*") if (f / "config.yaml").is_file()) if results.is_dir() else []
     if not arms:
         raise NaslidError(
@@ -435,7 +436,7 @@ def keep(results: Path, into: Path, replace: bool = False) -> list[str]:
             if path.parent in configs and path.name == "config.yaml":
                 continue  # written below, with the seeds joined
             target, data = into / path.relative_to(results), path.read_bytes()
-            if not target.is_file() or target.read_bytes() != data:
+            if not target.is_file() or not _same_run(target, data):
                 changed.append((target, data, target.is_file()))
         if replace:
             stale += _stale(source, files, into / source.relative_to(results))
@@ -487,6 +488,47 @@ def _stale(source: Path, files: list[Path], kept: Path) -> list[Path]:
         if target.is_file() and ran_again and relative not in new:
             stale.append(target)
     return stale
+
+
+TIMINGS = {"seconds", "train_seconds"}  # measured, never deterministic (README.md, "Reproducibility")
+
+
+def _same_run(kept: Path, data: bytes) -> bool:
+    """Whether `data` is the same result as the kept file: the same bytes, or (run again on the same
+    machine, bit-identical) the same but for the times measured. The kept file then stays as it is.
+    A pretrained supernet also records the config of whichever arm ran it, as its config.yaml does."""
+    old = kept.read_bytes()
+    if old == data:
+        return True
+    if kept.suffix == ".json":
+        try:
+            return _untimed(json.loads(old)) == _untimed(json.loads(data))
+        except ValueError:  # not JSON (a file cut short): not the same result
+            return False
+    if kept.suffix == ".pt":
+        import io
+
+        import torch
+
+        before, after = (torch.load(io.BytesIO(b), map_location="cpu", weights_only=False) for b in (old, data))
+        if not (isinstance(before, dict) and isinstance(after, dict)) or before.keys() != after.keys():
+            return False
+        weights = before.get("state_dict", {}), after.get("state_dict", {})
+        return (
+            weights[0].keys() == weights[1].keys()
+            and all(torch.equal(weights[0][name], weights[1][name]) for name in weights[0])
+            and all(_untimed(before[k]) == _untimed(after[k]) for k in before if k not in {"state_dict", "config"})
+        )
+    return False
+
+
+def _untimed(record):
+    """`record` (a JSON value) without the times measured in it, at any depth."""
+    if isinstance(record, dict):
+        return {key: _untimed(value) for key, value in record.items() if key not in TIMINGS}
+    if isinstance(record, list):
+        return [_untimed(value) for value in record]
+    return record
 
 
 def _check_same_results(replaced: list[Path]) -> None:

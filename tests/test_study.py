@@ -396,6 +396,44 @@ def test_keep_joins_seeds_and_refuses_another_config_another_draw_and_a_running_
     assert not leftover.exists() and other_seed.is_file()  # a replaced seed is replaced whole, no more
 
 
+def test_keep_takes_a_rerun_that_differs_only_in_the_times_it_measured(tmp_path):
+    """The same arm and seed run again on the same machine is bit-identical but for its measured
+    times (README.md, "Reproducibility"): the same draw, which `keep` takes, leaving the kept files;
+    other weights are another draw, which it refuses."""
+    import torch
+
+    from naslid.errors import NaslidError
+    from naslid.stages import pretrained_folder
+    from naslid.study import keep
+
+    rng = np.random.default_rng(5)
+    results, kept = tmp_path / "results", tmp_path / "kept"
+    config = _arm(results, "ft10", {}, rng, np.round(rng.normal(90, 3, 60), 2), seeds=[5])
+    parent = tmp_path / pretrained_folder(config) / "s5" / "pretrain" / "supernet.pt"
+    split = results / "study-ft10" / "lid" / "s5" / "split" / "r.json"
+    weights = {"stem.weight": torch.arange(6.0)}
+
+    def run(seconds: float, arm: str, weights: dict) -> None:
+        parent.parent.mkdir(parents=True, exist_ok=True)
+        metrics = [{"epoch": 1, "train_acc": 11.5, "seconds": seconds}]
+        torch.save({"kind": "supernet", "state_dict": weights, "config": {"name": arm}, "metrics": metrics}, parent)
+        _write(split, {"edge": "2<-1", "scores": [{"partition_score": 0.7, "seconds": seconds}]})
+
+    run(1.5, "study-ft10", weights)
+    keep(results, kept)
+    before = _tree(kept)
+    run(1.7, "study-curve-100", weights)  # the same pretraining, run by another arm, timed again
+    keep(results, kept)
+    assert _tree(kept) == before
+    run(1.7, "study-ft10", {"stem.weight": torch.arange(6.0) + 1e-6})
+    with pytest.raises(NaslidError, match="1 kept result.*supernet.pt.*--replace"):
+        keep(results, kept)
+    run(1.5, "study-ft10", weights)
+    _write(split, {"edge": "3<-1", "scores": [{"partition_score": 0.7, "seconds": 1.5}]})
+    with pytest.raises(NaslidError, match="1 kept result.*split/r.json"):
+        keep(results, kept)
+
+
 def test_git_commits_the_kept_runs_logs_and_ignores_the_workflows():
     """The cost table reads the kept jobs' logs, which the repository's `logs/` rule would drop."""
     import subprocess
