@@ -407,8 +407,9 @@ def keep(results: Path, into: Path, replace: bool = False) -> list[str]:
     repository). Refuses while a Snakemake run writes into `results`, an arm whose kept runs were made
     with another config (other than in its seeds, which are joined), and a run that would replace a
     kept result with a different one (another draw: its rows would no longer pair), unless `replace`,
-    which replaces each seed it ran whole; a result that differs only in its measured times is the
-    same draw (a rerun on the same machine), and the kept one stays. Returns the arms kept."""
+    which replaces each seed it ran whole; a result that differs only in its measured times and the
+    checkout it ran in is the same draw (a rerun on the same machine), and the kept one stays. Returns
+    the arms kept."""
     arms = sorted(f for f in results.glob("study-*") if (f / "config.yaml").is_file()) if results.is_dir() else []
     if not arms:
         raise NaslidError(
@@ -436,7 +437,9 @@ def keep(results: Path, into: Path, replace: bool = False) -> list[str]:
             if path.parent in configs and path.name == "config.yaml":
                 continue  # written below, with the seeds joined
             target, data = into / path.relative_to(results), path.read_bytes()
-            if not target.is_file() or not _same_run(target, data):
+            if target.is_file() and not replace and (_is_record(target) or _same_run(target, data)):
+                continue  # the same draw: the kept results stay, with the logs of the jobs that made them
+            if not target.is_file() or target.read_bytes() != data:
                 changed.append((target, data, target.is_file()))
         if replace:
             stale += _stale(source, files, into / source.relative_to(results))
@@ -490,13 +493,17 @@ def _stale(source: Path, files: list[Path], kept: Path) -> list[Path]:
     return stale
 
 
-TIMINGS = {"seconds", "train_seconds"}  # measured, never deterministic (README.md, "Reproducibility")
+# What a result records of how it was run, not what it found: the times measured (never
+# deterministic: README.md, "Reproducibility") and where the benchmark file lay, which names the
+# checkout (the ground truth read from it is in every estimate).
+NOT_RESULTS = {"seconds", "train_seconds", "benchmark"}
 
 
 def _same_run(kept: Path, data: bytes) -> bool:
     """Whether `data` is the same result as the kept file: the same bytes, or (run again on the same
-    machine, bit-identical) the same but for the times measured. The kept file then stays as it is.
-    A pretrained supernet also records the config of whichever arm ran it, as its config.yaml does."""
+    machine, bit-identical, maybe from another checkout) the same but for NOT_RESULTS. The kept file
+    then stays as it is. A pretrained supernet also records the config of whichever arm ran it, as
+    its config.yaml does."""
     old = kept.read_bytes()
     if old == data:
         return True
@@ -523,25 +530,25 @@ def _same_run(kept: Path, data: bytes) -> bool:
 
 
 def _untimed(record):
-    """`record` (a JSON value) without the times measured in it, at any depth."""
+    """`record` (a JSON value) without NOT_RESULTS, at any depth."""
     if isinstance(record, dict):
-        return {key: _untimed(value) for key, value in record.items() if key not in TIMINGS}
+        return {key: _untimed(value) for key, value in record.items() if key not in NOT_RESULTS}
     if isinstance(record, list):
         return [_untimed(value) for value in record]
     return record
 
 
+def _is_record(path: Path) -> bool:
+    """Whether a kept file records how a job ran (its log, its times, the config of whichever arm ran
+    a shared pretraining) rather than what it found."""
+    return path.name == "config.yaml" or bool({"logs", "times"} & set(path.parts))
+
+
 def _check_same_results(replaced: list[Path]) -> None:
-    """Refuse to replace a kept result (not a log, benchmark or config) with other bytes."""
-    differing = [
-        str(target)
-        for target in replaced
-        if target.name != "config.yaml"  # the pretraining's: the config of whichever arm ran it
-        and not {"logs", "times"} & set(target.parts)
-    ]
-    if differing:
+    """Refuse to replace a kept result with another draw's."""
+    if replaced:
         raise NaslidError(
-            f"{len(differing)} kept result(s) differ from this run's, e.g. {differing[0]}: another run of the "
+            f"{len(replaced)} kept result(s) differ from this run's, e.g. {replaced[0]}: another run of the "
             "same arm and seed (another pretraining draw, machine or code), whose rows would not pair with "
             "the kept ones; keep it in another folder (--into), or pass --replace to keep it instead"
         )

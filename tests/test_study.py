@@ -398,8 +398,8 @@ def test_keep_joins_seeds_and_refuses_another_config_another_draw_and_a_running_
 
 def test_keep_takes_a_rerun_that_differs_only_in_the_times_it_measured(tmp_path):
     """The same arm and seed run again on the same machine is bit-identical but for its measured
-    times (README.md, "Reproducibility"): the same draw, which `keep` takes, leaving the kept files;
-    other weights are another draw, which it refuses."""
+    times (README.md, "Reproducibility") and, from another checkout, the benchmark's path: the same
+    draw, which `keep` takes, leaving the kept files and logs; other weights are another draw, refused."""
     import torch
 
     from naslid.errors import NaslidError
@@ -411,6 +411,8 @@ def test_keep_takes_a_rerun_that_differs_only_in_the_times_it_measured(tmp_path)
     config = _arm(results, "ft10", {}, rng, np.round(rng.normal(90, 3, 60), 2), seeds=[5])
     parent = tmp_path / pretrained_folder(config) / "s5" / "pretrain" / "supernet.pt"
     split = results / "study-ft10" / "lid" / "s5" / "split" / "r.json"
+    rank = results / "study-ft10" / "lid" / "s5" / "rank.json"
+    log = tmp_path / pretrained_folder(config) / "logs" / "s5" / "pretrain.log"
     weights = {"stem.weight": torch.arange(6.0)}
 
     def run(seconds: float, arm: str, weights: dict) -> None:
@@ -418,11 +420,15 @@ def test_keep_takes_a_rerun_that_differs_only_in_the_times_it_measured(tmp_path)
         metrics = [{"epoch": 1, "train_acc": 11.5, "seconds": seconds}]
         torch.save({"kind": "supernet", "state_dict": weights, "config": {"name": arm}, "metrics": metrics}, parent)
         _write(split, {"edge": "2<-1", "scores": [{"partition_score": 0.7, "seconds": seconds}]})
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(f"epoch 1 took {seconds} s")
+        ranked = json.loads(rank.read_text())
+        _write(rank, {**ranked, "benchmark": f"/checkout-of-{arm}/naslid/data/proxy_benchmark.csv"})
 
     run(1.5, "study-ft10", weights)
     keep(results, kept)
     before = _tree(kept)
-    run(1.7, "study-curve-100", weights)  # the same pretraining, run by another arm, timed again
+    run(1.7, "study-curve-100", weights)  # the same pretraining, run by another arm and checkout, timed again
     keep(results, kept)
     assert _tree(kept) == before
     run(1.7, "study-ft10", {"stem.weight": torch.arange(6.0) + 1e-6})
