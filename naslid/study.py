@@ -436,9 +436,10 @@ def keep(results: Path, into: Path, replace: bool = False) -> list[str]:
         for path in files:
             if path.parent in configs and path.name == "config.yaml":
                 continue  # written below, with the seeds joined
-            target, data = into / path.relative_to(results), path.read_bytes()
-            if target.is_file() and not replace and (_is_record(target) or _same_run(target, data)):
-                continue  # the same draw: the kept results stay, with the logs of the jobs that made them
+            relative = path.relative_to(results)
+            target, data = into / relative, path.read_bytes()
+            if target.is_file() and not replace and (_is_run_log(relative) or _same_run(target, data)):
+                continue  # kept, and the same draw: the kept results stay, with the logs of the jobs that made them
             if not target.is_file() or target.read_bytes() != data:
                 changed.append((target, data, target.is_file()))
         if replace:
@@ -493,23 +494,24 @@ def _stale(source: Path, files: list[Path], kept: Path) -> list[Path]:
     return stale
 
 
-# What a result records of how it was run, not what it found: the times measured (never
-# deterministic: README.md, "Reproducibility") and where the benchmark file lay, which names the
-# checkout (the ground truth read from it is in every estimate).
-NOT_RESULTS = {"seconds", "train_seconds", "benchmark"}
+# What a result records of how it was run, not what it found: the times measured, at any depth
+# (never deterministic: README.md, "Reproducibility"), and a record's top-level "benchmark", the
+# path of the benchmark file, which names the checkout (the ground truth read from it is in every
+# estimate; a config's benchmark section is compared).
+TIMINGS = {"seconds", "train_seconds"}
 
 
 def _same_run(kept: Path, data: bytes) -> bool:
     """Whether `data` is the same result as the kept file: the same bytes, or (run again on the same
-    machine, bit-identical, maybe from another checkout) the same but for NOT_RESULTS. The kept file
-    then stays as it is. A pretrained supernet also records the config of whichever arm ran it, as
-    its config.yaml does."""
+    machine, bit-identical, maybe from another checkout) the same but for how it was run
+    (`_findings`). A pretrained supernet is compared by its tensors and what it records, but for the
+    config of whichever arm ran it, as its config.yaml is. The kept file then stays as it is."""
     old = kept.read_bytes()
     if old == data:
         return True
     if kept.suffix == ".json":
         try:
-            return _untimed(json.loads(old)) == _untimed(json.loads(data))
+            return _findings(json.loads(old)) == _findings(json.loads(data))
         except ValueError:  # not JSON (a file cut short): not the same result
             return False
     if kept.suffix == ".pt":
@@ -517,31 +519,44 @@ def _same_run(kept: Path, data: bytes) -> bool:
 
         import torch
 
-        before, after = (torch.load(io.BytesIO(b), map_location="cpu", weights_only=False) for b in (old, data))
+        try:
+            before, after = (torch.load(io.BytesIO(b), map_location="cpu", weights_only=False) for b in (old, data))
+        except Exception:  # torch raises several types for a file cut short: not the same result
+            return False
         if not (isinstance(before, dict) and isinstance(after, dict)) or before.keys() != after.keys():
             return False
         weights = before.get("state_dict", {}), after.get("state_dict", {})
         return (
             weights[0].keys() == weights[1].keys()
-            and all(torch.equal(weights[0][name], weights[1][name]) for name in weights[0])
-            and all(_untimed(before[k]) == _untimed(after[k]) for k in before if k not in {"state_dict", "config"})
+            and all(_same_tensor(weights[0][name], weights[1][name]) for name in weights[0])
+            and all(_findings(before[k]) == _findings(after[k]) for k in before if k not in {"state_dict", "config"})
         )
     return False
 
 
-def _untimed(record):
-    """`record` (a JSON value) without NOT_RESULTS, at any depth."""
+def _same_tensor(before, after) -> bool:
+    import torch
+
+    return before.dtype == after.dtype and torch.equal(before, after)
+
+
+def _findings(record, top: bool = True):
+    """`record` (a JSON value) without how it was run (TIMINGS; at the top, a path in "benchmark")."""
     if isinstance(record, dict):
-        return {key: _untimed(value) for key, value in record.items() if key not in NOT_RESULTS}
+        return {
+            key: _findings(value, top=False)
+            for key, value in record.items()
+            if key not in TIMINGS and not (top and key == "benchmark" and isinstance(value, str))
+        }
     if isinstance(record, list):
-        return [_untimed(value) for value in record]
+        return [_findings(value, top=False) for value in record]
     return record
 
 
-def _is_record(path: Path) -> bool:
-    """Whether a kept file records how a job ran (its log, its times, the config of whichever arm ran
-    a shared pretraining) rather than what it found."""
-    return path.name == "config.yaml" or bool({"logs", "times"} & set(path.parts))
+def _is_run_log(relative: Path) -> bool:
+    """Whether a kept file (its path in the tree) records how a job ran (its log, its times, the
+    config of whichever arm ran a shared pretraining) rather than what it found."""
+    return relative.name == "config.yaml" or bool({"logs", "times"} & set(relative.parts))
 
 
 def _check_same_results(replaced: list[Path]) -> None:

@@ -407,7 +407,7 @@ def test_keep_takes_a_rerun_that_differs_only_in_the_times_it_measured(tmp_path)
     from naslid.study import keep
 
     rng = np.random.default_rng(5)
-    results, kept = tmp_path / "results", tmp_path / "kept"
+    results, kept = tmp_path / "results", tmp_path / "logs" / "kept"  # a folder named logs above: no matter
     config = _arm(results, "ft10", {}, rng, np.round(rng.normal(90, 3, 60), 2), seeds=[5])
     parent = tmp_path / pretrained_folder(config) / "s5" / "pretrain" / "supernet.pt"
     split = results / "study-ft10" / "lid" / "s5" / "split" / "r.json"
