@@ -34,8 +34,8 @@ import pandas as pd
 import yaml
 
 from naslid.config import flat_items, load_config
-from naslid.errors import NaslidError
-from naslid.io import atomic_write_bytes
+from naslid.errors import CheckpointError, NaslidError
+from naslid.io import atomic_write_bytes, load_checkpoint
 from naslid.stages import pretrained_folder
 from naslid.method.stats import bootstrap, half_widths
 from naslid.stages.tables import (
@@ -437,9 +437,10 @@ def keep(results: Path, into: Path, replace: bool = False) -> list[str]:
             if path.parent in configs and path.name == "config.yaml":
                 continue  # written below, with the seeds joined
             relative = path.relative_to(results)
-            target, data = into / relative, path.read_bytes()
-            if target.is_file() and not replace and (_is_run_log(relative) or _same_run(target, data)):
+            target = into / relative
+            if target.is_file() and not replace and (_is_run_log(relative) or _same_run(target, path)):
                 continue  # kept, and the same draw: the kept results stay, with the logs of the jobs that made them
+            data = path.read_bytes()
             if not target.is_file() or target.read_bytes() != data:
                 changed.append((target, data, target.is_file()))
         if replace:
@@ -501,12 +502,12 @@ def _stale(source: Path, files: list[Path], kept: Path) -> list[Path]:
 TIMINGS = {"seconds", "train_seconds"}
 
 
-def _same_run(kept: Path, data: bytes) -> bool:
-    """Whether `data` is the same result as the kept file: the same bytes, or (run again on the same
-    machine, bit-identical, maybe from another checkout) the same but for how it was run
+def _same_run(kept: Path, new: Path) -> bool:
+    """Whether the file `new` is the same result as the kept file: the same bytes, or (run again on
+    the same machine, bit-identical, maybe from another checkout) the same but for how it was run
     (`_findings`). A pretrained supernet is compared by its tensors and what it records, but for the
     config of whichever arm ran it, as its config.yaml is. The kept file then stays as it is."""
-    old = kept.read_bytes()
+    old, data = kept.read_bytes(), new.read_bytes()
     if old == data:
         return True
     if kept.suffix == ".json":
@@ -515,15 +516,11 @@ def _same_run(kept: Path, data: bytes) -> bool:
         except ValueError:  # not JSON (a file cut short): not the same result
             return False
     if kept.suffix == ".pt":
-        import io
-
-        import torch
-
         try:
-            before, after = (torch.load(io.BytesIO(b), map_location="cpu", weights_only=False) for b in (old, data))
-        except Exception:  # torch raises several types for a file cut short: not the same result
+            before, after = load_checkpoint(kept, "supernet"), load_checkpoint(new, "supernet")
+        except CheckpointError:  # cut short, or not a supernet: not the same result
             return False
-        if not (isinstance(before, dict) and isinstance(after, dict)) or before.keys() != after.keys():
+        if before.keys() != after.keys():
             return False
         weights = before.get("state_dict", {}), after.get("state_dict", {})
         return (
